@@ -1,0 +1,1 @@
+"""Question tables: the bundled real-data demo set and loaders for user data."""

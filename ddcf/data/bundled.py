@@ -1,0 +1,142 @@
+"""The bundled demo data under ``data/bundled/`` and the script logic that derives it.
+
+Sources (all real, public data; see README "Data and licenses"):
+
+* ZeroEval greedy outputs of 44/43 chat LLMs on GSM8K test and MATH Level-5
+  test (yuchenlin/ZeroEval, Apache-2.0)  ->  ``seed_completions.parquet``
+* GSM8K train (MIT), MATH train (MIT), AIME 1983-2023 (agentica-project/deepscaler,
+  MIT)  ->  ``corpus.parquet``
+
+``build_bundled_data`` is what ``scripts/build_bundled_data.py`` runs against
+``../shared/data``; ``install_bundled_questions`` copies the question tables
+into a work directory's layout for the demo.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ddcf.errors import DDCFError
+from ddcf.io import read_table, write_parquet
+from ddcf.layout import Layout
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_DIR = REPO_ROOT / "data" / "bundled"
+SEED_COMPLETIONS = BUNDLED_DIR / "seed_completions.parquet"
+CORPUS = BUNDLED_DIR / "corpus.parquet"
+
+# Completions table: the input of infer.py's precomputed mode.
+COMPLETION_COLUMNS = ["model", "question_id", "question", "gold", "completion"]
+SEED_QUESTION_COLUMNS = ["question_id", "question", "gold", "dataset"]
+CORPUS_COLUMNS = ["question_id", "question", "response", "answer", "dataset"]
+
+_SEED_DATASETS = {"gsm8k_test": "gsm8k", "math_level5_test": "math"}
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def seed_question_id(dataset: str, source_id: str) -> str:
+    """Stable id of a ZeroEval seed question: ``gsm8k_test/12`` or ``math_level5_test/7``."""
+    sid = str(source_id)
+    if sid.startswith("gsm8k-main-test-#"):
+        sid = sid.split("#", 1)[1]
+    return f"{dataset}/{sid}"
+
+
+def build_seed_completions(shared_data: Path) -> pd.DataFrame:
+    src = shared_data / "seed_outputs" / "zeroeval_outputs.parquet"
+    df = pd.read_parquet(src)
+    out = pd.DataFrame(
+        {
+            "model": df["model"].astype(str),
+            "question_id": [seed_question_id(d, s) for d, s in zip(df["dataset"], df["source_id"])],
+            "question": df["question"].astype(str),
+            "gold": df["gold"].astype(str),
+            "dataset": df["dataset"].map(_SEED_DATASETS).fillna(df["dataset"]).astype(str),
+            "completion": df["output"].fillna("").astype(str),
+        }
+    )
+    return out.sort_values(["model", "question_id"], kind="stable").reset_index(drop=True)
+
+
+def build_corpus(shared_data: Path) -> pd.DataFrame:
+    corpus = shared_data / "corpus"
+    rows: list[dict] = []
+    for i, r in enumerate(_read_jsonl(corpus / "gsm8k_train.jsonl")):
+        rationale = r["answer"]
+        rows.append(
+            dict(
+                question_id=f"gsm8k_train/{i}",
+                question=r["question"],
+                response=rationale,
+                answer=rationale.rsplit("####", 1)[-1].strip(),
+                dataset="gsm8k",
+            )
+        )
+    for i, r in enumerate(_read_jsonl(corpus / "math_train.jsonl")):
+        rows.append(
+            dict(
+                question_id=f"math_train/{i}",
+                question=r["problem"],
+                response=r["solution"],
+                answer=str(r.get("answer", "")),
+                dataset="math",
+            )
+        )
+    for r in _read_jsonl(corpus / "aime_1983_2023.jsonl"):
+        rows.append(
+            dict(
+                question_id=f"aime/{r['year']}-{r.get('aime_number', 1)}-{r['problem_number']}",
+                question=r["problem"],
+                response=r["solution"],
+                answer=str(r["answer"]),
+                dataset="aime",
+            )
+        )
+    df = pd.DataFrame(rows)
+    if df["question_id"].duplicated().any():
+        dup = df.loc[df["question_id"].duplicated(), "question_id"].iloc[0]
+        raise RuntimeError(f"duplicate corpus question id {dup}")
+    return df
+
+
+def build_bundled_data(shared_data: Path, out_dir: Path = BUNDLED_DIR) -> dict[str, Path]:
+    if not (shared_data / "seed_outputs").is_dir():
+        raise DDCFError(
+            f"{shared_data} does not look like the shared data folder (no seed_outputs/ inside).",
+            "pass --shared_data pointing at ../shared/data.",
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seed = build_seed_completions(shared_data)
+    corpus = build_corpus(shared_data)
+    prov = {"built_by": "scripts/build_bundled_data.py", "source": "shared/data (see README)"}
+    return {
+        "seed_completions": write_parquet(seed, out_dir / SEED_COMPLETIONS.name, metadata=prov),
+        "corpus": write_parquet(corpus, out_dir / CORPUS.name, metadata=prov),
+    }
+
+
+def seed_questions_from_completions(completions: pd.DataFrame) -> pd.DataFrame:
+    """One row per question id (question, gold, dataset) from a completions table."""
+    cols = [c for c in SEED_QUESTION_COLUMNS if c in completions.columns]
+    q = completions[cols].drop_duplicates("question_id", keep="first")
+    if "dataset" not in q.columns:
+        q = q.assign(dataset="unknown")
+    return q.sort_values("question_id", kind="stable").reset_index(drop=True)
+
+
+def install_bundled_questions(layout: Layout) -> dict[str, int]:
+    """Write the bundled seed and corpus question tables into ``layout``."""
+    fix = "restore data/bundled/ from git (git checkout -- data/bundled) or rebuild it with scripts/build_bundled_data.py."
+    completions = read_table(SEED_COMPLETIONS, "bundled seed completions", COMPLETION_COLUMNS, fix)
+    corpus = read_table(CORPUS, "bundled corpus", CORPUS_COLUMNS, fix)
+    seed = seed_questions_from_completions(completions)
+    write_parquet(seed, layout.seed_questions, metadata={"source": str(SEED_COMPLETIONS.name)})
+    write_parquet(corpus, layout.corpus_questions, metadata={"source": str(CORPUS.name)})
+    return {"seed_questions": len(seed), "corpus_questions": len(corpus)}

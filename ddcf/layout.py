@@ -1,0 +1,151 @@
+"""The directory convention: every path a stage reads or writes, in one place.
+
+The work directory defaults to the current directory (the repository root when
+you follow the README) and is overridden with ``--workdir`` or the
+``DDCF_WORKDIR`` environment variable.  The names ``DDCF_data/`` and
+``factorized_data/`` follow the reference method's published layout.
+
+    <workdir>/
+      DDCF_data/
+        model_order.csv                 model_id, model (+ stats) of the correctness matrix
+        seed/questions.parquet          question_id, question, gold, dataset
+        corpus/questions.parquet        question_id, question, response, answer, dataset
+        verdicts/<model>.parquet        one verified completion table per model (stage 1)
+        generations/<model>/            sharded raw completions while generating (stage 1)
+        correctness/matrix.parquet      long matrix: model_id, model, question_id, correct, dataset, split
+        correctness/train.parquet       the training rows of it
+        correctness/val.parquet         the validation rows of it
+        embeddings/{seed,corpus}.npy    (+ .json manifest, + .ids.parquet)
+        predictor/                      model.safetensors, config.json, metrics.json
+        selection/<model>/<run>/        selection.parquet, dataset/, report.json, *.png
+      factorized_data/
+        <model>.parquet                 question_id, predicted_correctness (stage 5)
+        question_embeddings.npy         factorized corpus question embeddings (optional)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ddcf.names import safe_name
+
+WORKDIR_ENV = "DDCF_WORKDIR"
+
+
+def default_workdir() -> Path:
+    return Path(os.environ.get(WORKDIR_ENV) or ".").resolve()
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @classmethod
+    def from_arg(cls, workdir: str | os.PathLike | None) -> "Layout":
+        return cls(Path(workdir).resolve() if workdir else default_workdir())
+
+    # ---- top-level folders
+    @property
+    def data(self) -> Path:
+        return self.root / "DDCF_data"
+
+    @property
+    def factorized(self) -> Path:
+        return self.root / "factorized_data"
+
+    # ---- questions
+    @property
+    def model_order(self) -> Path:
+        return self.data / "model_order.csv"
+
+    @property
+    def seed_questions(self) -> Path:
+        return self.data / "seed" / "questions.parquet"
+
+    @property
+    def corpus_questions(self) -> Path:
+        return self.data / "corpus" / "questions.parquet"
+
+    # ---- stage 1
+    @property
+    def verdicts_dir(self) -> Path:
+        return self.data / "verdicts"
+
+    def verdicts(self, model: str) -> Path:
+        return self.verdicts_dir / f"{safe_name(model)}.parquet"
+
+    @property
+    def generations_dir(self) -> Path:
+        return self.data / "generations"
+
+    def generations(self, model: str) -> Path:
+        return self.generations_dir / safe_name(model)
+
+    @property
+    def verify_cache(self) -> Path:
+        return self.data / "cache" / "verify_cache.parquet"
+
+    # ---- stage 2
+    @property
+    def correctness_dir(self) -> Path:
+        return self.data / "correctness"
+
+    @property
+    def matrix(self) -> Path:
+        return self.correctness_dir / "matrix.parquet"
+
+    @property
+    def train_split(self) -> Path:
+        return self.correctness_dir / "train.parquet"
+
+    @property
+    def val_split(self) -> Path:
+        return self.correctness_dir / "val.parquet"
+
+    # ---- stage 3
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.data / "embeddings"
+
+    @property
+    def seed_embeddings(self) -> Path:
+        return self.embeddings_dir / "seed.npy"
+
+    @property
+    def corpus_embeddings(self) -> Path:
+        return self.embeddings_dir / "corpus.npy"
+
+    @property
+    def embedding_shards(self) -> Path:
+        return self.embeddings_dir / "shards"
+
+    # ---- stage 4
+    @property
+    def predictor_dir(self) -> Path:
+        return self.data / "predictor"
+
+    @property
+    def predictor_weights(self) -> Path:
+        return self.predictor_dir / "model.safetensors"
+
+    @property
+    def predictor_config(self) -> Path:
+        return self.predictor_dir / "config.json"
+
+    @property
+    def predictor_metrics(self) -> Path:
+        return self.predictor_dir / "metrics.json"
+
+    # ---- stage 5
+    def difficulty(self, model: str) -> Path:
+        return self.factorized / f"{safe_name(model)}.parquet"
+
+    @property
+    def factorized_embeddings(self) -> Path:
+        return self.factorized / "question_embeddings.npy"
+
+    # ---- stage 6
+    def selection_dir(self, model: str, lamda: float, k: int) -> Path:
+        return self.data / "selection" / safe_name(model) / f"lamda{lamda:g}_k{k}"

@@ -1,0 +1,32 @@
+#!/usr/bin/env python
+"""Derive the bundled demo data (data/bundled/) from the shared real-data folder.
+
+    python scripts/build_bundled_data.py --shared_data ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ddcf.cli import run_main  # noqa: E402
+from ddcf.data.bundled import BUNDLED_DIR, build_bundled_data  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shared_data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+                   help="folder with seed_outputs/ and corpus/ (default: ../shared/data)")
+    p.add_argument("--out_dir", default=str(BUNDLED_DIR), help="where to write the bundled tables")
+    args = p.parse_args(argv)
+    paths = build_bundled_data(Path(args.shared_data), Path(args.out_dir))
+    for name, path in paths.items():
+        print(f"{name:18s} {path}  ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))
