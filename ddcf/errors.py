@@ -17,11 +17,17 @@ class DDCFError(Exception):
     def __init__(self, what: str, fix: str | None = None):
         self.what = what.strip()
         self.fix = fix.strip() if fix else None
-        super().__init__(self.render())
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The whole message on one line (what ``str(exc)`` gives)."""
+        text = self.what if not self.fix else f"{self.what} Fix: {self.fix}"
+        return " ".join(text.split())
 
     def render(self, width: int = 100) -> str:
-        text = self.what if not self.fix else f"{self.what} Fix: {self.fix}"
-        return textwrap.fill(" ".join(text.split()), width=width)
+        """The message wrapped as one paragraph for the terminal."""
+        return textwrap.fill(self.message, width=width, break_long_words=False, break_on_hyphens=False)
 
 
 class InputMismatchError(DDCFError):

@@ -42,6 +42,9 @@ def default_workdir() -> Path:
 class Layout:
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
     @classmethod
     def from_arg(cls, workdir: str | os.PathLike | None) -> "Layout":
         return cls(Path(workdir).resolve() if workdir else default_workdir())

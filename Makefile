@@ -1,0 +1,44 @@
+# Two commands do all setup on a fresh machine:
+#   make demo   - the whole DDCF pipeline on the bundled real data (CPU, offline)
+#   make test   - the test suite
+# Both create .venv from the pinned requirements first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+WORKDIR ?= demo_run
+TARGET ?= Meta-Llama-3-8B-Instruct
+LAMDA ?= 0.2
+K ?= 1000
+
+# Nothing in the demo or the tests may reach the Hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: venv demo test clean-demo bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) scripts/install_bundled_data.py --workdir $(WORKDIR)
+	$(PY) infer.py --workdir $(WORKDIR) --completions data/bundled/seed_completions.parquet
+	$(PY) create_training_data.py --workdir $(WORKDIR)
+	$(PY) get_question_embeddings.py --workdir $(WORKDIR)
+	$(PY) train_correctness_predictor.py --workdir $(WORKDIR)
+	$(PY) fullcorpus_difficulty_estimation.py --workdir $(WORKDIR) --model_name $(TARGET)
+	$(PY) k_greedy_selection.py --workdir $(WORKDIR) --model_name $(TARGET) --lamda $(LAMDA) --num_select $(K)
+	$(PY) -m ddcf.summary --workdir $(WORKDIR) --model_name $(TARGET) --lamda $(LAMDA) --num_select $(K)
+
+test: venv
+	$(PY) -m pytest -q
+
+clean-demo:
+	rm -rf $(WORKDIR)

@@ -1,0 +1,1 @@
+"""Stage 3: sentence embeddings of seed and corpus questions."""

@@ -1,0 +1,181 @@
+"""Stage 3 logic: embed the seed and corpus question tables.
+
+Texts are de-duplicated by content hash, sorted by length (so each batch pads
+little), embedded in shards that land in an :class:`EmbeddingCache` as they
+finish, and finally assembled into one ``.npy`` per table with a manifest and
+an id list.  Interrupt it at any point and rerun: finished shards are reused.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ddcf.embed.cache import EmbeddingCache
+from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer, resolve_model
+from ddcf.errors import DDCFError
+from ddcf.io import read_table, save_embeddings, text_hash
+from ddcf.layout import Layout
+
+TABLES = ("seed", "corpus")
+
+
+@dataclass
+class EmbedResult:
+    table: str
+    n_questions: int
+    n_unique_texts: int
+    n_embedded_now: int
+    seconds: float
+    path: Path
+    dim: int = 0
+    rate: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
+    path = layout.seed_questions if which == "seed" else layout.corpus_questions
+    fix = (
+        "run infer.py (or create_training_data.py --correctness_table ...) first to create the seed question table."
+        if which == "seed"
+        else "create the corpus table first (make demo does it from data/bundled; or download_ddcf_math_from_hf.py)."
+    )
+    df = read_table(path, f"{which} question", ["question_id", "question"], fix)
+    if df["question_id"].duplicated().any():
+        dup = df.loc[df["question_id"].duplicated(), "question_id"].iloc[0]
+        raise DDCFError(f"The {which} question table {path} repeats the question id {dup!r}.", "make question ids unique.")
+    bad = df["question"].isna() | (df["question"].astype(str).str.strip() == "")
+    if bad.any():
+        qid = df.loc[bad, "question_id"].iloc[0]
+        raise DDCFError(
+            f"The {which} question table {path} has {int(bad.sum())} empty question text(s) (e.g. id {qid!r}).",
+            "drop those rows or fill in their text; an empty text has no meaningful embedding.",
+        )
+    return df, path
+
+
+def _encode(model, texts: list[str], batch_size: int, normalize: bool) -> np.ndarray:
+    vecs = model.encode(
+        texts,
+        batch_size=batch_size,
+        convert_to_numpy=True,
+        normalize_embeddings=normalize,
+        show_progress_bar=False,
+    )
+    return np.asarray(vecs, dtype=np.float32)
+
+
+def embed_tables(
+    layout: Layout,
+    which: tuple[str, ...] = TABLES,
+    model: str = "auto",
+    device: str = "auto",
+    batch_size: int = 64,
+    shard_size: int = 2048,
+    normalize: bool = True,
+    dtype: str = "float32",
+    overwrite: bool = False,
+    progress: bool = True,
+    spec: EmbeddingModelSpec | None = None,
+    encoder=None,
+) -> list[EmbedResult]:
+    """Embed the requested question tables; returns one result per table.
+
+    ``encoder`` (a loaded SentenceTransformer-like object) may be passed to reuse
+    a model across calls; otherwise it is loaded lazily, only if something is
+    missing from the cache.
+    """
+    if batch_size < 1 or shard_size < 1:
+        raise DDCFError("--batch_size and --shard_size must be positive integers.", "pass values >= 1.")
+    if dtype not in ("float32", "float16"):
+        raise DDCFError(f"--dtype {dtype!r} is not supported.", "use float32 or float16.")
+    spec = spec or resolve_model(model, device)
+    tables = {w: _question_table(layout, w) for w in which}
+
+    cache = EmbeddingCache(layout.embedding_shards, spec.name)
+    if overwrite:
+        cache = _reset_cache(layout, spec)
+
+    # One pass over all unique texts of all tables, longest first: similar lengths share a batch.
+    all_texts: dict[str, str] = {}
+    for df, _ in tables.values():
+        for t in df["question"].astype(str):
+            all_texts.setdefault(text_hash(t), t)
+    todo = [(h, t) for h, t in all_texts.items() if h not in cache]
+    todo.sort(key=lambda ht: -len(ht[1]))
+
+    embedded_now, t0 = 0, time.perf_counter()
+    if todo:
+        encoder = encoder or load_sentence_transformer(spec)
+        bar = _bar(len(todo), f"embedding ({spec.name.split('/')[-1]}, {spec.device})", progress)
+        for start in range(0, len(todo), shard_size):
+            shard = todo[start : start + shard_size]
+            vecs = _encode(encoder, [t for _, t in shard], batch_size, normalize)
+            if not np.isfinite(vecs).all():
+                raise DDCFError(
+                    f"The embedding model {spec.name} produced NaN/inf vectors for shard starting at text #{start}.",
+                    "use float32 (--device cpu) or another model; bf16/fp16 overflow is the usual cause.",
+                )
+            cache.add([h for h, _ in shard], vecs)
+            embedded_now += len(shard)
+            bar.update(len(shard))
+        bar.close()
+    elapsed = time.perf_counter() - t0
+
+    results = []
+    for w, (df, _) in tables.items():
+        hashes = [text_hash(t) for t in df["question"].astype(str)]
+        arr = cache.gather(hashes)
+        if dtype == "float16":
+            arr = arr.astype(np.float16)
+        out = layout.seed_embeddings if w == "seed" else layout.corpus_embeddings
+        manifest = {
+            "embedding_model": spec.name,
+            "normalized": bool(normalize),
+            "table": w,
+            "source_table": str((layout.seed_questions if w == "seed" else layout.corpus_questions).relative_to(layout.root)),
+            "produced_by": "get_question_embeddings.py",
+        }
+        save_embeddings(arr, df["question_id"].astype(str).tolist(), out, manifest)
+        results.append(
+            EmbedResult(
+                table=w,
+                n_questions=len(df),
+                n_unique_texts=len(set(hashes)),
+                n_embedded_now=embedded_now,
+                seconds=elapsed,
+                path=out,
+                dim=int(arr.shape[1]),
+                rate=embedded_now / elapsed if elapsed > 0 and embedded_now else 0.0,
+            )
+        )
+    return results
+
+
+def _reset_cache(layout: Layout, spec: EmbeddingModelSpec) -> EmbeddingCache:
+    import shutil
+
+    cache_dir = EmbeddingCache(layout.embedding_shards, spec.name).dir
+    if cache_dir.exists():
+        shutil.rmtree(cache_dir)
+    return EmbeddingCache(layout.embedding_shards, spec.name)
+
+
+class _NullBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _bar(total: int, desc: str, progress: bool):
+    if not progress:
+        return _NullBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="q", smoothing=0.1)

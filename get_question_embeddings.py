@@ -1,0 +1,14 @@
+#!/usr/bin/env python
+"""Stage 3: sentence embeddings of the seed and corpus questions.
+
+Reads DDCF_data/seed/questions.parquet and DDCF_data/corpus/questions.parquet and writes
+DDCF_data/embeddings/{seed,corpus}.npy with a JSON manifest and an id list each.
+Identical texts are embedded once; work is cached by text hash in shards, so an
+interrupted run resumes where it stopped.
+"""
+
+from ddcf.cli import run_main
+from ddcf.embed.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Write the bundled real seed and corpus question tables into a work directory.
+
+    python scripts/install_bundled_data.py --workdir demo_run
+
+Seed questions: GSM8K test + MATH Level 5 test (from the bundled ZeroEval outputs).
+Corpus: GSM8K train + MATH train + AIME 1983-2023, about 16k questions with solutions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ddcf.cli import add_workdir_arg, run_main  # noqa: E402
+from ddcf.data.bundled import install_bundled_questions  # noqa: E402
+from ddcf.layout import Layout  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_workdir_arg(p)
+    args = p.parse_args(argv)
+    layout = Layout.from_arg(args.workdir)
+    counts = install_bundled_questions(layout)
+    print(f"Stage 0 - bundled questions: {counts['seed_questions']} seed -> {layout.seed_questions}")
+    print(f"                             {counts['corpus_questions']} corpus -> {layout.corpus_questions}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))
