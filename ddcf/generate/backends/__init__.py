@@ -1,0 +1,335 @@
+"""Generation backends behind one interface, registered by name.
+
+Every backend turns a list of *token-id* prompts into ``n`` completions per
+prompt::
+
+    backend = create_backend("hf", "path/or/hub-id", BackendOptions())
+    outs = backend.generate(prompt_ids, SamplingSpec(max_new_tokens=64))
+    outs[i][s].text, outs[i][s].n_completion_tokens, outs[i][s].finish_reason
+
+Prompts travel as token ids rather than text so the left truncation done by
+:mod:`ddcf.generate.prompts` is exactly what the engine sees (no engine-side
+re-tokenisation, no second BOS).  ``finish_reason`` is normalised to ``"stop"``
+(EOS or a stop string) or ``"length"`` (hit ``max_new_tokens``).  Stop strings
+are *not* part of the returned text, the convention of SGLang and vLLM.
+
+Backends (one module each, imported only when asked for):
+
+=========  ==========================================================
+``sglang``  SGLang offline engine; the default when a CUDA GPU is visible
+``vllm``    vLLM offline ``LLM``
+``hf``      transformers ``generate`` (CPU / small scale; what tests run)
+``dummy``   deterministic fake for tests and pipeline dry runs
+=========  ==========================================================
+
+Backends without native data parallelism (vLLM, hf) are replicated over GPUs
+by :class:`ddcf.generate.backends.pool.DataParallelBackend`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+from ddcf.errors import DDCFError
+
+Prompt = Sequence[int]
+
+FINISH_REASONS = ("stop", "length")
+
+
+@dataclass(frozen=True)
+class SamplingSpec:
+    """How to sample.  ``temperature == 0`` means greedy decoding."""
+
+    max_new_tokens: int
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = -1  # -1: off
+    stop: tuple[str, ...] = ()
+    stop_token_ids: tuple[int, ...] = ()
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        d["stop_token_ids"] = list(self.stop_token_ids)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SamplingSpec":
+        d = dict(d)
+        d["stop"] = tuple(d.get("stop", ()))
+        d["stop_token_ids"] = tuple(d.get("stop_token_ids", ()))
+        return cls(**d)
+
+
+@dataclass
+class Completion:
+    text: str
+    n_prompt_tokens: int
+    n_completion_tokens: int
+    finish_reason: str  # 'stop' | 'length'
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """Engine options.  Only some apply to each backend (see the option help in cli.py)."""
+
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    mem_fraction: float | None = None
+    dtype: str = "auto"
+    batch_size: int | None = None
+    seed: int = 0
+    trust_remote_code: bool = False
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **kw: Any) -> "BackendOptions":
+        return replace(self, **kw)
+
+
+def normalise_finish_reason(reason: Any) -> str:
+    """Map engine-specific finish reasons ('stop', 'length', {'type': 'stop'}, 'eos', None) to stop/length."""
+    if isinstance(reason, dict):
+        reason = reason.get("type")
+    reason = str(reason or "").lower()
+    if reason in ("length", "max_tokens", "max_new_tokens"):
+        return "length"
+    return "stop"
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """Cut ``text`` before the earliest stop string; True when one was found."""
+    best = -1
+    for s in stop:
+        if not s:
+            continue
+        i = text.find(s)
+        if i != -1 and (best == -1 or i < best):
+            best = i
+    if best == -1:
+        return text, False
+    return text[:best], True
+
+
+# --------------------------------------------------------------------------- tokenizers
+class HFTokenizer:
+    """The small slice of a transformers tokenizer that prompt building needs."""
+
+    def __init__(self, tok: Any, eos_token_ids: Sequence[int], name: str = ""):
+        self.tok = tok
+        self.name = name
+        self.eos_token_ids = [int(i) for i in dict.fromkeys(eos_token_ids)]
+        self.bos_token_id = getattr(tok, "bos_token_id", None)
+        pad = getattr(tok, "pad_token_id", None)
+        self.pad_token_id = int(pad) if pad is not None else (self.eos_token_ids[0] if self.eos_token_ids else 0)
+
+    @classmethod
+    def load(cls, model: str, trust_remote_code: bool = False) -> "HFTokenizer":
+        check_model_reference(model)
+        try:
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+        except Exception as exc:  # noqa: BLE001 - hub/offline/format errors all mean "cannot load this model"
+            raise DDCFError(
+                f"Could not load the tokenizer of '{model}': {type(exc).__name__}: {_first_line(exc)}.",
+                "check --model_name (a local model folder or a Hugging Face Hub id); a Hub id needs network "
+                "access or a cached copy (huggingface-cli download NAME), and gated models need a token.",
+            ) from None
+        eos: list[int] = []
+        if tok.eos_token_id is not None:
+            eos.append(int(tok.eos_token_id))
+        # Instruct models often end turns with a token that only generation_config lists (e.g. <|eot_id|>).
+        try:
+            from transformers import GenerationConfig
+
+            gen_eos = GenerationConfig.from_pretrained(model).eos_token_id
+            if gen_eos is not None:
+                eos.extend(int(x) for x in (gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos]))
+        except Exception:  # noqa: BLE001 - a model without generation_config.json is normal
+            pass
+        return cls(tok, eos, name=model)
+
+    def encode(self, texts: Sequence[str], add_special_tokens: bool = True) -> list[list[int]]:
+        if not texts:
+            return []
+        return [list(x) for x in self.tok(list(texts), add_special_tokens=add_special_tokens)["input_ids"]]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tok.decode(list(ids), skip_special_tokens=True)
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tok, "chat_template", None))
+
+    def apply_chat_template(self, messages: list[dict]) -> str:
+        return self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    s = str(exc).strip()
+    return s.splitlines()[0][:300] if s else ""
+
+
+def check_model_reference(model: str) -> None:
+    """Fail early, with a clear message, on a local-looking model path that does not exist."""
+    looks_local = model.startswith(("/", "./", "../", "~")) or os.sep in model and model.count("/") > 1
+    if looks_local and not Path(os.path.expanduser(model)).exists():
+        raise DDCFError(
+            f"The model path '{model}' does not exist.",
+            "pass an existing local model folder or a Hugging Face Hub id (owner/name) as --model_name.",
+        )
+
+
+def model_context_limit(model: str, trust_remote_code: bool = False) -> int | None:
+    """max_position_embeddings from the model's config, when it can be read."""
+    try:
+        from transformers import AutoConfig
+
+        cfg = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
+        cfg = getattr(cfg, "text_config", None) or cfg
+        value = getattr(cfg, "max_position_embeddings", None)
+        return int(value) if value else None
+    except Exception:  # noqa: BLE001 - informational only
+        return None
+
+
+# --------------------------------------------------------------------------- interface
+class Backend(ABC):
+    """One generation engine for one model."""
+
+    name: ClassVar[str] = ""
+    #: True when the engine spreads data-parallel replicas itself (SGLang's dp_size).
+    native_data_parallel: ClassVar[bool] = False
+
+    def __init__(self, model: str, options: BackendOptions):
+        self.model = model
+        self.options = options
+
+    @classmethod
+    def load_tokenizer(cls, model: str, options: BackendOptions):
+        """The tokenizer the runner builds prompts with (the engine's own, for real backends)."""
+        return HFTokenizer.load(model, options.trust_remote_code)
+
+    @property
+    @abstractmethod
+    def tokenizer(self): ...
+
+    @property
+    def context_limit(self) -> int | None:
+        """Longest prompt+completion the model accepts, when known."""
+        return None
+
+    @abstractmethod
+    def generate(
+        self, prompts: Sequence[Prompt], spec: SamplingSpec, seeds: Sequence[int] | None = None
+    ) -> list[list[Completion]]:
+        """``n`` completions per prompt, in prompt order.  ``seeds``: optional per-prompt seeds."""
+
+    def info(self) -> dict:
+        return {"backend": self.name}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Free the engine (GPU memory, worker processes)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --------------------------------------------------------------------------- registry
+# name -> "module:Class"; modules import their engine lazily, so listing names is free.
+_REGISTRY: dict[str, str] = {
+    "sglang": "ddcf.generate.backends.sglang:SGLangBackend",
+    "vllm": "ddcf.generate.backends.vllm:VLLMBackend",
+    "hf": "ddcf.generate.backends.hf:HFBackend",
+    "dummy": "ddcf.generate.backends.dummy:DummyBackend",
+}
+
+ENGINE_PACKAGES = {"sglang": "sglang", "vllm": "vllm"}
+INSTALL_HINTS = {"sglang": 'pip install "sglang[all]"', "vllm": "pip install vllm"}
+
+
+def register(name: str, target: str) -> None:
+    """Register a backend class given as ``"package.module:Class"``."""
+    _REGISTRY[name] = target
+
+
+def backend_names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get_backend_class(name: str) -> type[Backend]:
+    if name not in _REGISTRY:
+        raise DDCFError(
+            f"Unknown generation backend '{name}'.", f"use one of: {', '.join(backend_names())} (or 'auto')."
+        )
+    module, _, cls = _REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def engine_installed(name: str) -> bool:
+    pkg = ENGINE_PACKAGES.get(name)
+    return pkg is None or importlib.util.find_spec(pkg) is not None
+
+
+def require_engine(name: str):
+    """Import a GPU engine package, or raise a DDCFError that says how to install it."""
+    pkg = ENGINE_PACKAGES[name]
+    try:
+        return importlib.import_module(pkg)
+    except ImportError as exc:
+        raise DDCFError(
+            f"The '{name}' backend needs the {pkg} package, which could not be imported ({_first_line(exc)}).",
+            f"install it on the GPU machine ({INSTALL_HINTS[name]}), or pick another backend with "
+            "--backend vllm / sglang / hf (hf is slow but needs nothing extra).",
+        ) from None
+
+
+def cuda_device_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def default_backend_name() -> str:
+    """sglang when a GPU is visible (vllm if only that is installed), else hf."""
+    if cuda_device_count() == 0:
+        return "hf"
+    if not engine_installed("sglang") and engine_installed("vllm"):
+        return "vllm"
+    return "sglang"
+
+
+def create_backend(name: str, model: str, options: BackendOptions) -> Backend:
+    """Instantiate a backend; data parallelism without engine support goes through a process pool."""
+    cls = get_backend_class(name)
+    if options.data_parallel_size > 1 and not cls.native_data_parallel:
+        from ddcf.generate.backends.pool import DataParallelBackend
+
+        return DataParallelBackend(name, model, options)
+    return cls(model, options)

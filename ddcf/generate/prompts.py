@@ -1,0 +1,259 @@
+r"""Few-shot prompts for the seed questions, and their left truncation.
+
+Format (base models, the reference method's style)::
+
+    Problem:
+    <exemplar problem>
+
+    Solution:
+    <worked solution ending "The final answer is $\boxed{X}$.">
+
+    ... (8 exemplars for GSM8K, 4 for MATH) ...
+
+    Problem:
+    <seed question>
+
+    Solution:
+
+The model continues after "Solution:"; generation stops at the next
+"Problem:" (the model starting a new exemplar of its own) or at EOS.
+
+The exemplar problems are real rows of the bundled *training* data
+(``data/bundled/corpus.parquet``: gsm8k_train/..., math_train/...), never seed
+(test) questions; the worked solutions were written for this project.  Seed
+datasets named ``gsm8k*`` get the GSM8K prompt; everything else (MATH and any
+unknown dataset) gets the MATH prompt.
+
+Truncation keeps the question: when a prompt is longer than
+``max_prompt_tokens``, whole exemplars are dropped oldest-first until it fits;
+only if the question alone is still too long are tokens cut from the left
+(keeping a leading BOS token).  Each prompt records how many exemplars it kept
+(``n_shots``) and whether it had to cut the question (``truncated``).
+
+With ``chat=True`` (instruct models) the same exemplars become alternating
+user/assistant turns rendered by the tokenizer's chat template, and the
+assistant turn is opened with "Solution:\n".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+from ddcf.errors import DDCFError
+
+PROMPT_FORMAT_VERSION = 1
+PROBLEM_HEADER = "Problem:\n"
+SOLUTION_HEADER = "Solution:\n"
+EXEMPLAR_SEPARATOR = "\n\n"
+STOP_STRINGS = ("Problem:",)
+FOLLOWUP_SUFFIX = "The final answer is $\\boxed{"
+FOLLOWUP_STOP = ("}$",)
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    source_id: str  # question_id in data/bundled/corpus.parquet
+    problem: str
+    solution: str
+    answer: str
+
+
+GSM8K_EXEMPLARS: tuple[Exemplar, ...] = (
+    Exemplar(
+        "gsm8k_train/656",
+        "Zig wrote four times as many books as Flo. If Zig wrote 60 books, how many books did they write altogether?",
+        "Flo wrote a quarter of what Zig wrote: 60 / 4 = 15 books.\n"
+        "Together they wrote 60 + 15 = 75 books.\n"
+        "The final answer is $\\boxed{75}$.",
+        "75",
+    ),
+    Exemplar(
+        "gsm8k_train/983",
+        "Carter is twice as tall as his 24” tall dog.  Betty is 12” shorter than Carter.  How tall is Betty in feet?",
+        "Carter is 2 * 24 = 48 inches tall.\n"
+        "Betty is 48 - 12 = 36 inches tall.\n"
+        "A foot has 12 inches, so Betty is 36 / 12 = 3 feet tall.\n"
+        "The final answer is $\\boxed{3}$.",
+        "3",
+    ),
+    Exemplar(
+        "gsm8k_train/6909",
+        "If 8 carpenters can make 50 chairs in 10 days, how many carpenters are needed to make 75 chairs in 10 days?",
+        "In 10 days one carpenter makes 50 / 8 = 6.25 chairs.\n"
+        "For 75 chairs in the same 10 days we need 75 / 6.25 = 12 carpenters.\n"
+        "The final answer is $\\boxed{12}$.",
+        "12",
+    ),
+    Exemplar(
+        "gsm8k_train/3780",
+        "Janet counts 30 crows on the powerlines and 60% more hawks than crows. How many birds does she count total?",
+        "60% of 30 crows is 0.6 * 30 = 18, so there are 30 + 18 = 48 hawks.\n"
+        "Altogether she counts 30 + 48 = 78 birds.\n"
+        "The final answer is $\\boxed{78}$.",
+        "78",
+    ),
+    Exemplar(
+        "gsm8k_train/6634",
+        "If 60% of the students at school are girls and the number of boys is 300, how many girls are at the school?",
+        "Boys are 100% - 60% = 40% of the students, so 40% of the school is 300 students.\n"
+        "The whole school has 300 / 0.4 = 750 students.\n"
+        "The girls number 750 - 300 = 450.\n"
+        "The final answer is $\\boxed{450}$.",
+        "450",
+    ),
+    Exemplar(
+        "gsm8k_train/4462",
+        "John buys 20 bars of soap each weighing 1.5 pounds for $.5 per pound.  How much money did he spend on soap?",
+        "The soap weighs 20 * 1.5 = 30 pounds in total.\n"
+        "At $0.50 a pound it costs 30 * 0.5 = $15.\n"
+        "The final answer is $\\boxed{15}$.",
+        "15",
+    ),
+    Exemplar(
+        "gsm8k_train/2650",
+        "Jack has $45 and 36 euros. If each euro is worth two dollars, how much money does he have total in dollars?",
+        "His euros are worth 36 * 2 = 72 dollars.\n"
+        "Adding his $45 gives 45 + 72 = 117 dollars.\n"
+        "The final answer is $\\boxed{117}$.",
+        "117",
+    ),
+    Exemplar(
+        "gsm8k_train/4688",
+        "Emily bought a shirt and a coat for $600. What does the shirt cost if it is one-third the price of the coat?",
+        "Let the coat cost c dollars; the shirt costs c / 3.\n"
+        "Then c + c / 3 = 600, so 4c / 3 = 600 and c = 450.\n"
+        "The shirt costs 450 / 3 = $150.\n"
+        "The final answer is $\\boxed{150}$.",
+        "150",
+    ),
+)
+
+MATH_EXEMPLARS: tuple[Exemplar, ...] = (
+    Exemplar(
+        "math_train/686",
+        "A geometric sequence starts $16$, $-24$, $36$, $-54$. What is the common ratio of this sequence?",
+        "The common ratio is any term divided by the term before it: $\\frac{-24}{16} = -\\frac{3}{2}$.\n"
+        "Check with the next pair: $-24 \\cdot \\left(-\\frac{3}{2}\\right) = 36$, as given.\n"
+        "The final answer is $\\boxed{-\\frac{3}{2}}$.",
+        "-\\frac{3}{2}",
+    ),
+    Exemplar(
+        "math_train/2319",
+        "In how many ways can George choose two out of seven colors to paint his room?",
+        "The order of the two colors does not matter, so we count unordered pairs from 7 colors:\n"
+        "$\\binom{7}{2} = \\frac{7 \\cdot 6}{2} = 21$.\n"
+        "The final answer is $\\boxed{21}$.",
+        "21",
+    ),
+    Exemplar(
+        "math_train/5206",
+        "Convert $3206_7$ to a base 10 integer.",
+        "Each digit multiplies a power of 7:\n"
+        "$3 \\cdot 7^3 + 2 \\cdot 7^2 + 0 \\cdot 7 + 6 = 3 \\cdot 343 + 2 \\cdot 49 + 6 = 1029 + 98 + 6 = 1133$.\n"
+        "The final answer is $\\boxed{1133}$.",
+        "1133",
+    ),
+    Exemplar(
+        "math_train/1455",
+        "Solve  \\[\\frac{x^2+2x+3}{x+4}=x+5\\]for $x$.",
+        "Multiply both sides by $x+4$ (we need $x \\neq -4$): $x^2+2x+3 = (x+5)(x+4) = x^2+9x+20$.\n"
+        "Subtracting $x^2$ leaves $2x+3 = 9x+20$, so $-7x = 17$ and $x = -\\frac{17}{7}$, which is not $-4$.\n"
+        "The final answer is $\\boxed{-\\frac{17}{7}}$.",
+        "-\\frac{17}{7}",
+    ),
+)
+
+
+def exemplars_for(dataset: str) -> tuple[Exemplar, ...]:
+    """8-shot GSM8K for gsm8k* datasets, 4-shot MATH for everything else."""
+    return GSM8K_EXEMPLARS if str(dataset).lower().startswith("gsm8k") else MATH_EXEMPLARS
+
+
+def prompt_kind(dataset: str) -> str:
+    return "gsm8k" if exemplars_for(dataset) is GSM8K_EXEMPLARS else "math"
+
+
+def _block(problem: str, solution: str | None) -> str:
+    head = f"{PROBLEM_HEADER}{problem.strip()}\n\n{SOLUTION_HEADER}"
+    return head if solution is None else head + solution
+
+
+def fewshot_text(question: str, exemplars: Sequence[Exemplar]) -> str:
+    parts = [_block(e.problem, e.solution) for e in exemplars]
+    parts.append(_block(question, None))
+    return EXEMPLAR_SEPARATOR.join(parts)
+
+
+def chat_messages(question: str, exemplars: Sequence[Exemplar]) -> list[dict]:
+    msgs: list[dict] = []
+    for e in exemplars:
+        msgs.append({"role": "user", "content": PROBLEM_HEADER + e.problem.strip()})
+        msgs.append({"role": "assistant", "content": SOLUTION_HEADER + e.solution})
+    msgs.append({"role": "user", "content": PROBLEM_HEADER + question.strip()})
+    return msgs
+
+
+def prompt_text(question: str, dataset: str, n_shots: int, tokenizer=None, chat: bool = False) -> str:
+    """The prompt for ``question`` with its dataset's last ``n_shots`` exemplars dropped from the front."""
+    ex = exemplars_for(dataset)
+    ex = ex[len(ex) - n_shots :] if n_shots < len(ex) else ex
+    if not chat:
+        return fewshot_text(question, ex)
+    return tokenizer.apply_chat_template(chat_messages(question, ex)) + SOLUTION_HEADER
+
+
+def prompts_fingerprint(chat: bool) -> str:
+    """Hash of everything that defines the prompts (recorded in run_config.json)."""
+    payload = {
+        "version": PROMPT_FORMAT_VERSION,
+        "chat": bool(chat),
+        "headers": [PROBLEM_HEADER, SOLUTION_HEADER, EXEMPLAR_SEPARATOR],
+        "stop": list(STOP_STRINGS),
+        "followup": [FOLLOWUP_SUFFIX, list(FOLLOWUP_STOP)],
+        "gsm8k": [[e.source_id, e.problem, e.solution] for e in GSM8K_EXEMPLARS],
+        "math": [[e.source_id, e.problem, e.solution] for e in MATH_EXEMPLARS],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class BuiltPrompt:
+    ids: list[int]
+    n_shots: int
+    truncated: bool  # the question itself had to be cut
+
+
+def _left_truncate(ids: list[int], limit: int, bos: int | None) -> list[int]:
+    if len(ids) <= limit:
+        return ids
+    if bos is not None and ids and ids[0] == bos and limit > 1:
+        return [bos] + ids[len(ids) - (limit - 1) :]
+    return ids[len(ids) - limit :]
+
+
+def build_prompts(
+    tokenizer, questions: Sequence[str], datasets: Sequence[str], max_prompt_tokens: int, chat: bool = False
+) -> list[BuiltPrompt]:
+    """Token-id prompts, each at most ``max_prompt_tokens`` long (see the module docstring)."""
+    if chat and not tokenizer.has_chat_template:
+        raise DDCFError(
+            "--chat_template was given but the model's tokenizer has no chat template.",
+            "drop --chat_template for base models (the plain few-shot prompt is used then).",
+        )
+    add_special = not chat  # a chat template writes its own BOS
+    full = [len(exemplars_for(d)) for d in datasets]
+    texts = [prompt_text(q, d, k, tokenizer, chat) for q, d, k in zip(questions, datasets, full)]
+    encoded = tokenizer.encode(texts, add_special_tokens=add_special)
+    bos = getattr(tokenizer, "bos_token_id", None)
+    out: list[BuiltPrompt] = []
+    for q, d, k, ids in zip(questions, datasets, full, encoded):
+        # Rare path: drop exemplars oldest-first until the prompt fits.
+        while len(ids) > max_prompt_tokens and k > 0:
+            k -= 1
+            ids = tokenizer.encode([prompt_text(q, d, k, tokenizer, chat)], add_special_tokens=add_special)[0]
+        truncated = len(ids) > max_prompt_tokens
+        out.append(BuiltPrompt(_left_truncate(list(ids), max_prompt_tokens, bos), k, truncated))
+    return out

@@ -1,0 +1,215 @@
+"""Sharded checkpoints of generated completions, and resuming from them.
+
+Layout of ``Layout.generations(model)``::
+
+    run_config.json       what the shards were generated with (checked on resume)
+    shard-00000.parquet   completions of questions [0, shard_size) of the ordered list
+    shard-00001.parquet   ...
+    verified.json         written after the verdict table: which config and which file
+    run_summary.json      wall time, tokens, tokens/s, length/budget report
+    .lock                 held (flock) while a process works on this model
+
+A shard is a fixed slice of the ordered question list, so a shard's content is
+determined by the settings alone; a restarted run skips every shard whose file
+exists and whose metadata (config hash, question-id hash, row count) matches,
+and generates the rest.  Shards are written atomically (``ddcf.io``), so a
+killed run leaves whole shards only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from ddcf.errors import DDCFError
+from ddcf.io import hash_ids, read_json, read_parquet_metadata, write_json, write_parquet
+
+RUN_CONFIG = "run_config.json"
+VERIFIED = "verified.json"
+SUMMARY = "run_summary.json"
+LOCK = ".lock"
+SHARD_GLOB = "shard-*.parquet"
+
+#: settings that change what a completion is; a resume must match all of them.
+ENFORCED_KEYS = (
+    "model",
+    "prompts_sha256",
+    "chat_template",
+    "max_prompt_tokens",
+    "sampling",
+    "followup",
+    "question_ids_sha256",
+    "n_questions",
+    "shard_size",
+)
+
+SHARD_COLUMNS = [
+    "question_id", "sample", "dataset", "question", "gold", "prompt_tokens", "n_shots", "prompt_truncated",
+    "raw_completion", "completion", "completion_tokens", "finish_reason", "followup", "followup_text",
+    "followup_tokens",
+]
+
+
+def shard_path(gen_dir: Path, index: int) -> Path:
+    return Path(gen_dir) / f"shard-{index:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """Fixed slices of the ordered question list."""
+
+    question_ids: tuple[str, ...]
+    shard_size: int
+
+    @property
+    def n_shards(self) -> int:
+        return (len(self.question_ids) + self.shard_size - 1) // self.shard_size
+
+    def bounds(self, index: int) -> tuple[int, int]:
+        start = index * self.shard_size
+        return start, min(start + self.shard_size, len(self.question_ids))
+
+    def ids(self, index: int) -> tuple[str, ...]:
+        a, b = self.bounds(index)
+        return self.question_ids[a:b]
+
+    def ids_hash(self, index: int) -> str:
+        return hash_ids(self.ids(index))
+
+
+# --------------------------------------------------------------------------- run config
+def config_differences(old: dict, new: dict) -> list[str]:
+    diffs = []
+    for key in ENFORCED_KEYS:
+        a, b = old.get(key), new.get(key)
+        if a != b:
+            if isinstance(a, dict) and isinstance(b, dict):
+                for k in sorted(set(a) | set(b)):
+                    if a.get(k) != b.get(k):
+                        diffs.append(f"{key}.{k}: {_short(a.get(k))} -> {_short(b.get(k))}")
+            else:
+                diffs.append(f"{key}: {_short(a)} -> {_short(b)}")
+    return diffs
+
+
+def _short(v) -> str:
+    s = repr(v)
+    return s if len(s) <= 24 else s[:20] + "...'"
+
+
+def read_run_config(gen_dir: Path) -> dict | None:
+    p = Path(gen_dir) / RUN_CONFIG
+    if not p.exists():
+        return None
+    return read_json(p, "generation run config", "delete the generations folder or rerun with --force_regenerate.")
+
+
+def check_or_write_run_config(gen_dir: Path, config: dict, n_done_shards: int) -> None:
+    """Write ``run_config.json`` for a new run, or check a resumed run uses the same settings."""
+    old = read_run_config(gen_dir)
+    if old is None:
+        write_json(config, Path(gen_dir) / RUN_CONFIG)
+        return
+    diffs = config_differences(old, config)
+    if diffs:
+        hint = ""
+        if any(d.startswith(("question_ids_sha256", "n_questions")) for d in diffs):
+            hint = " (the question list changed: a different --limit or a new seed question table)"
+        raise DDCFError(
+            f"The generations in {gen_dir} were made with other settings than this run{hint}: "
+            + "; ".join(diffs) + ".",
+            f"rerun with the original settings to resume ({n_done_shards} finished shard(s) are kept), or add "
+            "--force_regenerate to delete them and start over with the new settings.",
+        )
+
+
+# --------------------------------------------------------------------------- shard files
+def write_shard(gen_dir: Path, index: int, df: pd.DataFrame, meta: dict) -> Path:
+    return write_parquet(df[SHARD_COLUMNS], shard_path(gen_dir, index), metadata=meta)
+
+
+def shard_is_done(gen_dir: Path, index: int, config_sha256: str, ids_hash: str, n_rows: int) -> bool:
+    """True when shard ``index`` exists and belongs to this configuration and question slice."""
+    p = shard_path(gen_dir, index)
+    if not p.exists():
+        return False
+    try:
+        meta = read_parquet_metadata(p)
+    except Exception:  # noqa: BLE001 - unreadable (damaged by hand): regenerate it
+        return False
+    return (
+        meta.get("config_sha256") == config_sha256
+        and meta.get("question_ids_sha256") == ids_hash
+        and int(meta.get("n_rows", -1)) == n_rows
+    )
+
+
+def read_shards(gen_dir: Path, n_shards: int) -> pd.DataFrame:
+    frames = []
+    for i in range(n_shards):
+        p = shard_path(gen_dir, i)
+        try:
+            frames.append(pd.read_parquet(p))
+        except Exception as exc:  # noqa: BLE001
+            raise DDCFError(
+                f"Could not read the generation shard {p}: {type(exc).__name__}.",
+                "delete that file and rerun the same command to regenerate it.",
+            ) from None
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SHARD_COLUMNS)
+
+
+def shard_metadata(gen_dir: Path, n_shards: int) -> list[dict]:
+    return [read_parquet_metadata(shard_path(gen_dir, i)) for i in range(n_shards)]
+
+
+def clear_generations(gen_dir: Path) -> int:
+    """Delete shards, config, markers and stray temporary files (for --force_regenerate)."""
+    gen_dir = Path(gen_dir)
+    if not gen_dir.exists():
+        return 0
+    n = 0
+    for p in list(gen_dir.glob(SHARD_GLOB)) + [gen_dir / RUN_CONFIG, gen_dir / VERIFIED, gen_dir / SUMMARY]:
+        if p.exists():
+            p.unlink()
+            n += p.name.startswith("shard-")
+    remove_stale_tmp(gen_dir)
+    return n
+
+
+def remove_stale_tmp(gen_dir: Path) -> None:
+    """A run killed mid-write (kill -9) can leave ``.shard-*.tmp`` files; they are never valid data."""
+    for p in Path(gen_dir).glob(".shard-*.tmp*"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+@contextlib.contextmanager
+def model_lock(gen_dir: Path) -> Iterator[None]:
+    """Only one process may generate for a model at a time (released automatically if it dies)."""
+    gen_dir = Path(gen_dir)
+    gen_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(gen_dir / LOCK, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DDCFError(
+                f"Another process is generating into {gen_dir} right now.",
+                "wait for it to finish (or stop it); two runs for one model would overwrite each other.",
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+        fh.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
