@@ -1,0 +1,275 @@
+"""Is a prediction equivalent to the gold answer?  Fast paths first, math-verify for the rest.
+
+Order of checks for one (prediction, gold) pair, cheapest first:
+
+1. in-memory memo of this run;
+2. ``exact``: the normalised strings are equal (``\\dfrac{1}{2}`` vs ``\\frac{1}{2}``);
+3. ``numeric``: both sides are plain numbers (incl. ``\\frac{a}{b}``, ``1,200``) -> compare values;
+   GSM8K-style pairs always end here (their golds are numbers);
+   ``symbolic``: the gold is a number and the prediction has free variables or is prose -> False;
+4. ``cache``: the persistent Parquet cache of earlier math-verify verdicts;
+5. ``math-verify`` in killable worker processes (:mod:`ddcf.verify.pool`) with a hard limit per pair.
+
+Verdicts are a pure function of (normalised prediction, normalised gold,
+verifier version), except that a pair which timed out is retried under a
+larger limit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ddcf.verify.cache import VerifyCache
+from ddcf.verify.gold import GSM8K, MATH
+from ddcf.verify.normalize import (
+    format_number,
+    lenient_number,
+    normalize_latex,
+    numbers_equal,
+    strict_number,
+    free_symbols,
+    number_list,
+    strip_trailing_unit,
+)
+
+# Bump LOGIC_VERSION when extraction or normalisation changes a verdict (verdict tables made by
+# an older version are then re-verified on resume).  Bump CHECK_VERSION when what the workers do
+# with a (prediction, gold) key pair changes (old persistent-cache rows are then ignored).
+LOGIC_VERSION = "1"
+CHECK_VERSION = "1"
+DEFAULT_TIMEOUT_S = 5.0
+MAX_KEY_CHARS = 20000  # longer "answers" are degenerate output; cut so cache rows stay bounded
+CHECKPOINT_EVERY_S = 30.0  # how often a long math-verify run saves the persistent cache
+
+
+def _math_verify_version() -> str:
+    try:
+        return metadata.version("math-verify")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "missing"
+
+
+def verifier_version() -> str:
+    """Provenance of a verdict: our extraction/normalisation logic and the math-verify release."""
+    return f"ddcf-verify/{LOGIC_VERSION}+math-verify-{_math_verify_version()}"
+
+
+def cache_version() -> str:
+    """What the persistent cache's rows depend on: the worker check and the math-verify release."""
+    return f"ddcf-check/{CHECK_VERSION}+math-verify-{_math_verify_version()}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    correct: bool
+    status: str  # 'ok' | 'timeout' | 'error'
+    method: str  # 'exact' | 'numeric' | 'symbolic' | 'cache' | 'math-verify'
+
+
+# ---------------------------------------------------------------------------- keys
+_NUMBER_WITH_WORDS = re.compile(r"^\s*\$?\s*(-?[\d,]*\.?\d+)\s*(?:[A-Za-z]{3,}\.?\s*){1,4}$")
+
+
+def prediction_key(pred: str, style: str, gold_key: str) -> str:
+    """The normalised prediction the verdict (and the cache) is keyed on."""
+    pred = pred[:MAX_KEY_CHARS]
+    if style == GSM8K:
+        v = lenient_number(pred)
+        return format_number(v) if v is not None else normalize_latex(pred)
+    m = _NUMBER_WITH_WORDS.match(pred)
+    if m:  # "47 degrees", "1152 cups of flour": a number with a unit word
+        pred = m.group(1)
+    key = normalize_latex(pred)
+    if "=" in key and "=" not in gold_key and "\\le" not in key and "\\ge" not in key and "," not in key:
+        rhs = key.rsplit("=", 1)[1]  # "x=3", "28+9=37": the value after the last "="
+        if rhs and not rhs.startswith(("<", ">")):
+            key = rhs
+    return key
+
+
+def gold_key(gold_normalized: str, style: str) -> str:
+    return normalize_latex(gold_normalized)[:MAX_KEY_CHARS]
+
+
+_HAS_DELIMS = re.compile(r"\$|\\\(|\\\[|\\boxed|\\fbox")
+
+
+def fast_verdict(pred_key: str, gold_key_: str, style: str) -> Verdict | None:
+    """Decide the pair without sympy when possible; ``None`` means "ask math-verify"."""
+    if pred_key == gold_key_ and pred_key:
+        return Verdict(True, "ok", "exact")
+    gn = strict_number(gold_key_)
+    if style == GSM8K:
+        pn = strict_number(pred_key)
+        if gn is not None:
+            return Verdict(pn is not None and numbers_equal(pn, gn), "ok", "numeric")
+    pn = strict_number(pred_key)
+    if pn is None:
+        pn = strict_number(strip_trailing_unit(pred_key))
+    if pn is not None and gn is not None:
+        return Verdict(numbers_equal(pn, gn), "ok", "numeric")
+    if gn is not None:
+        items = number_list(pred_key)
+        if items is not None:  # "-1,1" vs "1": a set equals a number only if all its items do (as math-verify)
+            return Verdict(all(numbers_equal(v, gn) for v in items), "ok", "numeric")
+    if gn is not None and not _HAS_DELIMS.search(pred_key) and free_symbols(pred_key):
+        # A number never equals an expression in free variables (or prose): math-verify says
+        # False for these too, after up to seconds of sympy work each.
+        return Verdict(False, "ok", "symbolic")
+    return None
+
+
+# ---------------------------------------------------------------------------- verifier
+@dataclass
+class VerifyStats:
+    pairs: int = 0  # pairs asked for (with repeats)
+    distinct: int = 0
+    exact: int = 0
+    numeric: int = 0
+    symbolic: int = 0
+    memo_hits: int = 0
+    cache_hits: int = 0
+    math_verify: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    kills: int = 0
+    math_verify_seconds: float = 0.0
+    slowest: list = field(default_factory=list)  # heap of (seconds, pred, gold, status)
+
+    def note_slow(self, seconds: float, pred: str, gold: str, status: str, keep: int = 10) -> None:
+        item = (seconds, pred[:200], gold[:200], status)
+        if len(self.slowest) < keep:
+            heapq.heappush(self.slowest, item)
+        elif item > self.slowest[0]:
+            heapq.heapreplace(self.slowest, item)
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "slowest"}
+        d["slowest"] = sorted(self.slowest, reverse=True)
+        return d
+
+
+class Verifier:
+    """Checks (prediction, gold) pairs; owns the worker pool and the caches.
+
+    Use as a context manager (or call :meth:`close`) so worker processes end
+    and the persistent cache is written.
+    """
+
+    def __init__(
+        self,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        workers: int | None = None,
+        cache_path: str | Path | None = None,
+        progress: bool = True,
+        batch_size: int = 16,
+    ):
+        if not (timeout > 0):
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.timeout = float(timeout)
+        self.workers = workers
+        self.batch_size = batch_size
+        self.progress = progress
+        self.version = verifier_version()
+        self.cache = VerifyCache(cache_path, cache_version())
+        self._memo: dict[tuple[str, str, str], Verdict] = {}
+        self._pool = None
+        self.stats = VerifyStats()
+
+    # -------------------------------------------------------------- lifecycle
+    def _get_pool(self):
+        if self._pool is None:
+            from ddcf.verify.pool import MathVerifyPool
+
+            self._pool = MathVerifyPool(workers=self.workers, timeout=self.timeout, batch_size=self.batch_size)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        self.cache.save()
+
+    def __enter__(self) -> "Verifier":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- checking
+    def check(self, pairs: Sequence[tuple[str, str, str]]) -> list[Verdict]:
+        """Verdicts for ``(pred_key, gold_key, style)`` triples (keys from :func:`prediction_key`/:func:`gold_key`)."""
+        self.stats.pairs += len(pairs)
+        distinct = list(dict.fromkeys(pairs))
+        need: list[tuple[str, str]] = []
+        need_triples: list[tuple[str, str, str]] = []
+        for triple in distinct:
+            if triple in self._memo:
+                self.stats.memo_hits += 1
+                continue
+            self.stats.distinct += 1
+            p, g, style = triple
+            v = fast_verdict(p, g, style)
+            if v is not None:
+                setattr(self.stats, v.method, getattr(self.stats, v.method) + 1)
+                self._memo[triple] = v
+                continue
+            hit = self.cache.get(p, g, self.timeout)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                self._memo[triple] = Verdict(hit[0], hit[1], "cache")
+                continue
+            need.append((p, g))
+            need_triples.append(triple)
+        if need:
+            self._run_math_verify(need, need_triples)
+        return [self._memo[t] for t in pairs]
+
+    def check_one(self, pred_key: str, gold_key_: str, style: str = MATH) -> Verdict:
+        return self.check([(pred_key, gold_key_, style)])[0]
+
+    def _run_math_verify(self, need: list[tuple[str, str]], triples: list[tuple[str, str, str]]) -> None:
+        from tqdm.auto import tqdm
+
+        # Sorted order: the same work is batched the same way every run.
+        order = sorted(range(len(need)), key=lambda i: need[i])
+        need = [need[i] for i in order]
+        triples = [triples[i] for i in order]
+        pool = self._get_pool()
+        bar = tqdm(
+            total=len(need), desc="math-verify", unit="pair", disable=not self.progress, mininterval=0.5, leave=False
+        )
+
+        last_save = [time.monotonic()]
+
+        def on_result(i, out):
+            bar.update(1)
+            p, g = need[i]
+            self.cache.put(p, g, out.correct, out.status, self.timeout)
+            # Checkpoint now and then, so an interrupted run keeps its math-verify work.
+            if time.monotonic() - last_save[0] > CHECKPOINT_EVERY_S:
+                self.cache.save()
+                last_save[0] = time.monotonic()
+
+        kills_before = pool.kills
+        try:
+            outcomes = pool.run(need, on_result=on_result)
+        finally:
+            bar.close()
+        self.stats.kills += pool.kills - kills_before
+        for (p, g), triple, out in zip(need, triples, outcomes):
+            self.stats.math_verify += 1
+            self.stats.math_verify_seconds += out.seconds
+            self.stats.timeouts += out.status == "timeout"
+            self.stats.errors += out.status == "error"
+            self.stats.note_slow(out.seconds, p, g, out.status)
+            self._memo[triple] = Verdict(out.correct, out.status, "math-verify")
+        self.cache.save()  # checkpoint: a later crash does not lose this work
