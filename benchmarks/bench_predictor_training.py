@@ -1,0 +1,170 @@
+"""Training throughput of the correctness predictor: tensor-indexed batches vs a per-item DataLoader.
+
+Both loops train the same model (paper architecture) with the same optimizer,
+schedule and batch size on the same synthetic pairs, in the same process:
+
+* fast (ddcf): all pairs are three tensors; an epoch is one permutation sliced into
+  batches, and each batch gathers its question-embedding rows (ddcf.predictor.train.train_epoch);
+* baseline: a ``torch.utils.data.Dataset`` whose ``__getitem__`` returns one pair
+  (model id, embedding row, label), batched by a ``DataLoader`` (shuffle, default collate,
+  no workers).  It runs fewer steps; throughput is pairs per second either way.
+
+Default data has the paper's scale: 23 models x 17,500 questions (402,500 pairs), d=384.
+``--dim 2560`` matches Qwen3-Embedding-4B.  Prints the median of several repeats.
+
+    python benchmarks/bench_predictor_training.py                        # paper scale, d=384
+    python benchmarks/bench_predictor_training.py --questions 2000 --repeats 2   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+
+from ddcf.predictor.config import TrainConfig, hidden_width, resolve_threads  # noqa: E402
+from ddcf.predictor.model import CorrectnessPredictor  # noqa: E402
+from ddcf.predictor.train import NoisePrefetcher, make_optimizer, train_epoch, use_noise_prefetch  # noqa: E402
+
+
+def synthetic(models: int, questions: int, dim: int, seed: int):
+    """Low-rank logistic correctness over random unit-norm question embeddings (all pairs answered)."""
+    rng = np.random.default_rng(seed)
+    emb = rng.standard_normal((questions, dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    proj = rng.standard_normal((dim, 8)).astype(np.float32) * math.sqrt(dim)
+    skill = rng.standard_normal((models, 8)).astype(np.float32)
+    logits = skill @ (emb @ proj).T + rng.normal(1.0, 1.0, (models, 1))
+    correct = (rng.random((models, questions)) < 1 / (1 + np.exp(-logits))).astype(np.int64)
+    mid, qrow = np.meshgrid(np.arange(models), np.arange(questions), indexing="ij")
+    return emb, mid.ravel().astype(np.int64), qrow.ravel().astype(np.int64), correct.ravel()
+
+
+class PairDataset(Dataset):
+    """The straightforward way: one (model id, question embedding, label) item per index."""
+
+    def __init__(self, emb, mid, qrow, y):
+        self.emb, self.mid, self.qrow, self.y = emb, mid, qrow, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.mid[i], self.emb[self.qrow[i]], self.y[i]
+
+
+def make(models: int, dim: int, cfg: TrainConfig, total_steps: int):
+    model = CorrectnessPredictor(models, dim, hidden_width(dim, cfg.hidden_ratio), cfg.dropout, cfg.alpha)
+    opt, sched = make_optimizer(model, cfg, total_steps)
+    return model, opt, sched
+
+
+def run_fast(emb, mid, qrow, y, models, cfg, steps, seed, prefetch: bool) -> float:
+    torch.manual_seed(seed)
+    model, opt, sched = make(models, emb.shape[1], cfg, steps)
+    gen = torch.Generator().manual_seed(seed)
+    noise = NoisePrefetcher(emb.shape[1], cfg.alpha, seed) if prefetch else None
+    t = time.perf_counter()
+    train_epoch(model, opt, sched, emb, mid, qrow, y, cfg.batch_size, gen, max_steps=steps, noise=noise)
+    pairs = min(len(y), steps * cfg.batch_size)
+    rate = pairs / (time.perf_counter() - t)
+    if noise is not None:
+        noise.close()
+    return rate
+
+
+def run_baseline(emb, mid, qrow, y, models, cfg, steps, seed) -> float:
+    torch.manual_seed(seed)
+    model, opt, sched = make(models, emb.shape[1], cfg, steps)
+    loader = DataLoader(PairDataset(emb, mid, qrow, y), batch_size=cfg.batch_size, shuffle=True, num_workers=0)
+    model.train()
+    pairs = 0
+    t = time.perf_counter()
+    for step, (m, q, lab) in enumerate(loader):
+        if step >= steps:
+            break
+        loss = F.cross_entropy(model(m, q), lab)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        pairs += len(lab)
+    return pairs / (time.perf_counter() - t)
+
+
+def batching_only(emb, mid, qrow, y, batch_size, steps, seed) -> tuple[float, float]:
+    """Pairs/s of producing batches alone (no model): tensor indexing vs the DataLoader."""
+    gen = torch.Generator().manual_seed(seed)
+    t = time.perf_counter()
+    perm = torch.randperm(len(y), generator=gen)
+    n_fast = 0
+    for start in range(0, min(len(y), steps * batch_size), batch_size):
+        idx = perm[start : start + batch_size]
+        batch = (mid[idx], emb[qrow[idx]], y[idx])
+        n_fast += len(batch[2])
+    fast = n_fast / (time.perf_counter() - t)
+    loader = DataLoader(PairDataset(emb, mid, qrow, y), batch_size=batch_size, shuffle=True, num_workers=0)
+    n_base = 0
+    t = time.perf_counter()
+    for step, (_, _, lab) in enumerate(loader):
+        if step >= steps:
+            break
+        n_base += len(lab)
+    return fast, n_base / (time.perf_counter() - t)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", type=int, default=23, help="Number of models (default: 23, the paper's).")
+    p.add_argument("--questions", type=int, default=17500, help="Number of seed questions (default: 17,500).")
+    p.add_argument("--dim", type=int, default=384, help="Question-embedding dim (384 MiniLM; 2560 Qwen3-Embedding-4B).")
+    p.add_argument("--batch_size", type=int, default=1028, help="Pairs per step (default: 1028, the paper's).")
+    p.add_argument("--fast_steps", type=int, default=0,
+                   help="Steps of the fast loop per repeat (default 0: one full epoch).")
+    p.add_argument("--baseline_steps", type=int, default=30, help="Steps of the DataLoader loop per repeat.")
+    p.add_argument("--repeats", type=int, default=3, help="Repeats; medians are reported.")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: all usable cores).")
+    p.add_argument("--seed", type=int, default=0, help="Seed of the synthetic data.")
+    p.add_argument("--no_prefetch", action="store_true",
+                   help="Fast loop draws its noise inline instead of on a spare core.")
+    a = p.parse_args(argv)
+
+    threads = resolve_threads(a.threads)
+    torch.set_num_threads(threads)
+    cfg = TrainConfig(batch_size=a.batch_size)
+    emb_np, mid_np, q_np, y_np = synthetic(a.models, a.questions, a.dim, a.seed)
+    n = len(y_np)
+    fast_steps = a.fast_steps or math.ceil(n / a.batch_size)
+    emb, mid, qrow, y = (torch.from_numpy(x) for x in (emb_np, mid_np, q_np, y_np))
+    print(f"pairs {n:,} ({a.models} models x {a.questions:,} questions), dim {a.dim}, batch {a.batch_size}, "
+          f"threads {threads}; fast {fast_steps} steps, baseline {a.baseline_steps} steps per repeat")
+    prefetch = use_noise_prefetch("cpu", threads, cfg.alpha, "off" if a.no_prefetch else "auto")
+    print(f"noise drawn on a spare core (NoisePrefetcher): {'yes' if prefetch else 'no'}")
+    fast, base = [], []
+    for r in range(a.repeats):
+        fast.append(run_fast(emb, mid, qrow, y, a.models, cfg, fast_steps, r, prefetch))
+        base.append(run_baseline(emb, mid, qrow, y, a.models, cfg, a.baseline_steps, r))
+        print(f"  repeat {r + 1}: fast {fast[-1]:,.0f} pairs/s   DataLoader {base[-1]:,.0f} pairs/s")
+    bf, bb = zip(*(batching_only(emb, mid, qrow, y, a.batch_size, a.baseline_steps, r) for r in range(a.repeats)))
+    f, b = statistics.median(fast), statistics.median(base)
+    print(f"\nmedian over {a.repeats}: fast (tensor-indexed) {f:,.0f} pairs/s | per-item Dataset+DataLoader "
+          f"{b:,.0f} pairs/s | ratio {f / b:.1f}x")
+    print(f"batching alone (no model): tensor indexing {statistics.median(bf):,.0f} pairs/s | DataLoader "
+          f"{statistics.median(bb):,.0f} pairs/s | ratio {statistics.median(bf) / statistics.median(bb):.0f}x")
+    print(f"implied epoch time: fast {n / f:.1f} s, DataLoader {n / b:.1f} s; 30 epochs: {30 * n / f:.0f} s vs "
+          f"{30 * n / b:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Save and load a trained correctness predictor: safetensors weights + JSON config.
+
+Nothing here unpickles: weights are safetensors, the description is JSON.
+``config.json`` records the architecture, the training options, the model list
+in model_id order, where the training embeddings came from, and the SHA-256 of
+the weights file, so a config and weights from different runs are detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ddcf.errors import DDCFError, InputMismatchError
+from ddcf.io import atomic_path, read_json, require_file, write_json
+from ddcf.predictor.model import ARCH_KEYS, CorrectnessPredictor
+
+CONFIG_FORMAT = "ddcf-correctness-predictor"
+CONFIG_VERSION = 1
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+RETRAIN_FIX = "retrain it with train_correctness_predictor.py."
+
+
+@dataclass
+class LoadedPredictor:
+    model: CorrectnessPredictor
+    config: dict
+    config_sha256: str
+    directory: Path
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.config["models"])
+
+    @property
+    def embedding(self) -> dict:
+        return dict(self.config.get("embedding") or {})
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def config_sha256(config: dict) -> str:
+    """Hash of the canonical JSON of a config (stable across key order and whitespace)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def save_predictor(model: CorrectnessPredictor, directory: str | Path, extra: dict) -> dict:
+    """Write ``model.safetensors`` then ``config.json`` (last, so a config always has its weights)."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    weights = directory / WEIGHTS_NAME
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(weights, suffix=".safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt", "producer": CONFIG_FORMAT})
+    config = dict(extra)
+    config.update(
+        format=CONFIG_FORMAT,
+        version=CONFIG_VERSION,
+        architecture={**model.architecture(), "p_correct": "softmax(logits)[:, 1]"},
+        weights=WEIGHTS_NAME,
+        weights_sha256=file_sha256(weights),
+    )
+    if "models" not in config or len(config["models"]) != model.num_models:
+        raise ValueError("extra['models'] must list one name per model id")
+    write_json(config, directory / CONFIG_NAME)
+    return config
+
+
+def load_predictor(directory: str | Path, device: str = "cpu") -> LoadedPredictor:
+    """Load a predictor for inference (eval mode) and check config and weights belong together."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    cfg_path = directory / CONFIG_NAME
+    config = read_json(cfg_path, "predictor config", RETRAIN_FIX)
+    arch = config.get("architecture") or {}
+    missing = [k for k in ARCH_KEYS if k not in arch] + [k for k in ("models", "weights_sha256") if k not in config]
+    if config.get("format") != CONFIG_FORMAT or missing:
+        raise DDCFError(
+            f"The predictor config {cfg_path} is not a ddcf correctness-predictor config"
+            + (f" (missing: {', '.join(missing)})." if missing else "."),
+            RETRAIN_FIX,
+        )
+    weights = require_file(directory / config.get("weights", WEIGHTS_NAME), "predictor weights", RETRAIN_FIX)
+    if file_sha256(weights) != config["weights_sha256"]:
+        raise InputMismatchError(
+            f"The predictor weights {weights} do not match {cfg_path} (their SHA-256 differs from the one "
+            "recorded at training time: the files come from different runs).",
+            RETRAIN_FIX,
+        )
+    if len(config["models"]) != int(arch["num_models"]):
+        raise DDCFError(f"The predictor config {cfg_path} lists {len(config['models'])} models but the "
+                        f"architecture has {arch['num_models']}.", RETRAIN_FIX)
+    model = CorrectnessPredictor.from_architecture(arch)
+    try:
+        state = load_file(str(weights), device="cpu")
+        model.load_state_dict(state, strict=True)
+    except (SafetensorError, RuntimeError, OSError) as exc:
+        raise DDCFError(
+            f"Could not load the predictor weights {weights} into the architecture of {cfg_path}: "
+            f"{str(exc).splitlines()[0]}.",
+            RETRAIN_FIX,
+        ) from None
+    model.to(device).eval()
+    return LoadedPredictor(model=model, config=config, config_sha256=config_sha256(config), directory=directory)
