@@ -1,0 +1,109 @@
+"""What a selection looks like next to a random subset of the same pool: numbers, text, plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ddcf.io import atomic_path
+
+GRAM_SAMPLE = 2000  # above this many rows, pairwise statistics come from a seeded sample of rows
+
+
+def _unit_rows(x, rows: np.ndarray) -> np.ndarray:
+    # float32 is plenty for averages of cosines (these are descriptive statistics, not decisions)
+    v = np.asarray(x[np.sort(rows)], dtype=np.float32)
+    norm = np.linalg.norm(v.astype(np.float64), axis=1, keepdims=True).astype(np.float32)
+    return v / np.where(norm > 0, norm, np.float32(1.0))
+
+
+def set_stats(x, rows: np.ndarray, difficulty: np.ndarray, datasets: np.ndarray, seed: int = 0) -> dict:
+    """Mean difficulty, mean pairwise cosine, mean nearest-neighbour cosine, dataset composition."""
+    rows = np.asarray(rows)
+    out = {
+        "n": int(len(rows)),
+        "mean_difficulty": float(np.mean(difficulty[rows])) if len(rows) else float("nan"),
+        "median_difficulty": float(np.median(difficulty[rows])) if len(rows) else float("nan"),
+    }
+    sample = rows
+    if len(rows) > GRAM_SAMPLE:
+        sample = np.random.default_rng(seed).choice(rows, GRAM_SAMPLE, replace=False)
+    out["pairwise_sample"] = int(len(sample))
+    if len(sample) >= 2:
+        v = _unit_rows(x, sample)
+        gram = v @ v.T
+        iu = np.triu_indices(len(v), 1)
+        out["mean_pairwise_similarity"] = float(gram[iu].mean(dtype=np.float64))
+        np.fill_diagonal(gram, -np.inf)
+        out["mean_nearest_neighbour_similarity"] = float(gram.max(axis=1).mean(dtype=np.float64))
+    else:
+        out["mean_pairwise_similarity"] = float("nan")
+        out["mean_nearest_neighbour_similarity"] = float("nan")
+    comp = pd.Series(datasets[rows]).value_counts()
+    out["composition"] = {str(k): int(v) for k, v in comp.items()}
+    return out
+
+
+def summary_text(report: dict) -> str:
+    """One screen: the selection next to the random subset and the pool."""
+    sel, rnd, pool = report["selection"], report["random"], report["pool"]
+    lines = [
+        f"Stage 6 - k-greedy selection for {report['model']}",
+        f"  lamda={report['lamda']:g}  k={report['k']:,}  pool={pool['n']:,} questions "
+        f"(predicted correctness <= {report['max_score']:g})  method={report['method']}",
+        f"  selected in {report['seconds_selection']:.1f} s (stage total {report['seconds_total']:.1f} s)",
+        "",
+        f"  {'':22s} {'mean difficulty':>16s} {'mean pairwise cos':>18s} {'mean NN cos':>12s}",
+    ]
+    for name, block in (("DDCF selection", sel), (f"random k (seed {report['seed']})", rnd), ("whole pool", pool)):
+        lines.append(
+            f"  {name:22s} {block['mean_difficulty']:16.3f} {block['mean_pairwise_similarity']:18.3f} "
+            f"{block['mean_nearest_neighbour_similarity']:12.3f}"
+        )
+    lines.append("  (difficulty = predicted correctness: lower is harder; NN = nearest neighbour within the set)")
+    lines.append("")
+    names = sorted(set(sel["composition"]) | set(rnd["composition"]) | set(pool["composition"]))
+    lines.append(f"  {'composition':22s} " + " ".join(f"{n:>10s}" for n in names))
+    for name, block in (("DDCF selection", sel), ("random k", rnd), ("whole pool", pool)):
+        total = max(block["n"], 1)
+        lines.append(
+            f"  {name:22s} " + " ".join(f"{block['composition'].get(n, 0) / total:10.1%}" for n in names)
+        )
+    return "\n".join(lines)
+
+
+def plot_report(path: str | Path, pool_diff: np.ndarray, sel_diff: np.ndarray, rnd_diff: np.ndarray,
+                max_sim: np.ndarray, cost: np.ndarray, title: str) -> Path:
+    """Difficulty histograms (pool / selection / random) and max-similarity + cost over rank."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    bins = np.linspace(0.0, 1.0, 41)
+    ax1.hist(pool_diff, bins=bins, density=True, alpha=0.35, label=f"pool (n={len(pool_diff):,})", color="grey")
+    ax1.hist(rnd_diff, bins=bins, density=True, histtype="step", lw=1.5, label="random k", color="tab:blue")
+    ax1.hist(sel_diff, bins=bins, density=True, histtype="step", lw=2, label="DDCF selection", color="tab:red")
+    ax1.set_xlabel("predicted correctness (lower = harder)")
+    ax1.set_ylabel("density")
+    ax1.legend()
+    ranks = np.arange(1, len(max_sim) + 1)
+    ax2.plot(ranks, max_sim, lw=1, color="tab:red", label="max cos to earlier picks")
+    ax2.set_xlabel("rank (pick order)")
+    ax2.set_ylabel("max cosine similarity at pick")
+    ax3 = ax2.twinx()
+    ax3.plot(ranks, cost, lw=1, color="black", alpha=0.6, label="cost at pick")
+    ax3.set_ylabel("cost")
+    h1, l1 = ax2.get_legend_handles_labels()
+    h2, l2 = ax3.get_legend_handles_labels()
+    ax2.legend(h1 + h2, l1 + l2, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,161 @@
+"""The selected questions as a Hugging Face dataset ready for TRL SFT.
+
+Columns, one row per selected question in selection order:
+
+* ``text``: the question in a chat template followed by the corpus response;
+* ``messages``: ``[{"role": "user", "content": question}, {"role": "assistant", "content": response}]``;
+* ``question_id``, ``question``, ``response``, ``dataset``, ``rank``.
+
+Templates (no network):
+
+* ``chatml`` (default), rendered by :func:`render_chatml`::
+
+      <|im_start|>user
+      {question}<|im_end|>
+      <|im_start|>assistant
+      {response}<|im_end|>
+
+  the generic ChatML layout used by Qwen models;
+* a path to a Jinja chat-template file (the ``chat_template`` string of a
+  tokenizer_config.json), rendered with ``messages`` like ``apply_chat_template``;
+* ``--tokenizer PATH``: a local tokenizer folder whose own ``apply_chat_template`` is used.
+
+The dataset directory is written atomically: saved into a temporary sibling,
+then renamed into place (an older version is moved aside first and deleted after).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from ddcf.errors import DDCFError
+
+CHATML_NAME = "chatml"
+
+Renderer = Callable[[list], str]
+
+
+def render_chatml(messages: list) -> str:
+    """Render chat messages in the generic ChatML layout (no generation prompt)."""
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+
+
+def make_messages(question: str, response: str) -> list:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": response}]
+
+
+def resolve_renderer(chat_template: str | None = CHATML_NAME, tokenizer: str | None = None) -> tuple[Renderer, str]:
+    """Return (render(messages) -> text, description) for the template options of the CLI."""
+    if tokenizer and chat_template not in (None, CHATML_NAME):
+        raise DDCFError(
+            "Both --tokenizer and --chat_template were given.",
+            "pass one: --tokenizer uses the tokenizer's own chat template.",
+        )
+    if tokenizer:
+        return _tokenizer_renderer(tokenizer)
+    if chat_template in (None, CHATML_NAME):
+        return render_chatml, "chatml (built in)"
+    return _jinja_renderer(Path(chat_template))
+
+
+def _tokenizer_renderer(path: str) -> tuple[Renderer, str]:
+    p = Path(path)
+    if not p.is_dir():
+        raise DDCFError(
+            f"The tokenizer folder {p} does not exist.",
+            "pass a local folder holding tokenizer_config.json (e.g. a downloaded model), or drop --tokenizer "
+            "to use the built-in ChatML template.",
+        )
+    try:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(p), local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - any loader error becomes one clear message
+        raise DDCFError(
+            f"Could not load a tokenizer from {p}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}.",
+            "pass a folder with tokenizer files, or drop --tokenizer to use the built-in ChatML template.",
+        ) from None
+    if not getattr(tok, "chat_template", None):
+        raise DDCFError(
+            f"The tokenizer in {p} has no chat template.",
+            "use a chat/instruct tokenizer, pass --chat_template FILE.jinja, or drop --tokenizer for ChatML.",
+        )
+
+    def render(messages: list) -> str:
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
+
+    return render, f"tokenizer {p}"
+
+
+def _jinja_renderer(path: Path) -> tuple[Renderer, str]:
+    if not path.is_file():
+        raise DDCFError(
+            f"--chat_template {path} is neither '{CHATML_NAME}' nor an existing Jinja template file.",
+            f"pass --chat_template {CHATML_NAME} (default) or the path of a .jinja chat template.",
+        )
+    try:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        template = env.from_string(path.read_text())
+        template.render(messages=make_messages("q", "r"), add_generation_prompt=False)
+    except Exception as exc:  # noqa: BLE001
+        raise DDCFError(
+            f"The chat template {path} could not be rendered: {type(exc).__name__}: {exc}.",
+            "fix the Jinja template (it receives `messages` and `add_generation_prompt`).",
+        ) from None
+
+    def render(messages: list) -> str:
+        return template.render(messages=messages, add_generation_prompt=False)
+
+    return render, f"jinja {path}"
+
+
+def build_records(rows: pd.DataFrame, render: Renderer) -> dict:
+    """Columns of the SFT dataset from a frame with question_id, question, response, dataset, rank."""
+    questions = rows["question"].astype(str).tolist()
+    responses = rows["response"].astype(str).tolist()
+    messages = [make_messages(q, r) for q, r in zip(questions, responses)]
+    return {
+        "text": [render(m) for m in messages],
+        "messages": messages,
+        "question_id": rows["question_id"].astype(str).tolist(),
+        "question": questions,
+        "response": responses,
+        "dataset": rows["dataset"].astype(str).tolist(),
+        "rank": [int(r) for r in rows["rank"]],
+    }
+
+
+def save_dataset_atomic(records: dict, target: str | os.PathLike, progress: bool = True) -> Path:
+    """``datasets.Dataset.from_dict(records).save_to_disk`` into ``target``, atomically."""
+    from datasets import Dataset
+    from datasets.utils import logging as ds_logging
+
+    was_enabled = ds_logging.is_progress_bar_enabled()
+    if not progress:
+        ds_logging.disable_progress_bar()
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        Dataset.from_dict(records).save_to_disk(str(tmp / "ds"))
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp / "ds", target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if was_enabled and not progress:
+            ds_logging.enable_progress_bar()
+    return target

@@ -1,0 +1,213 @@
+"""Stage 6 end to end on a tiny synthetic layout, and every bad input."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers_select import write_layout  # noqa: E402
+
+from ddcf.cli import run_main  # noqa: E402
+from ddcf.errors import DDCFError  # noqa: E402
+from ddcf.io import read_parquet_metadata, save_embeddings, write_parquet  # noqa: E402
+from ddcf.select.cli import main  # noqa: E402
+from ddcf.select.kgreedy import kgreedy_reference  # noqa: E402
+from ddcf.select.sft_dataset import render_chatml  # noqa: E402
+
+MODEL = "org/Target-7B"
+
+
+def run(layout, *extra):
+    return main(["--workdir", str(layout.root), "--model_name", MODEL, "--no_progress", *extra])
+
+
+def test_end_to_end_outputs(layout, capsys):
+    from datasets import load_from_disk
+
+    corpus, x, diff = write_layout(layout, n=80)
+    assert run(layout, "--num_select", "12", "--lamda", "0.3") == 0
+    out = layout.selection_dir(MODEL, 0.3, 12)
+    sel = pd.read_parquet(out / "selection.parquet")
+    assert list(sel.columns) == ["rank", "question_id", "cost", "difficulty", "max_similarity", "dataset"]
+    assert sel["rank"].tolist() == list(range(1, 13)) and sel.question_id.is_unique
+    # the same picks as the reference on the same pool (embedding-file order)
+    ref = kgreedy_reference(x, diff, 12, 0.3)
+    assert sel.question_id.tolist() == [f"q{i:04d}" for i in ref.indices]
+    assert np.array_equal(sel.cost.to_numpy(), ref.cost)
+    assert sel.dataset.tolist() == corpus.set_index("question_id").loc[sel.question_id, "dataset"].tolist()
+    meta = read_parquet_metadata(out / "selection.parquet")
+    assert meta["model"] == MODEL and meta["lamda"] == 0.3 and meta["k"] == 12 and meta["pool_size"] == 80
+    assert meta["corpus_embeddings_ids_sha256"] and meta["pool_ids_sha256"] and meta["difficulty_ids_sha256"]
+
+    ds = load_from_disk(str(out / "dataset"))
+    assert len(ds) == 12 and {"text", "messages", "question_id", "question", "response"} <= set(ds.column_names)
+    first = corpus.set_index("question_id").loc[sel.question_id.iloc[0]]
+    assert ds[0]["question_id"] == sel.question_id.iloc[0]
+    assert ds[0]["text"] == (f"<|im_start|>user\n{first.question}<|im_end|>\n"
+                             f"<|im_start|>assistant\n{first.response}<|im_end|>\n")
+    assert ds[0]["messages"] == [{"role": "user", "content": first.question},
+                                 {"role": "assistant", "content": first.response}]
+
+    rep = json.loads((out / "report.json").read_text())
+    for block in ("selection", "random", "pool"):
+        assert {"mean_difficulty", "mean_pairwise_similarity", "composition"} <= set(rep[block])
+    assert rep["selection"]["mean_difficulty"] < rep["random"]["mean_difficulty"]  # harder than random
+    assert sum(rep["random"]["composition"].values()) == 12
+    assert (out / "report.png").stat().st_size > 1000
+    printed = capsys.readouterr().out
+    assert "DDCF selection" in printed and "random k" in printed
+
+    # a rerun replaces the outputs atomically (no leftovers), with another seed for the baseline
+    assert run(layout, "--num_select", "12", "--lamda", "0.3", "--seed", "5") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["dataset", "report.json", "report.png", "selection.parquet"]
+
+
+def test_max_score_filters_the_pool_and_output_dir(layout, tmp_path):
+    corpus, x, diff = write_layout(layout, n=50)
+    cut = float(np.sort(diff)[30])
+    target = tmp_path / "custom"
+    assert run(layout, "--num_select", "10", "--max_score", str(cut), "--output_dir", str(target)) == 0
+    sel = pd.read_parquet(target / "selection.parquet")
+    pool = np.flatnonzero(diff <= np.float32(cut))
+    ref = kgreedy_reference(x[pool], diff[pool], 10, 0.2)
+    assert sel.question_id.tolist() == [f"q{pool[i]:04d}" for i in ref.indices]
+    assert (sel.difficulty <= cut).all()
+
+
+def test_jinja_template_and_local_tokenizer(layout, tmp_path):
+    from datasets import load_from_disk
+
+    corpus, _, _ = write_layout(layout, n=20)
+    tpl = tmp_path / "t.jinja"
+    tpl.write_text("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}")
+    out = tmp_path / "o1"
+    assert run(layout, "--num_select", "3", "--chat_template", str(tpl), "--output_dir", str(out)) == 0
+    row = load_from_disk(str(out / "dataset"))[0]
+    assert row["text"] == f"[user] {row['question']}\n[assistant] {row['response']}\n"
+
+    tok_dir = _tiny_tokenizer(tmp_path / "tok")
+    out2 = tmp_path / "o2"
+    assert run(layout, "--num_select", "3", "--tokenizer", str(tok_dir), "--output_dir", str(out2)) == 0
+    row = load_from_disk(str(out2 / "dataset"))[0]
+    assert row["text"] == f"<<user>>{row['question']}<<assistant>>{row['response']}"
+
+
+def _tiny_tokenizer(path):
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from transformers import PreTrainedTokenizerFast
+
+    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]")),
+                                  unk_token="[UNK]")
+    tok.chat_template = "{% for m in messages %}<<{{ m['role'] }}>>{{ m['content'] }}{% endfor %}"
+    tok.save_pretrained(str(path))
+    return path
+
+
+def test_chatml_renderer():
+    msgs = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}]
+    assert render_chatml(msgs) == "<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\nA.<|im_end|>\n"
+
+
+# --------------------------------------------------------------------------- bad inputs
+def test_missing_difficulty_file_suggests_stage5(layout, capsys):
+    write_layout(layout, n=20)
+    with pytest.raises(DDCFError, match=r"fullcorpus_difficulty_estimation\.py --model_name other/Model"):
+        main(["--workdir", str(layout.root), "--model_name", "other/Model"])
+    # through the script wrapper: one paragraph, exit status 2, no traceback
+    code = run_main(main, ["--workdir", str(layout.root), "--model_name", "other/Model"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "fullcorpus_difficulty_estimation.py" in err
+
+
+@pytest.mark.parametrize("lamda", ["-0.1", "1.5", "nan"])
+def test_lamda_out_of_range(layout, lamda):
+    write_layout(layout, n=20)
+    with pytest.raises(DDCFError, match="--lamda"):
+        run(layout, "--lamda", lamda)
+
+
+def test_num_select_too_big_or_too_small(layout):
+    write_layout(layout, n=20)
+    with pytest.raises(DDCFError, match=r"--num_select 21 is larger than the candidate pool of 20"):
+        run(layout, "--num_select", "21")
+    with pytest.raises(DDCFError, match=r"--num_select 0"):
+        run(layout, "--num_select", "0")
+    diff = np.linspace(0.05, 0.95, 20)
+    write_layout(layout, n=20, difficulty=diff.astype(np.float32))
+    with pytest.raises(DDCFError, match=r"larger than the candidate pool of 10 questions"):
+        run(layout, "--num_select", "11", "--max_score", "0.5")
+
+
+def test_max_score_leaving_empty_pool(layout):
+    write_layout(layout, n=20, difficulty=np.full(20, 0.4, np.float32))
+    with pytest.raises(DDCFError, match=r"--max_score 0.1 leaves no candidate.*0\.4000"):
+        run(layout, "--max_score", "0.1")
+
+
+def test_embeddings_missing_ids(layout):
+    _, x, _ = write_layout(layout, n=20)
+    ids = [f"q{i:04d}" for i in range(20)]
+    save_embeddings(x[:15], ids[:15], layout.corpus_embeddings, {"embedding_model": "test-model"})
+    with pytest.raises(DDCFError, match=r"no vector for 5 of the 20 questions"):
+        run(layout, "--num_select", "3")
+
+
+def test_embeddings_with_nan(layout):
+    _, x, _ = write_layout(layout, n=20)
+    x = x.copy()
+    x[4, 2] = np.nan
+    save_embeddings(x, [f"q{i:04d}" for i in range(20)], layout.corpus_embeddings, {"embedding_model": "test-model"})
+    with pytest.raises(DDCFError, match="non-finite"):
+        run(layout, "--num_select", "3")
+
+
+def test_missing_embeddings_and_corpus(layout):
+    write_layout(layout, n=20)
+    layout.corpus_embeddings.unlink()
+    with pytest.raises(DDCFError, match="get_question_embeddings.py"):
+        run(layout, "--num_select", "3")
+    write_layout(layout, n=20)
+    layout.corpus_questions.unlink()
+    with pytest.raises(DDCFError, match="corpus question"):
+        run(layout, "--num_select", "3")
+
+
+def test_bad_difficulty_tables(layout):
+    write_layout(layout, n=20)
+    ids = [f"q{i:04d}" for i in range(20)]
+    p = np.full(20, 0.5)
+    p[3] = np.nan
+    write_parquet(pd.DataFrame({"question_id": ids, "predicted_correctness": p}), layout.difficulty(MODEL),
+                  metadata={"model": MODEL})
+    with pytest.raises(DDCFError, match="NaN or outside"):
+        run(layout, "--num_select", "3")
+    write_parquet(pd.DataFrame({"question_id": ids, "predicted_correctness": np.full(20, 0.5)}),
+                  layout.difficulty(MODEL), metadata={"model": "someone/else"})
+    with pytest.raises(DDCFError, match="computed for the model 'someone/else'"):
+        run(layout, "--num_select", "3")
+    write_parquet(pd.DataFrame({"question_id": ids, "score": np.full(20, 0.5)}), layout.difficulty(MODEL))
+    with pytest.raises(DDCFError, match="predicted_correctness"):
+        run(layout, "--num_select", "3")
+
+
+def test_bad_template_options(layout, tmp_path):
+    write_layout(layout, n=20)
+    with pytest.raises(DDCFError, match="neither 'chatml' nor an existing"):
+        run(layout, "--num_select", "3", "--chat_template", str(tmp_path / "nope.jinja"))
+    with pytest.raises(DDCFError, match="tokenizer folder"):
+        run(layout, "--num_select", "3", "--tokenizer", str(tmp_path / "nope"))
+
+
+def test_device_cuda_without_gpu(layout):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    write_layout(layout, n=20)
+    with pytest.raises(DDCFError, match="no CUDA GPU"):
+        run(layout, "--num_select", "3", "--device", "cuda")
