@@ -140,3 +140,60 @@ def install_bundled_questions(layout: Layout) -> dict[str, int]:
     write_parquet(seed, layout.seed_questions, metadata={"source": str(SEED_COMPLETIONS.name)})
     write_parquet(corpus, layout.corpus_questions, metadata={"source": str(CORPUS.name)})
     return {"seed_questions": len(seed), "corpus_questions": len(corpus)}
+
+
+# --------------------------------------------------------------------------- shipped embedding cache
+# Embedding the ~16k corpus questions with MiniLM takes 6-15 minutes on 2 CPU cores, which would be
+# most of the demo.  We therefore ship the corpus vectors (float16, ~12 MB) as a ready-made chunk of
+# the content-addressed embedding cache (ddcf/embed/cache.py).  It is keyed by text hash and model
+# name, so it is only ever used for exactly the same text and the same packaged model; the demo
+# still embeds the seed questions live, and `--overwrite` on get_question_embeddings.py recomputes
+# everything.
+EMBED_CACHE_DIR = BUNDLED_DIR / "embedding_cache"
+
+
+def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR) -> Path:
+    """Write a finished run's corpus embeddings as one float16 cache chunk under ``out_dir``."""
+    import numpy as np
+
+    from ddcf.embed.cache import EmbeddingCache
+    from ddcf.io import load_embeddings, text_hash, write_npy
+
+    layout = Layout(workdir)
+    arr, ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings", mmap=False)
+    corpus = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question"], "run the demo first.")
+    text = dict(zip(corpus["question_id"].astype(str), corpus["question"].astype(str)))
+    hashes, rows, seen = [], [], set()
+    for i, qid in enumerate(ids):
+        h = text_hash(text[qid])
+        if h not in seen:
+            seen.add(h)
+            hashes.append(h)
+            rows.append(i)
+    chunk_dir = EmbeddingCache(out_dir, manifest["embedding_model"]).dir
+    chunk_dir.mkdir(parents=True, exist_ok=True)
+    write_npy(np.asarray(arr[rows], dtype=np.float16), chunk_dir / "chunk-000000.npy")
+    write_parquet(pd.DataFrame({"text_sha256": hashes}), chunk_dir / "chunk-000000.hashes.parquet",
+                  metadata={"model": manifest["embedding_model"], "exported_from": "corpus embeddings"})
+    return chunk_dir
+
+
+def install_bundled_embedding_cache(layout: Layout) -> int:
+    """Copy the shipped cache chunks into the layout's embedding cache; returns the number of vectors."""
+    import shutil
+
+    if not EMBED_CACHE_DIR.is_dir():
+        return 0
+    n = 0
+    for model_dir in sorted(p for p in EMBED_CACHE_DIR.iterdir() if p.is_dir()):
+        dest = layout.embedding_shards / model_dir.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for hashes in sorted(model_dir.glob("chunk-*.hashes.parquet")):
+            stem = hashes.name[: -len(".hashes.parquet")]
+            # A distinct number keeps shipped chunks apart from the ones the stage writes itself.
+            target = dest / f"chunk-{900000 + int(stem.split('-')[1]):06d}"
+            if not target.with_suffix(".hashes.parquet").exists():
+                shutil.copyfile(model_dir / f"{stem}.npy", target.with_suffix(".npy"))
+                shutil.copyfile(hashes, target.with_suffix(".hashes.parquet"))
+            n += len(pd.read_parquet(hashes))
+    return n
