@@ -34,8 +34,8 @@ def test_pipeline_end_to_end(slice_inputs):
     from ddcf.embed.cli import main as embed_main
     from ddcf.infer_cli import main as infer_main
     from ddcf.matrix_cli import main as matrix_main
-    from train_correctness_predictor import main as train_main
-    from fullcorpus_difficulty_estimation import main as difficulty_main
+    from ddcf.predictor.cli import main as train_main
+    from ddcf.difficulty_cli import main as difficulty_main
     from ddcf.select.cli import main as select_main
     from ddcf.summary import render
 
