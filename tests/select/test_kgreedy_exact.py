@@ -69,6 +69,19 @@ def test_fast_and_torch_match_reference_on_many_inputs(lamda):
             assert_same(ref, kgreedy_torch(x, diff, k, lamda, device="cpu", block_rows=5))
 
 
+@pytest.mark.parametrize("lamda", (0.0, 0.2, 0.5))
+def test_fast_with_long_runs_probes_and_frontier_rebuilds(lamda):
+    """k in the hundreds: long-stale rows, probes, padding, frontier rebuilds all happen."""
+    x = clustered(900, 48, 11, dup_frac=0.05)
+    diff = np.random.default_rng(11).beta(2, 2, 900).astype(np.float32)
+    ref = kgreedy_reference(x, diff, 300, lamda)
+    fast = kgreedy_fast(x, diff, 300, lamda, frontier=64)
+    assert_same(ref, fast)
+    st = fast.stats
+    assert st["bound_violations"] == 0 and st["probe_rows"] > 0 and st["rebuilds"] > 1
+    assert st["approx_pairs"] < 900 * 300  # lazy: fewer products than the reference's N * k
+
+
 def test_conventions_first_pick_ties_and_lamda_one():
     x = clustered(30, 8, 1)
     diff = np.full(30, 0.3, dtype=np.float32)
