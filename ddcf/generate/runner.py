@@ -49,7 +49,7 @@ from ddcf.generate.backends import (
 )
 from ddcf.generate.passrate import mean_pass_at_k, pass_rates, passrate_path, write_pass_rates
 from ddcf.generate.report import length_report, throughput
-from ddcf.io import hash_ids, read_json, read_parquet_metadata, read_table, write_json, write_parquet
+from ddcf.io import file_sha256, hash_ids, read_json, read_parquet_metadata, read_table, write_json, write_parquet
 from ddcf.layout import Layout
 
 SEED_COLUMNS = ["question_id", "question", "gold"]
@@ -214,13 +214,6 @@ def run_config(settings: GenerationSettings, ordered: pd.DataFrame, backend_name
                      settings.tensor_parallel_size, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}}
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def verdicts_match(layout: Layout, model: str, config_sha256: str) -> bool:
     marker = layout.generations(model) / S.VERIFIED
@@ -231,7 +224,7 @@ def verdicts_match(layout: Layout, model: str, config_sha256: str) -> bool:
         m = json.loads(marker.read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    return m.get("config_sha256") == config_sha256 and m.get("verdicts_sha256") == _file_sha256(v)
+    return m.get("config_sha256") == config_sha256 and m.get("verdicts_sha256") == file_sha256(v)
 
 
 # --------------------------------------------------------------------------- boxed answers
@@ -511,7 +504,7 @@ def run_generation(
         if settings.n > 1:
             write_pass_rates(layout, model, table, {"n": settings.n, "temperature": settings.temperature,
                                                     "config_sha256": config["config_sha256"]})
-        write_json({"config_sha256": config["config_sha256"], "verdicts_sha256": _file_sha256(vpath),
+        write_json({"config_sha256": config["config_sha256"], "verdicts_sha256": file_sha256(vpath),
                     "n_rows": int(len(verdicts)), "verified_at": time.strftime("%Y-%m-%dT%H:%M:%S")},
                    gen_dir / S.VERIFIED)
         summary = _summary(model, settings, config, gens, verdicts, table, gen_dir, plan, backend_info or

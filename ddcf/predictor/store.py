@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.io import atomic_path, read_json, require_file, write_json
+from ddcf.io import atomic_path, file_sha256, read_json, require_file, write_json
 from ddcf.predictor.model import ARCH_KEYS, CorrectnessPredictor
 
 CONFIG_FORMAT = "ddcf-correctness-predictor"
@@ -39,13 +39,6 @@ class LoadedPredictor:
     def embedding(self) -> dict:
         return dict(self.config.get("embedding") or {})
 
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def config_sha256(config: dict) -> str:
