@@ -169,16 +169,23 @@ def kgreedy_reference(
         return _reference(emb, difficulty, k, lamda, block_rows=block_rows, progress=progress)
 
 
-def _reference(emb, difficulty, k, lamda, *, block_rows, progress) -> KGreedyResult:
+def exact_setup(emb, difficulty, k, lamda, block_rows):
+    """Validated inputs plus the canonical-similarity state every exact implementation starts from.
+
+    Returns ``(x, diff, n, d, s, bounds, a, b, base, store)``: cost = ``a[j] + b * max_sim``.
+    """
     x, diff, n, d = validate_inputs(emb, difficulty, k, lamda)
-    t_start = time.perf_counter()
     lamda = float(lamda)
     s = canon_bits(d)
     bounds = compute_row_bounds(x, s, block_rows=block_rows)
-    a = lamda * diff
-    b = 1.0 - lamda
     base = base_eps(d, gemm_error(d, None))
-    store = CanonicalStore(k, d)
+    return x, diff, n, d, s, bounds, lamda * diff, 1.0 - lamda, base, CanonicalStore(k, d)
+
+
+def _reference(emb, difficulty, k, lamda, *, block_rows, progress) -> KGreedyResult:
+    t_start = time.perf_counter()
+    x, diff, n, d, s, bounds, a, b, base, store = exact_setup(emb, difficulty, k, lamda, block_rows)
+    lamda = float(lamda)
     approx = np.full(n, -np.inf)  # max float32-approximate similarity over S
     taken = np.zeros(n, dtype=bool)
     r_sel = 0.0

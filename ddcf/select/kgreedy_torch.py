@@ -25,8 +25,8 @@ import warnings
 
 import numpy as np
 
-from ddcf.select.exact import CanonicalStore, base_eps, canon_bits, canonicalize, compute_row_bounds, gemm_error
-from ddcf.select.kgreedy import KGreedyResult, _costs, _progress, rows_f32, validate_inputs
+from ddcf.select.exact import canonicalize
+from ddcf.select.kgreedy import _costs, _progress, exact_setup, KGreedyResult, rows_f32
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -85,16 +85,10 @@ def kgreedy_torch(
     """Exact k-greedy on a torch device; identical picks to :func:`ddcf.select.kgreedy.kgreedy_reference`."""
     import torch
 
-    x, diff, n, d = validate_inputs(emb, difficulty, k, lamda)
-    dev = resolve_device(device)
     t_start = time.perf_counter()
+    x, diff, n, d, s, bounds, a, b, base, store = exact_setup(emb, difficulty, k, lamda, block_rows)
+    dev = resolve_device(device)
     lamda = float(lamda)
-    s = canon_bits(d)
-    bounds = compute_row_bounds(x, s, block_rows=block_rows)
-    a = lamda * diff
-    b = 1.0 - lamda
-    base = base_eps(d, gemm_error(d, None))
-    store = CanonicalStore(k, d)
     picks = np.empty(k, dtype=np.int64)
     costs = np.empty(k)
     msims = np.full(k, np.nan)
