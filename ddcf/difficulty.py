@@ -182,10 +182,12 @@ def run_difficulty(
 
     datasets = None
     if layout.corpus_questions.exists():
-        cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "dataset"],
-                        "rerun download_ddcf_math_from_hf.py (or remove the file).")
-        datasets = pd.Series(ids).map(dict(zip(cq["question_id"].astype(str), cq["dataset"].astype(str))))
-        datasets = datasets.fillna("(not in corpus table)").to_numpy()
+        cq = read_table(layout.corpus_questions, "corpus questions", ["question_id"],
+                        "rewrite DDCF_data/corpus/questions.parquet with question_id, question, response (dataset "
+                        "optional; scripts/install_bundled_data.py does it for the bundled data), or remove the file.")
+        if "dataset" in cq.columns:  # optional: only used for the per-dataset summary
+            datasets = pd.Series(ids).map(dict(zip(cq["question_id"].astype(str), cq["dataset"].astype(str))))
+            datasets = datasets.fillna("(not in corpus table)").to_numpy()
 
     qids = pd.Series(ids, dtype=str)
     base_meta = dict(

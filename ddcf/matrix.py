@@ -96,7 +96,7 @@ def load_verdict_tables(layout: Layout, models: list[str] | None = None) -> pd.D
         raise DDCFError(
             f"No per-model verdict tables were found in {vdir}.",
             "run infer.py first (e.g. python infer.py --completions data/bundled/seed_completions.parquet), "
-            "download them with download_binary_correctness_from_hf.py, or pass your own table with --correctness_table.",
+            "or pass your own table with --correctness_table.",
         )
     need = ["model", "question_id", "question", "correct"]
     frames = [read_table(p, "verdict", need, "rerun infer.py for that model (add --reverify).") for p in files]

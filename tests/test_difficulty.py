@@ -154,3 +154,23 @@ def test_normalisation_mismatch(work):
                     dict(embedding_model=S.EMBEDDER, normalized=False))
     with pytest.raises(InputMismatchError, match="unnormalised"):
         run_difficulty(layout, model_name=synth.models[0], progress=False)
+
+
+def test_corpus_table_without_dataset_column_is_fine(work):
+    """README: `dataset` is optional in the corpus table; difficulty and selection still run."""
+    from ddcf.io import write_parquet
+    from ddcf.select.cli import main as select_main
+
+    layout, synth = work
+    cq = pd.read_parquet(layout.corpus_questions)
+    if "response" not in cq.columns:
+        cq["response"] = "worked solution"
+    if "question" not in cq.columns:
+        cq["question"] = "q " + cq["question_id"].astype(str)
+    write_parquet(cq.drop(columns=["dataset"], errors="ignore"), layout.corpus_questions)
+    model = synth.models[0]
+    report = run_difficulty(layout, model_name=model, chunk_size=32, device="cpu", progress=False)
+    assert set(report.summary["dataset"]) == {"(all)"}
+    assert select_main(["--workdir", str(layout.root), "--model_name", model, "--num_select", "5", "--no_progress"]) == 0
+    sel = pd.read_parquet(layout.selection_dir(model, 0.2, 5) / "selection.parquet")
+    assert len(sel) == 5 and set(sel["dataset"]) == {"unknown"}

@@ -42,7 +42,7 @@ def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
     fix = (
         "run infer.py (or create_training_data.py --correctness_table ...) first to create the seed question table."
         if which == "seed"
-        else "create the corpus table first (make demo does it from data/bundled; or download_ddcf_math_from_hf.py)."
+        else "create the corpus table first (scripts/install_bundled_data.py for the bundled data, or write it yourself with question_id, question, response)."
     )
     df = read_table(path, f"{which} question", ["question_id", "question"], fix)
     if df["question_id"].duplicated().any():

@@ -148,7 +148,7 @@ class RunResult:
 
 # --------------------------------------------------------------------------- questions
 def load_seed_questions(layout: Layout, limit: int | None = None) -> pd.DataFrame:
-    fix = ("create it with download_ddcf_math_from_hf.py (or the bundled demo data); it needs the columns "
+    fix = ("create it with scripts/install_bundled_data.py (bundled data) or create_training_data.py --correctness_table; it needs the columns "
            "question_id, question, gold (+ dataset).")
     df = read_table(layout.seed_questions, "seed question", SEED_COLUMNS, fix)
     if "dataset" not in df.columns:

@@ -30,7 +30,7 @@ from ddcf.select.kgreedy import KGreedyResult, kgreedy_fast
 from ddcf.select.report import plot_report, set_stats, summary_text
 from ddcf.select.sft_dataset import build_records, resolve_renderer, save_dataset_atomic
 
-CORPUS_FIX = "create the corpus question table first (download_ddcf_math_from_hf.py, or `make demo` for the bundled data)."
+CORPUS_FIX = "create the corpus question table first (scripts/install_bundled_data.py for the bundled data, or write DDCF_data/corpus/questions.parquet with question_id, question, response)."
 
 
 @dataclass
@@ -106,8 +106,9 @@ def read_difficulty(layout: Layout, model: str) -> tuple[pd.DataFrame, dict, Pat
 
 
 def read_corpus(layout: Layout) -> pd.DataFrame:
-    cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question", "response", "dataset"],
-                    CORPUS_FIX)
+    cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question", "response"], CORPUS_FIX)
+    if "dataset" not in cq.columns:  # optional: only used for the composition report
+        cq["dataset"] = "unknown"
     cq = cq[["question_id", "question", "response", "dataset"]].copy()
     cq["question_id"] = cq["question_id"].astype(str)
     if cq["question_id"].duplicated().any():
