@@ -178,3 +178,34 @@ def test_input_validation():
         kgreedy_reference(x, np.full(10, np.nan, np.float32), 3, 0.2)
     with pytest.raises(ValueError):
         kgreedy_fast(x, d[:5], 3, 0.2)
+
+
+def test_sketch_basis_is_orthonormal_and_capped():
+    from ddcf.select.kgreedy import sketch_basis
+
+    x = clustered(600, 160, 3)
+    p = sketch_basis(x, 32, 4096)
+    assert p.shape == (160, 32) and p.dtype == np.float32
+    assert np.allclose(p.T @ p, np.eye(32), atol=1e-4)
+    assert sketch_basis(x[:, :48], 32, 4096).shape == (48, 12)  # capped at d / 4
+    assert sketch_basis(x[:, :12], 32, 4096) is None  # < 4 dims left: no probes
+
+
+@pytest.mark.parametrize("lamda", (0.0, 0.2))
+def test_a_bad_sketch_costs_time_but_never_changes_the_selection(monkeypatch, lamda):
+    """The sketch only chooses which pick a probe tries: with a useless random basis the
+    probes mostly fail, but the picks are still the reference's, bit for bit."""
+    import ddcf.select.kgreedy as kg
+
+    x = clustered(900, 64, 5, dup_frac=0.05)
+    diff = np.random.default_rng(5).beta(2, 2, 900).astype(np.float32)
+    ref = kgreedy_reference(x, diff, 250, lamda)
+    good = kgreedy_fast(x, diff, 250, lamda)
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(kg, "sketch_basis", lambda x_, q, s: rng.standard_normal((x_.shape[1], 4)).astype(np.float32))
+    bad = kgreedy_fast(x, diff, 250, lamda)
+    assert_same(ref, good)
+    assert_same(ref, bad)
+    assert good.stats["probe_rows"] > 0 and bad.stats["probe_rows"] > 0
+    assert good.stats["bound_violations"] == 0 and bad.stats["bound_violations"] == 0
+    assert good.stats["probe_success"] > bad.stats["probe_success"]
