@@ -84,7 +84,7 @@ FAST_GEMM_CHUNK = 640
 PROBE_MIN = 8
 PROBE_SUCCESS = 0.25
 SKETCH_DIM = 32
-SKETCH_SAMPLE = 4096
+SKETCH_SAMPLE = 2048
 # look-ahead: at the start of a step, refresh every bound below prev_cost + LOOKAHEAD x (largest of the
 # last 8 cost increments)
 LOOKAHEAD = 4.0
@@ -156,9 +156,11 @@ def _progress(total: int, desc: str, enabled: bool):
 def _single_thread_blas():
     """BLAS limited to one thread while selecting.
 
-    Measured on the 2-core target machine: OpenBLAS with 2 threads is no faster on large
-    GEMMs and 100x slower on the many small products the lazy selector issues (thread
-    start-up and spinning), and the matrix-vector pass is memory bound either way.
+    Measured on the 2-core target machine: OpenBLAS with 2 threads halves a large GEMM or
+    the reference's matrix-vector pass on a quiet machine, but makes the many small
+    products of the lazy selector far slower (thread start-up and spinning), and any other
+    job on the second core stalls both threads.  One thread for both methods also keeps
+    the benchmark's comparison like for like.
     """
     try:
         from threadpoolctl import threadpool_limits
@@ -618,7 +620,7 @@ def kgreedy_fast(
     lamda: float = 0.2,
     *,
     block_rows: int = 4096,
-    frontier: int = 4096,
+    frontier: int = 8192,
     gemm_chunk: int | None = FAST_GEMM_CHUNK,
     sub_batch: int = 512,
     min_batch: int = 16,
