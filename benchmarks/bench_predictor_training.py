@@ -1,19 +1,26 @@
-"""Training throughput of the correctness predictor: tensor-indexed batches vs a per-item DataLoader.
+"""Training throughput of the correctness predictor: ddcf's training loop vs a per-item DataLoader loop.
 
 Both loops train the same model (paper architecture) with the same optimizer,
-schedule and batch size on the same synthetic pairs, in the same process:
+schedule, batch size and thread count on the same synthetic pairs, in the same process:
 
-* fast (ddcf): all pairs are three tensors; an epoch is one permutation sliced into
-  batches, and each batch gathers its question-embedding rows (ddcf.predictor.train.train_epoch);
+* ours (ddcf): all pairs are three tensors; an epoch is one permutation sliced into
+  batches; each step is the fused forward/backward of ddcf.predictor.fastpath, with the
+  next batch (gather, noise, dropout masks) made on a spare core (train_epoch_fused).
+  Measured with i.i.d. noise (default) and with --noise table;
 * baseline: a ``torch.utils.data.Dataset`` whose ``__getitem__`` returns one pair
   (model id, embedding row, label), batched by a ``DataLoader`` (shuffle, default collate,
-  no workers).  It runs fewer steps; throughput is pairs per second either way.
+  no workers), and the plain ``nn.Module`` autograd step (noise and dropout drawn inside
+  the model).  It runs fewer steps; throughput is pairs per second either way.
 
-Default data has the paper's scale: 23 models x 17,500 questions (402,500 pairs), d=384.
-``--dim 2560`` matches Qwen3-Embedding-4B.  Prints the median of several repeats.
+Repeats alternate ours and the baseline so that both see the same machine load; the
+medians and their ratio are printed.  Default data has the paper's scale: 23 models x
+17,500 questions (402,500 pairs), d=384.  ``--dim 2560`` matches Qwen3-Embedding-4B.
+``--workdir`` also times 30 epochs (the whole stage's training loop, validation included)
+on that work directory's real split, with each step kind.
 
-    python benchmarks/bench_predictor_training.py                        # paper scale, d=384
-    python benchmarks/bench_predictor_training.py --questions 2000 --repeats 2   # quick
+    python benchmarks/bench_predictor_training.py                                 # paper scale, d=384
+    python benchmarks/bench_predictor_training.py --questions 2000 --repeats 3    # quick
+    python benchmarks/bench_predictor_training.py --workdir demo_run --epochs 30  # + real data
 """
 
 from __future__ import annotations
@@ -34,7 +41,14 @@ from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 from ddcf.predictor.config import TrainConfig, hidden_width, resolve_threads  # noqa: E402
 from ddcf.predictor.model import CorrectnessPredictor  # noqa: E402
-from ddcf.predictor.train import NoisePrefetcher, make_optimizer, train_epoch, use_noise_prefetch  # noqa: E402
+from ddcf.predictor.fastpath import StepInputs  # noqa: E402
+from ddcf.predictor.train import (  # noqa: E402
+    NoisePrefetcher,
+    make_optimizer,
+    train_epoch,
+    train_epoch_fused,
+    use_noise_prefetch,
+)
 
 
 def synthetic(models: int, questions: int, dim: int, seed: int):
@@ -69,17 +83,27 @@ def make(models: int, dim: int, cfg: TrainConfig, total_steps: int):
     return model, opt, sched
 
 
-def run_fast(emb, mid, qrow, y, models, cfg, steps, seed, prefetch: bool) -> float:
+def run_fast(emb, mid, qrow, y, models, cfg, steps, seed, prefetch: bool, step: str = "fused",
+             noise: str = "iid") -> float:
+    """Pairs/s of ddcf's loop (the fused step, or the autograd step of the earlier version)."""
     torch.manual_seed(seed)
     model, opt, sched = make(models, emb.shape[1], cfg, steps)
     gen = torch.Generator().manual_seed(seed)
-    noise = NoisePrefetcher(emb.shape[1], cfg.alpha, seed) if prefetch else None
-    t = time.perf_counter()
-    train_epoch(model, opt, sched, emb, mid, qrow, y, cfg.batch_size, gen, max_steps=steps, noise=noise)
     pairs = min(len(y), steps * cfg.batch_size)
+    if step == "fused":
+        inputs = StepInputs(emb, mid, qrow, y, model, seed + 1, noise=noise, batch_size=cfg.batch_size,
+                            prefetch=prefetch)  # a noise table is drawn here, outside the timed loop
+        t = time.perf_counter()
+        train_epoch_fused(model, opt, sched, inputs, cfg.batch_size, gen, max_steps=steps)
+        rate = pairs / (time.perf_counter() - t)
+        inputs.close()
+        return rate
+    noise_src = NoisePrefetcher(emb.shape[1], cfg.alpha, seed) if prefetch else None
+    t = time.perf_counter()
+    train_epoch(model, opt, sched, emb, mid, qrow, y, cfg.batch_size, gen, max_steps=steps, noise=noise_src)
     rate = pairs / (time.perf_counter() - t)
-    if noise is not None:
-        noise.close()
+    if noise_src is not None:
+        noise_src.close()
     return rate
 
 
@@ -123,20 +147,47 @@ def batching_only(emb, mid, qrow, y, batch_size, steps, seed) -> tuple[float, fl
     return fast, n_base / (time.perf_counter() - t)
 
 
+VARIANTS = {  # label: (step, noise, prefetch)
+    "ours: fused step, iid noise": ("fused", "iid", True),
+    "ours: fused step, noise table": ("fused", "table", True),
+    "ours: fused step, iid noise, 1 core": ("fused", "iid", False),
+    "previous ddcf: autograd step, iid noise": ("autograd", "iid", True),
+}
+
+
+def real_data(workdir: str, epochs: int, threads: int) -> None:
+    """Time the stage's whole training loop (validation every epoch included) on a work directory."""
+    from ddcf.layout import Layout
+    from ddcf.predictor.train import load_training_data, train_predictor
+
+    data = load_training_data(Layout.from_arg(workdir))
+    print(f"\nreal data {workdir}: {len(data.train):,} training pairs, {len(data.val):,} validation pairs, "
+          f"d={data.embeddings.shape[1]}, {epochs} epochs")
+    for label, (step, noise, prefetch) in VARIANTS.items():
+        cfg = TrainConfig(epochs=epochs, threads=threads, step=step, noise=noise,
+                          noise_prefetch="auto" if prefetch else "off")
+        r = train_predictor(data, cfg, progress=False)
+        best = r.history[r.best_epoch - 1]
+        print(f"  {label:42s} {r.seconds:6.1f} s   best epoch {r.best_epoch:2d}: val acc {best['val_accuracy']:.4f} "
+              f"AUC {best['val_auc']:.4f}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", type=int, default=23, help="Number of models (default: 23, the paper's).")
     p.add_argument("--questions", type=int, default=17500, help="Number of seed questions (default: 17,500).")
     p.add_argument("--dim", type=int, default=384, help="Question-embedding dim (384 MiniLM; 2560 Qwen3-Embedding-4B).")
     p.add_argument("--batch_size", type=int, default=1028, help="Pairs per step (default: 1028, the paper's).")
-    p.add_argument("--fast_steps", type=int, default=0,
-                   help="Steps of the fast loop per repeat (default 0: one full epoch).")
+    p.add_argument("--fast_steps", type=int, default=100,
+                   help="Steps of each of our loops per repeat (default: 100; 0: one full epoch).")
     p.add_argument("--baseline_steps", type=int, default=30, help="Steps of the DataLoader loop per repeat.")
     p.add_argument("--repeats", type=int, default=3, help="Repeats; medians are reported.")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: all usable cores).")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch intra-op threads for every loop (0: ddcf's auto choice, 1 on a 2-core machine).")
     p.add_argument("--seed", type=int, default=0, help="Seed of the synthetic data.")
-    p.add_argument("--no_prefetch", action="store_true",
-                   help="Fast loop draws its noise inline instead of on a spare core.")
+    p.add_argument("--workdir", default=None,
+                   help="Also time --epochs epochs of the real training stage on this work directory (needs stages 1-3).")
+    p.add_argument("--epochs", type=int, default=30, help="Epochs for --workdir (default: 30, the paper's).")
     a = p.parse_args(argv)
 
     threads = resolve_threads(a.threads)
@@ -146,23 +197,29 @@ def main(argv=None) -> int:
     n = len(y_np)
     fast_steps = a.fast_steps or math.ceil(n / a.batch_size)
     emb, mid, qrow, y = (torch.from_numpy(x) for x in (emb_np, mid_np, q_np, y_np))
+    spare = use_noise_prefetch("cpu", threads, cfg.alpha, "auto", "fused")
     print(f"pairs {n:,} ({a.models} models x {a.questions:,} questions), dim {a.dim}, batch {a.batch_size}, "
-          f"threads {threads}; fast {fast_steps} steps, baseline {a.baseline_steps} steps per repeat")
-    prefetch = use_noise_prefetch("cpu", threads, cfg.alpha, "off" if a.no_prefetch else "auto")
-    print(f"noise drawn on a spare core (NoisePrefetcher): {'yes' if prefetch else 'no'}")
-    fast, base = [], []
+          f"torch threads {threads} in every loop; ours {fast_steps} steps, baseline {a.baseline_steps} steps "
+          f"per repeat; spare core for batch prefetch: {'yes' if spare else 'no'}")
+    rates: dict[str, list[float]] = {k: [] for k in [*VARIANTS, "baseline"]}
     for r in range(a.repeats):
-        fast.append(run_fast(emb, mid, qrow, y, a.models, cfg, fast_steps, r, prefetch))
-        base.append(run_baseline(emb, mid, qrow, y, a.models, cfg, a.baseline_steps, r))
-        print(f"  repeat {r + 1}: fast {fast[-1]:,.0f} pairs/s   DataLoader {base[-1]:,.0f} pairs/s")
+        for label, (step, noise, prefetch) in VARIANTS.items():
+            rates[label].append(run_fast(emb, mid, qrow, y, a.models, cfg, fast_steps, r, prefetch and spare,
+                                         step, noise))
+        rates["baseline"].append(run_baseline(emb, mid, qrow, y, a.models, cfg, a.baseline_steps, r))
+        print(f"  repeat {r + 1}: " + " | ".join(f"{v[-1]:,.0f}" for v in rates.values()))
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    b = med["baseline"]
+    print(f"\nmedian pairs/s over {a.repeats} repeats (ratio to the baseline):")
+    print(f"  {'baseline: per-item Dataset + DataLoader, autograd':50s} {b:>10,.0f}   1.0x   30 epochs: "
+          f"{30 * n / b:,.0f} s")
+    for label in VARIANTS:
+        print(f"  {label:50s} {med[label]:>10,.0f} {med[label] / b:5.1f}x   30 epochs: {30 * n / med[label]:,.0f} s")
     bf, bb = zip(*(batching_only(emb, mid, qrow, y, a.batch_size, a.baseline_steps, r) for r in range(a.repeats)))
-    f, b = statistics.median(fast), statistics.median(base)
-    print(f"\nmedian over {a.repeats}: fast (tensor-indexed) {f:,.0f} pairs/s | per-item Dataset+DataLoader "
-          f"{b:,.0f} pairs/s | ratio {f / b:.1f}x")
     print(f"batching alone (no model): tensor indexing {statistics.median(bf):,.0f} pairs/s | DataLoader "
           f"{statistics.median(bb):,.0f} pairs/s | ratio {statistics.median(bf) / statistics.median(bb):.0f}x")
-    print(f"implied epoch time: fast {n / f:.1f} s, DataLoader {n / b:.1f} s; 30 epochs: {30 * n / f:.0f} s vs "
-          f"{30 * n / b:.0f} s")
+    if a.workdir:
+        real_data(a.workdir, a.epochs, threads)
     return 0
 
 

@@ -1,10 +1,14 @@
 """Stage 4: train the correctness predictor on the train/val split and evaluate it.
 
 Speed matters here (the reference implementation took minutes on 2 cores for
-30 epochs; this takes seconds): every pair lives in three tensors (model id,
-question row, label), an epoch is one random permutation sliced into batches,
-and each batch gathers its question-embedding rows from one dense matrix.  No
-per-item Dataset/DataLoader, no Python work per pair.
+30 epochs): every pair lives in three tensors (model id, question row, label),
+an epoch is one random permutation sliced into batches, and each batch gathers
+its question-embedding rows from one dense matrix.  No per-item
+Dataset/DataLoader, no Python work per pair.  On CPU (``--step auto``/``fused``) a
+step is the hand-derived forward/backward of ``ddcf.predictor.fastpath`` (same
+gradients as autograd, far fewer passes over the batch), and the next batch's
+noise, dropout masks and rows are made on a spare core (``StepInputs``).
+``--step autograd`` keeps the plain ``nn.Module`` step.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ddcf.io import align_embeddings, atomic_path, hash_ids, load_embeddings, re
 from ddcf.layout import Layout
 from ddcf.predictor import baselines
 from ddcf.predictor.config import TrainConfig, hidden_width, resolve_device, resolve_threads
+from ddcf.predictor.fastpath import StepInputs, fused_step_grads
 from ddcf.predictor.metrics import evaluate, format_table
 from ddcf.predictor.model import CorrectnessPredictor
 from ddcf.predictor.store import save_predictor
@@ -259,11 +264,15 @@ class NoisePrefetcher:
         self.pool.shutdown(wait=True)
 
 
-def use_noise_prefetch(device: str, threads: int, alpha: float, mode: str = "auto") -> bool:
-    """auto: prefetch on CPU when a core is left over by the intra-op threads (GPUs draw noise on device)."""
+def use_noise_prefetch(device: str, threads: int, alpha: float, mode: str = "auto", step: str = "autograd") -> bool:
+    """auto: prefetch on CPU when a core is left over by the intra-op threads (GPUs draw noise on device).
+
+    The fused step's worker also gathers the batch and draws the dropout masks, so it
+    is worth a thread even without noise; the autograd step's worker only draws noise.
+    """
     from ddcf.predictor.config import usable_cores
 
-    if mode == "off" or alpha <= 0 or device != "cpu":
+    if mode == "off" or device != "cpu" or (alpha <= 0 and step != "fused"):
         return False
     return mode == "on" or usable_cores() > threads
 
@@ -307,6 +316,33 @@ def train_epoch(
     return float(total) / stop
 
 
+def train_epoch_fused(
+    model: CorrectnessPredictor,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    inputs: StepInputs,
+    batch_size: int,
+    generator: torch.Generator,
+    max_steps: int | None = None,
+) -> float:
+    """``train_epoch`` with the fused step (ddcf.predictor.fastpath): same order, loss and updates.
+
+    ``inputs`` makes each batch (noise, dropout masks, gathered rows), on a spare core when it prefetches.
+    """
+    model.train()
+    labels = inputs.labels
+    n = len(labels)
+    perm = torch.randperm(n, generator=generator).to(labels.device)
+    total = torch.zeros((), device=labels.device)
+    stop = n if max_steps is None else min(n, max_steps * batch_size)
+    for batch in inputs.batches(perm, batch_size, stop):
+        loss = fused_step_grads(model, batch)  # sets every .grad: no zero_grad needed
+        optimizer.step()
+        scheduler.step()
+        total += loss * len(batch)  # no .item() per step: keeps GPUs asynchronous
+    return float(total) / stop
+
+
 @torch.no_grad()
 def predict(
     model: CorrectnessPredictor, emb: torch.Tensor, model_ids: torch.Tensor, q_rows: torch.Tensor, batch_size: int
@@ -329,6 +365,7 @@ class TrainResult:
     threads: int
     device: str
     noise_prefetch: bool = False
+    step: str = "autograd"  # the step kind actually used (config.step resolved)
 
 
 def train_predictor(
@@ -345,6 +382,7 @@ def train_predictor(
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     noise: NoisePrefetcher | None = None
+    inputs: StepInputs | None = None
     try:
         torch.manual_seed(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
@@ -365,7 +403,12 @@ def train_predictor(
         steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
         optimizer, scheduler = make_optimizer(model, config, steps_per_epoch * config.epochs)
         best = BestCheckpoint()
-        if use_noise_prefetch(device, threads, config.alpha, config.noise_prefetch):
+        step = config.resolved_step(device)
+        prefetch = use_noise_prefetch(device, threads, config.alpha, config.noise_prefetch, step)
+        if step == "fused":
+            inputs = StepInputs(emb, *t["train"], model, config.seed + 1, noise=config.noise,
+                                batch_size=config.batch_size, prefetch=prefetch)
+        elif prefetch:
             noise = NoisePrefetcher(dim, config.alpha, config.seed + 1)
         history: list[dict] = []
         val_y, val_m = data.val.correct, data.val.model_id
@@ -374,8 +417,11 @@ def train_predictor(
         for epoch in bar:
             te = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            train_loss = train_epoch(model, optimizer, scheduler, emb, *t["train"], config.batch_size, gen,
-                                     noise=noise)
+            if inputs is not None:
+                train_loss = train_epoch_fused(model, optimizer, scheduler, inputs, config.batch_size, gen)
+            else:
+                train_loss = train_epoch(model, optimizer, scheduler, emb, *t["train"], config.batch_size, gen,
+                                         noise=noise)
             p_val = predict(model, emb, t["val"][0], t["val"][1], config.eval_batch_size)
             m = evaluate(val_y, p_val, val_m)
             improved = best.update(epoch, m["accuracy"], model)
@@ -392,10 +438,13 @@ def train_predictor(
         best.restore(model)
         model.eval()
         return TrainResult(model=model, history=history, best_epoch=int(best.epoch or config.epochs),
-                           seconds=seconds, threads=threads, device=device, noise_prefetch=noise is not None)
+                           seconds=seconds, threads=threads, device=device, noise_prefetch=prefetch,
+                           step=step)
     finally:
         if noise is not None:
             noise.close()
+        if inputs is not None:
+            inputs.close()
         torch.set_num_threads(old_threads)
 
 
@@ -482,7 +531,7 @@ def run_training(
     out = layout.predictor_dir
     training = config.to_dict()
     training.update(resolved_device=result.device, resolved_threads=result.threads,
-                    resolved_noise_prefetch=result.noise_prefetch)
+                    resolved_noise_prefetch=result.noise_prefetch, resolved_step=result.step)
     cfg = save_predictor(
         result.model,
         out,
