@@ -4,7 +4,9 @@
 Reads DDCF_data/seed/questions.parquet and DDCF_data/corpus/questions.parquet and writes
 DDCF_data/embeddings/{seed,corpus}.npy with a JSON manifest and an id list each.
 Identical texts are embedded once; work is cached by text hash in shards, so an
-interrupted run resumes where it stopped.
+interrupted run resumes where it stopped. The end-of-run summary reports duplicates
+skipped, cache hits, texts/s, tokens/s and wall time (benchmarks/bench_embed.py compares
+the stage with plain SentenceTransformer.encode).
 """
 
 from ddcf.cli import run_main

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ddcf.cli import add_workdir_arg
+from ddcf.embed.batching import CPU_BATCH_SIZE, GPU_BATCH_SIZE, default_batch_size
 from ddcf.embed.models import PACKAGED_MINILM, PAPER_MODEL, resolve_model
-from ddcf.embed.stage import TABLES, embed_tables
+from ddcf.embed.stage import TABLES, RunStats, embed_tables
 from ddcf.errors import DDCFError
 from ddcf.layout import Layout
 
@@ -27,7 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--which", default="seed,corpus", help="Comma-separated tables to embed: seed, corpus (default both)."
     )
-    p.add_argument("--batch_size", type=int, default=64, help="Texts per forward pass (default 64).")
+    p.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help=f"Texts per forward pass (default: {CPU_BATCH_SIZE} on CPU, where small token-ordered batches are "
+        f"fastest, {GPU_BATCH_SIZE} on CUDA).",
+    )
     p.add_argument(
         "--shard_size",
         type=int,
@@ -64,13 +71,26 @@ def main(argv=None) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
     )
-    print(f"\nStage 3 - question embeddings  (model: {spec.name}, device: {spec.device})")
+    print(f"\nStage 3 - question embeddings  (model: {spec.name}, device: {spec.device}, "
+          f"batch size: {args.batch_size or default_batch_size(spec.device)})")
     print(f"  {'table':8s} {'questions':>10s} {'unique':>8s} {'dim':>5s}  file")
     for r in results:
         print(f"  {r.table:8s} {r.n_questions:10d} {r.n_unique_texts:8d} {r.dim:5d}  {r.path}")
-    r0 = results[0]
-    if r0.n_embedded_now:
-        print(f"  embedded {r0.n_embedded_now} new texts in {r0.seconds:.1f} s ({r0.rate:.1f} texts/s); the rest came from the cache")
-    else:
-        print("  every text was already in the cache: nothing embedded")
+    for line in summary_lines(results[0].stats):
+        print("  " + line)
     return 0
+
+
+def summary_lines(st: RunStats) -> list[str]:
+    """The end-of-run speed report (all tables together: they share one embedding pass)."""
+    lines = [
+        f"questions {st.n_rows}, distinct texts {st.n_unique} (duplicates skipped: {st.duplicates_skipped}), "
+        f"cache hits {st.n_cache_hits}, embedded now {st.n_embedded}",
+    ]
+    if st.n_embedded:
+        tok = "" if st.tokens_per_s is None else f", {st.n_tokens} tokens = {st.tokens_per_s:.0f} tokens/s"
+        lines.append(f"embedding: {st.embed_seconds:.1f} s, {st.texts_per_s:.1f} texts/s{tok}")
+    else:
+        lines.append("every text was already in the cache: nothing embedded")
+    lines.append(f"wall time {st.wall_seconds:.1f} s (including loading the model, reading the tables and writing the artifacts)")
+    return lines

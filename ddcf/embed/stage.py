@@ -1,7 +1,7 @@
 """Stage 3 logic: embed the seed and corpus question tables.
 
-Texts are de-duplicated by content hash, sorted by length (so each batch pads
-little), embedded in shards that land in an :class:`EmbeddingCache` as they
+Texts are de-duplicated by content hash, sorted by token count, longest first
+(so each batch pads little), embedded in shards that land in an :class:`EmbeddingCache` as they
 finish, and finally assembled into one ``.npy`` per table with a manifest and
 an id list.  Interrupt it at any point and rerun: finished shards are reused.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ddcf.embed.batching import default_batch_size, encode_in_batches, order_by_tokens, plan_texts, token_lengths
 from ddcf.embed.cache import EmbeddingCache
 from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer, resolve_model
 from ddcf.errors import DDCFError
@@ -29,12 +30,40 @@ class EmbedResult:
     table: str
     n_questions: int
     n_unique_texts: int
-    n_embedded_now: int
+    n_embedded_now: int  # run-wide (all tables share one pass), as are the fields below
     seconds: float
     path: Path
     dim: int = 0
-    rate: float = 0.0
+    rate: float = 0.0  # texts/s of the texts embedded now
     extra: dict = field(default_factory=dict)
+    stats: "RunStats | None" = None
+
+
+@dataclass
+class RunStats:
+    """What one call of :func:`embed_tables` did, over all requested tables together."""
+
+    n_rows: int  # question rows of all tables
+    n_unique: int  # distinct texts among them
+    n_cache_hits: int  # distinct texts already in the cache
+    n_embedded: int  # distinct texts embedded now
+    n_tokens: int | None  # tokens fed to the model (after truncation); None if the encoder has no tokenizer
+    embed_seconds: float  # time inside the embedding loop
+    wall_seconds: float = 0.0  # the whole call: reading tables, embedding, writing artifacts
+
+    @property
+    def duplicates_skipped(self) -> int:
+        return self.n_rows - self.n_unique
+
+    @property
+    def texts_per_s(self) -> float:
+        return self.n_embedded / self.embed_seconds if self.n_embedded and self.embed_seconds > 0 else 0.0
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self.n_tokens is None:
+            return None
+        return self.n_tokens / self.embed_seconds if self.n_embedded and self.embed_seconds > 0 else 0.0
 
 
 def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
@@ -58,23 +87,12 @@ def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
     return df, path
 
 
-def _encode(model, texts: list[str], batch_size: int, normalize: bool) -> np.ndarray:
-    vecs = model.encode(
-        texts,
-        batch_size=batch_size,
-        convert_to_numpy=True,
-        normalize_embeddings=normalize,
-        show_progress_bar=False,
-    )
-    return np.asarray(vecs, dtype=np.float32)
-
-
 def embed_tables(
     layout: Layout,
     which: tuple[str, ...] = TABLES,
     model: str = "auto",
     device: str = "auto",
-    batch_size: int = 64,
+    batch_size: int | None = None,
     shard_size: int = 2048,
     normalize: bool = True,
     dtype: str = "float32",
@@ -89,11 +107,13 @@ def embed_tables(
     a model across calls; otherwise it is loaded lazily, only if something is
     missing from the cache.
     """
-    if batch_size < 1 or shard_size < 1:
+    if (batch_size is not None and batch_size < 1) or shard_size < 1:
         raise DDCFError("--batch_size and --shard_size must be positive integers.", "pass values >= 1.")
     if dtype not in ("float32", "float16"):
         raise DDCFError(f"--dtype {dtype!r} is not supported.", "use float32 or float16.")
+    wall0 = time.perf_counter()
     spec = spec or resolve_model(model, device)
+    batch_size = batch_size or default_batch_size(spec.device)
     tables = {w: _question_table(layout, w) for w in which}
 
     cache = EmbeddingCache(layout.embedding_shards, spec.name)
@@ -101,20 +121,22 @@ def embed_tables(
         cache = _reset_cache(layout, spec)
 
     # One pass over all unique texts of all tables, longest first: similar lengths share a batch.
-    all_texts: dict[str, str] = {}
-    for df, _ in tables.values():
-        for t in df["question"].astype(str):
-            all_texts.setdefault(text_hash(t), t)
-    todo = [(h, t) for h, t in all_texts.items() if h not in cache]
-    todo.sort(key=lambda ht: -len(ht[1]))
+    todo, n_rows, n_unique = plan_texts((t for df, _ in tables.values() for t in df["question"].astype(str)), cache)
 
-    embedded_now, t0 = 0, time.perf_counter()
     if todo:
         encoder = encoder or load_sentence_transformer(spec)
+    # The clock starts after the model is loaded: texts/s and tokens/s describe the embedding itself.
+    embedded_now, n_tokens, t0 = 0, 0, time.perf_counter()
+    if todo:
+        # Tokenizing everything once costs ~1% of the model time and buys batches with little padding
+        # (see order_by_tokens) plus an exact tokens/s figure.
+        lengths = token_lengths(encoder, [t for _, t in todo])
+        todo = order_by_tokens(todo, lengths)
+        n_tokens = None if lengths is None else int(lengths.sum())
         bar = _bar(len(todo), f"embedding ({spec.name.split('/')[-1]}, {spec.device})", progress)
         for start in range(0, len(todo), shard_size):
             shard = todo[start : start + shard_size]
-            vecs = _encode(encoder, [t for _, t in shard], batch_size, normalize)
+            vecs = encode_in_batches(encoder, [t for _, t in shard], batch_size, normalize, on_batch=bar.update)
             if not np.isfinite(vecs).all():
                 raise DDCFError(
                     f"The embedding model {spec.name} produced NaN/inf vectors for shard starting at text #{start}.",
@@ -122,9 +144,16 @@ def embed_tables(
                 )
             cache.add([h for h, _ in shard], vecs)
             embedded_now += len(shard)
-            bar.update(len(shard))
         bar.close()
     elapsed = time.perf_counter() - t0
+    stats = RunStats(
+        n_rows=n_rows,
+        n_unique=n_unique,
+        n_cache_hits=n_unique - len(todo),
+        n_embedded=embedded_now,
+        n_tokens=n_tokens if todo else 0,
+        embed_seconds=elapsed,
+    )
 
     results = []
     for w, (df, _) in tables.items():
@@ -150,9 +179,11 @@ def embed_tables(
                 seconds=elapsed,
                 path=out,
                 dim=int(arr.shape[1]),
-                rate=embedded_now / elapsed if elapsed > 0 and embedded_now else 0.0,
+                rate=stats.texts_per_s,
+                stats=stats,
             )
         )
+    stats.wall_seconds = time.perf_counter() - wall0
     return results
 
 
