@@ -183,16 +183,21 @@ class StepInputs:
             for idx in slices:
                 yield self.make(idx)
             return
-        pending = self.pool.submit(self.make, slices[0]) if slices else None
-        for i in range(len(slices)):
-            current = pending.result()
-            if i + 1 < len(slices):
-                pending = self.pool.submit(self.make, slices[i + 1])
-            yield current
+        yield from one_ahead(self.pool, self.make, slices)
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
+
+
+def one_ahead(pool, fn, items):
+    """Yield ``fn(item)`` for each item, computing the next one on ``pool`` while the caller works."""
+    pending = pool.submit(fn, items[0]) if items else None
+    for i in range(len(items)):
+        current = pending.result()
+        if i + 1 < len(items):
+            pending = pool.submit(fn, items[i + 1])
+        yield current
 
 
 # --------------------------------------------------------------------------- the step

@@ -30,7 +30,7 @@ from ddcf.io import align_embeddings, atomic_path, hash_ids, load_embeddings, re
 from ddcf.layout import Layout
 from ddcf.predictor import baselines
 from ddcf.predictor.config import TrainConfig, hidden_width, resolve_device, resolve_threads
-from ddcf.predictor.fastpath import StepInputs, fused_step_grads
+from ddcf.predictor.fastpath import StepInputs, fused_step_grads, one_ahead
 from ddcf.predictor.metrics import evaluate, format_table
 from ddcf.predictor.model import CorrectnessPredictor
 from ddcf.predictor.store import save_predictor
@@ -253,12 +253,7 @@ class NoisePrefetcher:
 
     def batches(self, sizes: list[int]):
         """Yield (model noise, question noise) per batch size, one batch ahead."""
-        pending = self.pool.submit(self._draw, sizes[0]) if sizes else None
-        for i in range(len(sizes)):
-            current = pending.result()
-            if i + 1 < len(sizes):
-                pending = self.pool.submit(self._draw, sizes[i + 1])
-            yield current
+        yield from one_ahead(self.pool, self._draw, sizes)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
