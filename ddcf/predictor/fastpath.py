@@ -28,12 +28,6 @@ Everything is plain torch ops (CPU or CUDA); no autograd graph is built.
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-
-from ddcf.predictor.model import CorrectnessPredictor
-
-
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator

@@ -198,6 +198,18 @@ def exact_setup(emb, difficulty, k, lamda, block_rows):
     return x, diff, n, d, s, bounds, lamda * diff, 1.0 - lamda, base, CanonicalStore(k, d)
 
 
+def resolve_band(x, band: np.ndarray, s: int, store: CanonicalStore, a: np.ndarray, b: float):
+    """Exact canonical costs of the sorted candidate rows ``band``; returns (pick, max sim, cost).
+
+    The first minimum is the lowest row index, because ``band`` is sorted.
+    """
+    mb, invb = canonicalize(rows_f32(x, band), s)
+    ms_band = store.max_sims(mb, invb)
+    c_band = _costs(a[band], b, ms_band)
+    w = int(np.argmin(c_band))
+    return int(band[w]), ms_band[w], c_band[w]
+
+
 def _reference(emb, difficulty, k, lamda, *, block_rows, progress) -> KGreedyResult:
     t_start = time.perf_counter()
     x, diff, n, d, s, bounds, a, b, base, store = exact_setup(emb, difficulty, k, lamda, block_rows)
@@ -225,13 +237,7 @@ def _reference(emb, difficulty, k, lamda, *, block_rows, progress) -> KGreedyRes
             hi[taken] = np.inf
             band = np.flatnonzero(lo <= hi.min())  # every candidate that might be the argmin
             band_sizes.append(len(band))
-            mb, invb = canonicalize(rows_f32(x, band), s)
-            ms_band = store.max_sims(mb, invb)
-            c_band = _costs(a[band], b, ms_band)
-            w = int(np.argmin(c_band))  # first minimum = lowest row index (band is sorted)
-            j = int(band[w])
-            msims[step] = ms_band[w]
-            cost_j = c_band[w]
+            j, msims[step], cost_j = resolve_band(x, band, s, store, a, b)
         picks[step] = j
         costs[step] = cost_j
         taken[j] = True

@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from ddcf.select.exact import canonicalize
-from ddcf.select.kgreedy import _costs, _progress, exact_setup, KGreedyResult, rows_f32
+from ddcf.select.kgreedy import _costs, _progress, exact_setup, KGreedyResult, resolve_band, rows_f32
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -124,13 +124,7 @@ def kgreedy_torch(
                 hi[taken] = np.inf
                 band = torch.nonzero(lo <= hi.min()).flatten().cpu().numpy()
                 band_sizes.append(len(band))
-                mb, invb = canonicalize(rows_f32(x, band), s)
-                ms_band = store.max_sims(mb, invb)
-                c_band = _costs(a[band], b, ms_band)
-                w = int(np.argmin(c_band))
-                j = int(band[w])
-                msims[step] = ms_band[w]
-                cost_j = c_band[w]
+                j, msims[step], cost_j = resolve_band(x, band, s, store, a, b)
             picks[step] = j
             costs[step] = cost_j
             taken_np[j] = True
