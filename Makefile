@@ -1,7 +1,8 @@
 # Two commands do all setup on a fresh machine:
 #   make demo   - the whole DDCF pipeline on the bundled real data (CPU, offline)
-#   make test   - the test suite
-# Both create .venv from the pinned requirements first.
+#   make test   - ruff, then the test suite
+# Both create .venv from the pinned requirements first and install ddcf into it (editable,
+# which also gives the `ddcf` command).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -17,12 +18,13 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv demo test clean-demo bench
+.PHONY: venv demo test lint clean-demo
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed
@@ -35,9 +37,12 @@ demo: venv
 	$(PY) train_correctness_predictor.py --workdir $(WORKDIR)
 	$(PY) fullcorpus_difficulty_estimation.py --workdir $(WORKDIR) --model_name $(TARGET)
 	$(PY) k_greedy_selection.py --workdir $(WORKDIR) --model_name $(TARGET) --lamda $(LAMDA) --num_select $(K)
-	$(PY) -m ddcf.summary --workdir $(WORKDIR) --model_name $(TARGET) --lamda $(LAMDA) --num_select $(K)
+	$(PY) -m ddcf summary --workdir $(WORKDIR) --model_name $(TARGET) --lamda $(LAMDA) --num_select $(K)
 
-test: venv
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: lint
 	$(PY) -m pytest -q
 
 clean-demo:

@@ -1,25 +1,34 @@
-"""Helpers shared by the top-level scripts: error handling and common options."""
+"""The ``ddcf`` command (``ddcf <stage> [options]``) and the error handling every front end shares.
+
+Each subcommand is the same :class:`ddcf.pipeline.StageCommand` that a top-level script runs, so
+``ddcf select ...`` and ``python k_greedy_selection.py ...`` are one code path.
+"""
 
 from __future__ import annotations
 
-import argparse
+import importlib
 import sys
 from typing import Callable, Sequence
 
 from ddcf.errors import DDCFError
 
-
-def add_workdir_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--workdir",
-        default=None,
-        help="Work directory holding DDCF_data/ and factorized_data/ "
-        "(default: $DDCF_WORKDIR, else the current directory).",
-    )
+#: subcommand -> (module holding ``command``, the top-level script that runs the same stage)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("ddcf.verify.cli", "infer.py --completions PATH"),
+    "generate": ("ddcf.generate.cli", "infer.py --model_name M"),
+    "passrate": ("ddcf.generate.passrate_cli", "python -m ddcf.generate.passrate"),
+    "matrix": ("ddcf.matrix.cli", "create_training_data.py"),
+    "embed": ("ddcf.embed.cli", "get_question_embeddings.py"),
+    "predictor": ("ddcf.predictor.cli", "train_correctness_predictor.py"),
+    "difficulty": ("ddcf.difficulty.cli", "fullcorpus_difficulty_estimation.py"),
+    "select": ("ddcf.select.cli", "k_greedy_selection.py"),
+    "summary": ("ddcf.summary.cli", "python -m ddcf.summary"),
+    "install-bundled": ("ddcf.data.cli", "scripts/install_bundled_data.py"),
+}
 
 
 def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
-    """Run a stage's ``main``; a :class:`DDCFError` becomes a one-paragraph message and exit code 2."""
+    """Run a front end's ``main``; a :class:`DDCFError` becomes a one-paragraph message and exit code 2."""
     try:
         code = main(argv)
     except DDCFError as exc:
@@ -30,3 +39,35 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
         print("\ninterrupted: finished work is saved; rerun the same command to resume.", file=sys.stderr)
         return 130
     return int(code or 0)
+
+
+def _usage() -> str:
+    lines = ["usage: ddcf <command> [options]   (ddcf <command> --help for its options)", "", "commands:"]
+    for name, (module, script) in SUBCOMMANDS.items():
+        doc = (importlib.import_module(module).command.config.__doc__ or "").strip().split("\n")[0]
+        lines.append(f"  {name:16s} {doc}")
+        lines.append(f"  {'':16s} (same as: {script})")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        from ddcf import __version__
+
+        print(f"ddcf {__version__}")
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in SUBCOMMANDS:
+        print(f"error (ddcf): there is no command '{name}'. Fix: use one of {', '.join(SUBCOMMANDS)} "
+              "(ddcf --help lists them).", file=sys.stderr)
+        return 2
+    command = importlib.import_module(SUBCOMMANDS[name][0]).command
+    return run_main(lambda a: command.main(a, prog=f"ddcf {name}"), rest)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -11,6 +11,8 @@ you follow the README) and is overridden with ``--workdir`` or the
         seed/questions.parquet          question_id, question, gold, dataset
         corpus/questions.parquet        question_id, question, response, answer, dataset
         verdicts/<model>.parquet        one verified completion table per model (stage 1)
+        verdicts/<model>.passrate.parquet  pass rates of sampled generation (stage 1, --n > 1)
+        verify_summary.parquet          per-model accuracy of the last verification
         generations/<model>/            sharded raw completions while generating (stage 1)
         correctness/matrix.parquet      long matrix: model_id, model, question_id, correct, dataset, split
         correctness/train.parquet       the training rows of it
@@ -20,6 +22,7 @@ you follow the README) and is overridden with ``--workdir`` or the
         selection/<model>/<run>/        selection.parquet, dataset/, report.json, *.png
       factorized_data/
         <model>.parquet                 question_id, predicted_correctness (stage 5)
+        <model>.hist.png                histogram of it
         question_embeddings.npy         factorized corpus question embeddings (optional)
 """
 
@@ -32,6 +35,7 @@ from pathlib import Path
 from ddcf.names import safe_name
 
 WORKDIR_ENV = "DDCF_WORKDIR"
+PASSRATE_SUFFIX = ".passrate.parquet"
 
 
 def default_workdir() -> Path:
@@ -85,6 +89,23 @@ class Layout:
 
     def generations(self, model: str) -> Path:
         return self.generations_dir / safe_name(model)
+
+    def generation_run_config(self, model: str) -> Path:
+        """The settings a model's shards were generated with (a resume must match them)."""
+        return self.generations(model) / "run_config.json"
+
+    def generation_verified(self, model: str) -> Path:
+        return self.generations(model) / "verified.json"
+
+    def generation_summary(self, model: str) -> Path:
+        return self.generations(model) / "run_summary.json"
+
+    def passrates(self, model: str) -> Path:
+        return self.verdicts_dir / f"{safe_name(model)}{PASSRATE_SUFFIX}"
+
+    @property
+    def verify_summary(self) -> Path:
+        return self.data / "verify_summary.parquet"
 
     @property
     def verify_cache(self) -> Path:
@@ -141,14 +162,42 @@ class Layout:
     def predictor_metrics(self) -> Path:
         return self.predictor_dir / "metrics.json"
 
+    @property
+    def predictor_curve(self) -> Path:
+        return self.predictor_dir / "training_curve.png"
+
     # ---- stage 5
     def difficulty(self, model: str) -> Path:
         return self.factorized / f"{safe_name(model)}.parquet"
+
+    def difficulty_histogram(self, model: str) -> Path:
+        return self.factorized / f"{safe_name(model)}.hist.png"
 
     @property
     def factorized_embeddings(self) -> Path:
         return self.factorized / "question_embeddings.npy"
 
-    # ---- stage 6
+    # ---- stage 6: one folder per run; the file names inside are the same for every selector
     def selection_dir(self, model: str, lamda: float, k: int) -> Path:
         return self.data / "selection" / safe_name(model) / f"lamda{lamda:g}_k{k}"
+
+    @staticmethod
+    def selection_table(run_dir: Path) -> Path:
+        return Path(run_dir) / "selection.parquet"
+
+    @staticmethod
+    def selection_dataset(run_dir: Path) -> Path:
+        return Path(run_dir) / "dataset"
+
+    @staticmethod
+    def selection_report(run_dir: Path) -> Path:
+        return Path(run_dir) / "report.json"
+
+    @staticmethod
+    def selection_plot(run_dir: Path) -> Path:
+        return Path(run_dir) / "report.png"
+
+    # ---- the resolved options of a stage run, written beside its outputs (rerun with --config FILE)
+    @staticmethod
+    def resolved_config(folder: Path, stage: str) -> Path:
+        return Path(folder) / f"{stage}.config.yaml"

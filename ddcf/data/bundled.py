@@ -22,6 +22,7 @@ import pandas as pd
 from ddcf.errors import DDCFError
 from ddcf.io import read_table, write_parquet
 from ddcf.layout import Layout
+from ddcf.verify.grade import COMPLETION_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_DIR = REPO_ROOT / "data" / "bundled"
@@ -29,7 +30,7 @@ SEED_COMPLETIONS = BUNDLED_DIR / "seed_completions.parquet"
 CORPUS = BUNDLED_DIR / "corpus.parquet"
 
 # Completions table: the input of infer.py's precomputed mode.
-COMPLETION_COLUMNS = ["model", "question_id", "question", "gold", "completion"]
+
 SEED_QUESTION_COLUMNS = ["question_id", "question", "gold", "dataset"]
 CORPUS_COLUMNS = ["question_id", "question", "response", "answer", "dataset"]
 

@@ -9,6 +9,7 @@ from ddcf.generate.backends import BackendOptions, Completion, SamplingSpec
 from ddcf.generate.backends import sglang as SG
 from ddcf.generate.backends import vllm as VL
 from ddcf.generate.backends.dummy import ByteTokenizer, DummyBackend
+from testing_utils import require_cuda, require_sglang, require_vllm
 
 
 # --------------------------------------------------------------------------- registry and helpers
@@ -220,9 +221,8 @@ def test_completion_dict_roundtrip():
 
 
 # --------------------------------------------------------------------------- real engines (GPU only)
-@pytest.mark.gpu
-@pytest.mark.require_sglang
-@pytest.mark.skipif(importlib.util.find_spec("sglang") is None, reason="sglang not installed")
+@require_cuda
+@require_sglang
 def test_sglang_real_engine_generates(gpu_tiny_lm):
     be = B.create_backend("sglang", str(gpu_tiny_lm), BackendOptions(mem_fraction=0.3))
     try:
@@ -232,9 +232,8 @@ def test_sglang_real_engine_generates(gpu_tiny_lm):
         be.close()
 
 
-@pytest.mark.gpu
-@pytest.mark.require_vllm
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm not installed")
+@require_cuda
+@require_vllm
 def test_vllm_real_engine_generates(gpu_tiny_lm):
     be = B.create_backend("vllm", str(gpu_tiny_lm), BackendOptions(mem_fraction=0.3))
     try:
@@ -254,7 +253,7 @@ def test_engine_backends_accept_injected_engines(tiny_lm):
     assert [c.text for c in outs[0]] == ["s0", "s1"]
 
 
-@pytest.mark.gpu
+@require_cuda
 @pytest.mark.skipif(importlib.util.find_spec("sglang") is None and importlib.util.find_spec("vllm") is None,
                     reason="neither sglang nor vllm installed")
 def test_gpu_runner_end_to_end(seeded, gpu_tiny_lm):

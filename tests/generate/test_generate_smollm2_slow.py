@@ -18,8 +18,9 @@ import pytest
 from ddcf.generate.runner import GenerationSettings, run_generation
 from ddcf.io import write_parquet
 from gen_testlib import seed_frame
+from testing_utils import slow
 
-pytestmark = pytest.mark.slow
+pytestmark = slow
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
