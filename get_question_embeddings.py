@@ -7,6 +7,11 @@ Identical texts are embedded once; work is cached by text hash in shards, so an
 interrupted run resumes where it stopped. The end-of-run summary reports duplicates
 skipped, cache hits, texts/s, tokens/s and wall time (benchmarks/bench_embed.py compares
 the stage with plain SentenceTransformer.encode).
+
+    python get_question_embeddings.py                                   # auto: MiniLM on CPU, Qwen3 on CUDA
+    python get_question_embeddings.py --embedding_model Qwen/Qwen3-Embedding-4B --device cuda
+
+The options are in ddcf/embed/config.py; the stage itself is ddcf/embed/stage.py.
 """
 
 from ddcf.cli import run_main

@@ -3,7 +3,9 @@
     python k_greedy_selection.py --model_name Qwen/Qwen2.5-Math-7B --lamda 0.2 --num_select 1000
 
 Reads factorized_data/<model>.parquet, DDCF_data/embeddings/corpus.npy and
-DDCF_data/corpus/questions.parquet; writes DDCF_data/selection/<model>/lamda<l>_k<k>/.
+DDCF_data/corpus/questions.parquet; writes DDCF_data/selection/<model>/lamda<l>_k<k>/
+(with select.config.yaml: rerun with --config that file).  Same as ``ddcf select``;
+the code is ddcf/select/ (options: ddcf/select/config.py).
 """
 
 from __future__ import annotations

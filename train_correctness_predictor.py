@@ -3,11 +3,11 @@
 
 Reads DDCF_data/correctness/{train,val}.parquet, DDCF_data/model_order.csv and the seed
 embeddings; writes DDCF_data/predictor/ (model.safetensors, config.json, metrics.json,
-training_curve.png).
+training_curve.png, predictor.config.yaml). Code: ddcf/predictor/ (stage.py runs it).
 """
 
 from ddcf.cli import run_main
-from ddcf.predictor.cli import build_parser, main  # noqa: F401  (build_parser: for docs and tests)
+from ddcf.predictor.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(run_main(main))

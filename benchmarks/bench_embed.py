@@ -5,7 +5,8 @@ of them alike), the median over ``--repeats`` of sentences/s for:
 
 * (a) naive: ``SentenceTransformer.encode`` on the questions in file order, duplicates included, batch 32;
 * (b) ours: the ddcf stage itself (``embed_tables``: de-duplication by text hash, batches ordered by token
-  count, longest first, one encode() call per batch, its CPU batch size, the exact fp32 model), cache wiped before every repeat, timed end to end including its parquet/npy writes;
+  count, longest first, one encode() call per batch, its CPU batch size, the exact fp32 model), cache wiped
+  before every repeat, timed end to end including its parquet/npy writes;
 * (c) an int8 candidate: the same stage with the model's Linear layers replaced by torch dynamic int8
   quantization (``torch.ao.quantization.quantize_dynamic``).  It is built here only, to measure it: the
   stage ships it only if it is >= 2x faster than (b) with min cosine >= 0.99 to (b)'s vectors.
@@ -41,7 +42,8 @@ if str(ROOT) not in sys.path:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=2000, help="Number of corpus questions to embed (default 2000).")
-    p.add_argument("--repeats", type=int, default=3, help="Timed repeats of each variant; medians are reported (default 3).")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="Timed repeats of each variant; medians are reported (default 3).")
     p.add_argument(
         "--sample",
         choices=["random", "head"],
@@ -50,7 +52,8 @@ def parse_args(argv=None):
         "head: the first N rows (all GSM8K).",
     )
     p.add_argument("--seed", type=int, default=0, help="Sampling seed (default 0).")
-    p.add_argument("--corpus", default=None, help="Corpus parquet with a 'question' column (default: the bundled corpus).")
+    p.add_argument("--corpus", default=None,
+                   help="Corpus parquet with a 'question' column (default: the bundled corpus).")
     p.add_argument("--naive_batch_size", type=int, default=32, help="Batch size of the naive baseline (default 32).")
     p.add_argument("--batch_size", type=int, default=None,
                    help="Batch size of the stage (default: the stage's own CPU default, 16).")
@@ -106,8 +109,8 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from ddcf.embed.models import load_sentence_transformer, resolve_model
     from ddcf.embed.batching import count_tokens, default_batch_size
+    from ddcf.embed.models import load_sentence_transformer, resolve_model
     from ddcf.embed.stage import embed_tables
     from ddcf.io import load_embeddings, write_parquet
     from ddcf.layout import Layout
@@ -155,8 +158,8 @@ def main(argv=None) -> int:
         )
 
     variants["a"] = ("(a) naive encode, file order, dups, batch %d" % args.naive_batch_size, naive)
-    variants["b"] = (f"(b) ours: stage, dedup + token order, batch {args.batch_size or default_batch_size('cpu')}, fp32",
-                    stage_runner("b", model, spec))
+    stage_batch = args.batch_size or default_batch_size("cpu")
+    variants["b"] = (f"(b) ours: stage, dedup + token order, batch {stage_batch}, fp32", stage_runner("b", model, spec))
     if args.quant != "none":
         qmodel = _quantize(load_sentence_transformer(spec), args.quant)
         # A distinct model name gives the candidate its own cache folder: its vectors never mix with fp32 ones.

@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     from ddcf.generate import prompts as P
     from ddcf.generate.backends import BackendOptions, SamplingSpec
     from ddcf.generate.backends.hf import HFBackend
-    from ddcf.generate.runner import order_questions
+    from ddcf.generate.questions import order_questions
 
     seed = pd.read_parquet(SEED_COMPLETIONS, columns=["question_id", "question", "gold", "dataset"])
     seed = seed.drop_duplicates("question_id")

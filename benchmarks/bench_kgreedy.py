@@ -3,7 +3,7 @@
 Synthetic embeddings with realistic cosine structure (a shared mean direction, a
 low-rank topic structure with thousands of clusters, isotropic noise, 0.5 %
 duplicated rows; rows L2-normalised; mean pairwise cosine ~0.4) and Beta
-difficulties.  For every lamda it times the fast method (median of --repeats
+predicted correctness values.  For every lamda it times the fast method (median of --repeats
 runs) and the reference in the same process, checks the selections are
 identical (picks, costs, similarities, bit for bit) and prints times and ratio.
 
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without `pip install -e .`
 
-from ddcf.select.kgreedy import kgreedy_fast, kgreedy_reference  # noqa: E402
+from ddcf.select import kgreedy_fast, kgreedy_reference  # noqa: E402
 
 
 def make_embeddings(n: int, d: int, seed: int, n_clusters: int = 4000, rank: int = 16, dup_frac: float = 0.005,
@@ -58,8 +58,8 @@ def make_embeddings(n: int, d: int, seed: int, n_clusters: int = 4000, rank: int
     if n_dup:
         x[rng.integers(0, n, n_dup)] = x[rng.integers(0, n, n_dup)]
     per_cluster = rng.beta(2.0, 2.0, n_clusters)
-    difficulty = (0.5 * per_cluster[z] + 0.5 * rng.beta(2.0, 2.0, n)).astype(np.float32)
-    return x, difficulty
+    predicted_correctness = (0.5 * per_cluster[z] + 0.5 * rng.beta(2.0, 2.0, n)).astype(np.float32)
+    return x, predicted_correctness
 
 
 def mean_pairwise_cosine(x: np.ndarray, seed: int, sample: int = 2000) -> tuple[float, float]:
@@ -103,33 +103,35 @@ def main(argv=None) -> int:
     full = {float(v) for v in args.full_reference.split(",") if v.strip()}
 
     t0 = time.perf_counter()
-    x, diff = make_embeddings(args.n, args.dim, args.seed)
+    x, pc = make_embeddings(args.n, args.dim, args.seed)
     mc, sc = mean_pairwise_cosine(x, args.seed)
     print(f"data: N={args.n:,} d={args.dim} ({x.nbytes / 1e9:.2f} GB float32), k={args.k}, seed={args.seed}; "
-          f"mean pairwise cosine {mc:.3f} (sd {sc:.3f}, 2,000-row sample); generated in {time.perf_counter() - t0:.0f} s")
+          f"mean pairwise cosine {mc:.3f} (sd {sc:.3f}, 2,000-row sample); "
+          f"generated in {time.perf_counter() - t0:.0f} s")
     print(f"{'lamda':>6s} {'fast wall s':>12s} {'fast cpu s':>11s} {'ref wall s':>11s} {'ref cpu s':>10s} "
           f"{'ratio wall':>11s} {'ratio cpu':>10s}  identical")
     for lam in lamdas:
-        runs = [timed(kgreedy_fast, x, diff, args.k, lam) for _ in range(max(1, args.repeats))]
+        runs = [timed(kgreedy_fast, x, pc, args.k, lam) for _ in range(max(1, args.repeats))]
         fast = runs[0][0]
         assert all(same(fast, r[0]) for r in runs), "the fast method is not deterministic"
         f_wall = statistics.median(r[1] for r in runs)
         f_cpu = statistics.median(r[2] for r in runs)
         steps = args.reference_steps
         if lam in full or steps <= 0 or steps >= args.k:
-            ref, r_wall, r_cpu = timed(kgreedy_reference, x, diff, args.k, lam)
+            ref, r_wall, r_cpu = timed(kgreedy_reference, x, pc, args.k, lam)
             ok = same(fast, ref)
             note = f"{'yes' if ok else 'NO'} (all {args.k} picks)"
             tag = ""
         else:
-            _, w1, c1 = timed(kgreedy_reference, x, diff, 1, lam)  # setup: bounds pass, no similarity pass
-            ref, wm, cm = timed(kgreedy_reference, x, diff, steps, lam)
+            _, w1, c1 = timed(kgreedy_reference, x, pc, 1, lam)  # setup: bounds pass, no similarity pass
+            ref, wm, cm = timed(kgreedy_reference, x, pc, steps, lam)
             r_wall = w1 + (wm - w1) * (args.k - 1) / (steps - 1)
             r_cpu = c1 + (cm - c1) * (args.k - 1) / (steps - 1)
             ok = same(fast, ref, steps)
             note = f"{'yes' if ok else 'NO'} (first {steps} picks; reference extrapolated from {steps} steps)"
             tag = "~"
-        print(f"{lam:6g} {f_wall:12.2f} {f_cpu:11.2f} {tag + format(r_wall, '.1f'):>11s} {tag + format(r_cpu, '.1f'):>10s} "
+        print(f"{lam:6g} {f_wall:12.2f} {f_cpu:11.2f} {tag + format(r_wall, '.1f'):>11s} "
+              f"{tag + format(r_cpu, '.1f'):>10s} "
               f"{r_wall / f_wall:11.1f} {r_cpu / f_cpu:10.1f}  {note}", flush=True)
         if not ok:
             print("MISMATCH between the fast method and the reference", file=sys.stderr)
@@ -143,11 +145,12 @@ def main(argv=None) -> int:
                   f"{st.get('sketch_pairs', 0):,} 32-dim sketch products, "
                   f"{st.get('exact_pairs', 0):,} exact ones; {st.get('iterations', 0):,} lazy iterations")
         if lam == 1.0:
-            # At lamda 1 the objective ignores similarity: the answer is a stable sort by difficulty
+            # At lamda 1 the objective ignores similarity: the answer is a stable sort by predicted correctness
             # (plus each pick's max similarity to the earlier ones, a k x k Gram matrix), which is
             # what kgreedy_fast computes.  Say how that compares with a bare sort.
-            _, s_wall, _ = timed(np.argsort, diff, kind="stable")
-            print(f"       lamda 1 is a sort: a bare stable argsort of the {args.n:,} difficulties takes "
+            _, s_wall, _ = timed(np.argsort, pc, kind="stable")
+            print(f"       lamda 1 is a sort: a bare stable argsort of the {args.n:,} predicted correctness values "
+                  "takes "
                   f"{s_wall:.2f} s; the straightforward method still streams the matrix every step")
     return 0
 

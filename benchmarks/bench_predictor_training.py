@@ -32,16 +32,16 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without `pip install -e .`
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
-from ddcf.predictor.config import TrainConfig, hidden_width, resolve_threads  # noqa: E402
-from ddcf.predictor.model import CorrectnessPredictor  # noqa: E402
+from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads  # noqa: E402
 from ddcf.predictor.fastpath import StepInputs  # noqa: E402
+from ddcf.predictor.model import CorrectnessPredictor  # noqa: E402
 from ddcf.predictor.train import (  # noqa: E402
     NoisePrefetcher,
     make_optimizer,
@@ -77,7 +77,7 @@ class PairDataset(Dataset):
         return self.mid[i], self.emb[self.qrow[i]], self.y[i]
 
 
-def make(models: int, dim: int, cfg: TrainConfig, total_steps: int):
+def make(models: int, dim: int, cfg: PredictorConfig, total_steps: int):
     model = CorrectnessPredictor(models, dim, hidden_width(dim, cfg.hidden_ratio), cfg.dropout, cfg.alpha)
     opt, sched = make_optimizer(model, cfg, total_steps)
     return model, opt, sched
@@ -158,15 +158,16 @@ VARIANTS = {  # label: (step, noise, prefetch)
 def real_data(workdir: str, epochs: int, threads: int) -> None:
     """Time the stage's whole training loop (validation every epoch included) on a work directory."""
     from ddcf.layout import Layout
-    from ddcf.predictor.train import load_training_data, train_predictor
+    from ddcf.predictor.data import load_training_data
+    from ddcf.predictor.train import train_predictor
 
     data = load_training_data(Layout.from_arg(workdir))
     print(f"\nreal data {workdir}: {len(data.train):,} training pairs, {len(data.val):,} validation pairs, "
           f"d={data.embeddings.shape[1]}, {epochs} epochs")
     for label, (step, noise, prefetch) in VARIANTS.items():
-        cfg = TrainConfig(epochs=epochs, threads=threads, step=step, noise=noise,
-                          noise_prefetch="auto" if prefetch else "off")
-        r = train_predictor(data, cfg, progress=False)
+        cfg = PredictorConfig(epochs=epochs, threads=threads, step=step, noise=noise,
+                              noise_prefetch="auto" if prefetch else "off", no_progress=True)
+        r = train_predictor(data, cfg)
         best = r.history[r.best_epoch - 1]
         print(f"  {label:42s} {r.seconds:6.1f} s   best epoch {r.best_epoch:2d}: val acc {best['val_accuracy']:.4f} "
               f"AUC {best['val_auc']:.4f}")
@@ -186,13 +187,14 @@ def main(argv=None) -> int:
                    help="torch intra-op threads for every loop (0: ddcf's auto choice, 1 on a 2-core machine).")
     p.add_argument("--seed", type=int, default=0, help="Seed of the synthetic data.")
     p.add_argument("--workdir", default=None,
-                   help="Also time --epochs epochs of the real training stage on this work directory (needs stages 1-3).")
+                   help="Also time --epochs epochs of the real training stage on this work directory "
+                   "(needs stages 1-3).")
     p.add_argument("--epochs", type=int, default=30, help="Epochs for --workdir (default: 30, the paper's).")
     a = p.parse_args(argv)
 
     threads = resolve_threads(a.threads)
     torch.set_num_threads(threads)
-    cfg = TrainConfig(batch_size=a.batch_size)
+    cfg = PredictorConfig(batch_size=a.batch_size)
     emb_np, mid_np, q_np, y_np = synthetic(a.models, a.questions, a.dim, a.seed)
     n = len(y_np)
     fast_steps = a.fast_steps or math.ceil(n / a.batch_size)

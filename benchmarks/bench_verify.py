@@ -33,13 +33,16 @@ if str(ROOT) not in sys.path:
 
 
 def parse_args(argv=None):
+    from ddcf.verify.config import DEFAULT_TIMEOUT_S
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--completions", default=None, help="Completions table (default: the bundled 88k outputs).")
     p.add_argument("--limit", type=int, default=None, help="Use only a random sample of N rows (default: all).")
     p.add_argument("--repeats", type=int, default=1, help="Cold-cache runs of ours; the median is reported.")
     p.add_argument("--baseline_sample", type=int, default=300,
                    help="Distinct pairs checked by plain math-verify for the baseline (default 300).")
-    p.add_argument("--timeout", type=float, default=5.0, help="Per-pair time limit in seconds (default 5).")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                   help=f"Per-pair time limit in seconds (default {DEFAULT_TIMEOUT_S:g}).")
     p.add_argument("--workers", type=int, default=None, help="Worker processes (default: one per CPU).")
     p.add_argument("--seed", type=int, default=0, help="Sampling seed.")
     return p.parse_args(argv)

@@ -12,18 +12,19 @@ from typing import Callable, Sequence
 
 from ddcf.errors import DDCFError
 
-#: subcommand -> (module holding ``command``, the top-level script that runs the same stage)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "verify": ("ddcf.verify.cli", "infer.py --completions PATH"),
-    "generate": ("ddcf.generate.cli", "infer.py --model_name M"),
-    "passrate": ("ddcf.generate.passrate_cli", "python -m ddcf.generate.passrate"),
-    "matrix": ("ddcf.matrix.cli", "create_training_data.py"),
-    "embed": ("ddcf.embed.cli", "get_question_embeddings.py"),
-    "predictor": ("ddcf.predictor.cli", "train_correctness_predictor.py"),
-    "difficulty": ("ddcf.difficulty.cli", "fullcorpus_difficulty_estimation.py"),
-    "select": ("ddcf.select.cli", "k_greedy_selection.py"),
-    "summary": ("ddcf.summary.cli", "python -m ddcf.summary"),
-    "install-bundled": ("ddcf.data.cli", "scripts/install_bundled_data.py"),
+#: subcommand -> (module holding ``command``, the top-level script that runs the same stage, what it does)
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "verify": ("ddcf.verify.cli", "infer.py --completions PATH", "stage 1: grade existing completions"),
+    "generate": ("ddcf.generate.cli", "infer.py --model_name M", "stage 1: answer the seed questions with an LLM"),
+    "passrate": ("ddcf.generate.passrate_cli", "python -m ddcf.generate.passrate", "pass-rate buckets per model"),
+    "matrix": ("ddcf.matrix.cli", "create_training_data.py", "stage 2: correctness matrix and split"),
+    "embed": ("ddcf.embed.cli", "get_question_embeddings.py", "stage 3: question embeddings"),
+    "predictor": ("ddcf.predictor.cli", "train_correctness_predictor.py", "stage 4: train the correctness predictor"),
+    "difficulty": ("ddcf.difficulty.cli", "fullcorpus_difficulty_estimation.py",
+                   "stage 5: predicted correctness of the corpus"),
+    "select": ("ddcf.select.cli", "k_greedy_selection.py", "stage 6: k-greedy difficulty/diversity selection"),
+    "summary": ("ddcf.summary.cli", "python -m ddcf.summary", "one-screen summary of a run"),
+    "install-bundled": ("ddcf.data.cli", "scripts/install_bundled_data.py", "install the bundled demo data"),
 }
 
 
@@ -43,10 +44,8 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
 
 def _usage() -> str:
     lines = ["usage: ddcf <command> [options]   (ddcf <command> --help for its options)", "", "commands:"]
-    for name, (module, script) in SUBCOMMANDS.items():
-        doc = (importlib.import_module(module).command.config.__doc__ or "").strip().split("\n")[0]
-        lines.append(f"  {name:16s} {doc}")
-        lines.append(f"  {'':16s} (same as: {script})")
+    for name, (_, script, what) in SUBCOMMANDS.items():
+        lines.append(f"  {name:16s} {what:50s} same as: {script}")
     return "\n".join(lines)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ddcf.errors import DDCFError
+from ddcf.errors import DDCFError, first_line
 
 CONFIG_HELP = (
     "YAML file of option values (keys are the option names without '--', e.g. 'lamda: 0.5'); options given "
@@ -198,7 +198,8 @@ def _add_option(group, f: dataclasses.Field, kind: _Kind) -> None:
     flags = (flag, *meta.get("aliases", ()))
     if kind.base is bool and not kind.optional:
         if default:
-            group.add_argument(*flags, dest=f.name, action="store_true", default=True, help=f"{help_text} (default: on)")
+            group.add_argument(*flags, dest=f.name, action="store_true", default=True,
+                               help=f"{help_text} (default: on)")
             group.add_argument(f"--no_{f.name}", dest=f.name, action="store_false", help=f"Turn {flag} off.")
         else:
             group.add_argument(*flags, dest=f.name, action="store_true", default=False, help=help_text)
@@ -211,8 +212,9 @@ def _add_option(group, f: dataclasses.Field, kind: _Kind) -> None:
         kw["type"] = lambda text, _f=f, _k=kind: _coerce(f"--{_f.name}", _k, text, "the command line")
         shown = "none" if default is None else default
     if "choices" in meta:
-        kw["choices"] = list(meta["choices"])
         kw["metavar"] = kw["metavar"] or "{" + ",".join(map(str, meta["choices"])) + "}"
+        if not kind.is_list:  # list items may come comma-joined: validate() checks those
+            kw["choices"] = list(meta["choices"])
     if meta.get("required"):
         kw["required"] = True
         help_text += " (required)"
@@ -231,7 +233,7 @@ def load_yaml_config(path: str | Path, classes: Sequence[type]) -> dict:
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise DDCFError(f"The config file {p} is not valid YAML ({str(exc).splitlines()[0]}).",
+        raise DDCFError(f"The config file {p} is not valid YAML ({first_line(exc)}).",
                         "fix the file (keys are option names, e.g. 'lamda: 0.5').") from None
     if not isinstance(data, dict):
         raise DDCFError(f"The config file {p} holds a {type(data).__name__}, not a mapping of option names.",

@@ -30,5 +30,11 @@ class DDCFError(Exception):
         return textwrap.fill(self.message, width=width, break_long_words=False, break_on_hyphens=False)
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (library errors can run to pages), cut to ``limit``."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else ""
+
+
 class InputMismatchError(DDCFError):
     """Artifacts that do not belong together (other questions, other model, other dim)."""

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from ddcf.errors import DDCFError, InputMismatchError
+from ddcf.errors import DDCFError, InputMismatchError, first_line
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -155,7 +155,7 @@ def read_table(
         raise
     except Exception as exc:  # noqa: BLE001 - any parser error becomes one clear message
         raise DDCFError(
-            f"Could not read the {what} file {p}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}.",
+            f"Could not read the {what} file {p}: {type(exc).__name__}: {first_line(exc)}.",
             f"check that it is a valid {suffix.lstrip('.') or 'table'} file; {fix}",
         ) from None
     missing = [c for c in required if c not in df.columns]

@@ -45,9 +45,13 @@ class Report:
         for w in self.warnings:
             lines.append(textwrap.fill(f"warning: {w}", width=width, subsequent_indent="  "))
         if self.files:
-            shown = [str(p) for p in self.files[:8]]
-            more = f" and {len(self.files) - 8} more" if len(self.files) > 8 else ""
-            lines.append("wrote " + ", ".join(shown) + more)
+            lines.append("wrote:")
+            by_dir: dict[Path, list[str]] = {}
+            for p in map(Path, self.files):
+                by_dir.setdefault(p.parent, []).append(p.name)
+            for folder, names in by_dir.items():
+                more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+                lines.append(f"  {folder}/: {', '.join(names[:5])}{more}")
         return "\n".join(lines)
 
 

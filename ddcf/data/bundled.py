@@ -134,7 +134,8 @@ def seed_questions_from_completions(completions: pd.DataFrame) -> pd.DataFrame:
 
 def install_bundled_questions(layout: Layout) -> dict[str, int]:
     """Write the bundled seed and corpus question tables into ``layout``."""
-    fix = "restore data/bundled/ from git (git checkout -- data/bundled) or rebuild it with scripts/build_bundled_data.py."
+    fix = ("restore data/bundled/ from git (git checkout -- data/bundled) or rebuild it with "
+           "scripts/build_bundled_data.py.")
     completions = read_table(SEED_COMPLETIONS, "bundled seed completions", COMPLETION_COLUMNS, fix)
     corpus = read_table(CORPUS, "bundled corpus", CORPUS_COLUMNS, fix)
     seed = seed_questions_from_completions(completions)
@@ -149,8 +150,10 @@ def install_bundled_questions(layout: Layout) -> dict[str, int]:
 # the content-addressed embedding cache (ddcf/embed/cache.py).  It is keyed by text hash and model
 # name, so it is only ever used for exactly the same text and the same packaged model; the demo
 # still embeds the seed questions live, and `--overwrite` on get_question_embeddings.py recomputes
-# everything.
+# everything.  Both directions go through EmbeddingCache, the only code that knows its file format.
 EMBED_CACHE_DIR = BUNDLED_DIR / "embedding_cache"
+# Installed chunks get numbers from here on, apart from the ones the stage writes itself (0, 1, ...).
+SHIPPED_CHUNK_OFFSET = 900000
 
 
 def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR) -> Path:
@@ -158,7 +161,7 @@ def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR
     import numpy as np
 
     from ddcf.embed.cache import EmbeddingCache
-    from ddcf.io import load_embeddings, text_hash, write_npy
+    from ddcf.io import load_embeddings, text_hash
 
     layout = Layout(workdir)
     arr, ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings", mmap=False)
@@ -171,30 +174,21 @@ def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR
             seen.add(h)
             hashes.append(h)
             rows.append(i)
-    chunk_dir = EmbeddingCache(out_dir, manifest["embedding_model"]).dir
-    chunk_dir.mkdir(parents=True, exist_ok=True)
-    write_npy(np.asarray(arr[rows], dtype=np.float16), chunk_dir / "chunk-000000.npy")
-    write_parquet(pd.DataFrame({"text_sha256": hashes}), chunk_dir / "chunk-000000.hashes.parquet",
-                  metadata={"model": manifest["embedding_model"], "exported_from": "corpus embeddings"})
-    return chunk_dir
+    cache = EmbeddingCache(out_dir, manifest["embedding_model"])
+    cache.clear()  # the shipped cache is exactly this one chunk
+    cache.add(hashes, np.asarray(arr[rows], dtype=np.float16), chunk=0)
+    return cache.dir
 
 
 def install_bundled_embedding_cache(layout: Layout) -> int:
-    """Copy the shipped cache chunks into the layout's embedding cache; returns the number of vectors."""
-    import shutil
+    """Import the shipped cache into the layout's embedding cache; returns the number of shipped vectors.
 
-    if not EMBED_CACHE_DIR.is_dir():
-        return 0
+    Importing twice copies nothing: a shipped chunk already installed is kept.
+    """
+    from ddcf.embed.cache import EmbeddingCache
+
     n = 0
-    for model_dir in sorted(p for p in EMBED_CACHE_DIR.iterdir() if p.is_dir()):
-        dest = layout.embedding_shards / model_dir.name
-        dest.mkdir(parents=True, exist_ok=True)
-        for hashes in sorted(model_dir.glob("chunk-*.hashes.parquet")):
-            stem = hashes.name[: -len(".hashes.parquet")]
-            # A distinct number keeps shipped chunks apart from the ones the stage writes itself.
-            target = dest / f"chunk-{900000 + int(stem.split('-')[1]):06d}"
-            if not target.with_suffix(".hashes.parquet").exists():
-                shutil.copyfile(model_dir / f"{stem}.npy", target.with_suffix(".npy"))
-                shutil.copyfile(hashes, target.with_suffix(".hashes.parquet"))
-            n += len(pd.read_parquet(hashes))
+    for model in EmbeddingCache.models(EMBED_CACHE_DIR):
+        shipped = EmbeddingCache(EMBED_CACHE_DIR, model)
+        n += EmbeddingCache(layout.embedding_shards, model).import_from(shipped, first_chunk=SHIPPED_CHUNK_OFFSET)
     return n

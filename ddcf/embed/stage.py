@@ -17,12 +17,13 @@ import pandas as pd
 
 from ddcf.embed.batching import default_batch_size, encode_in_batches, order_by_tokens, plan_texts, token_lengths
 from ddcf.embed.cache import EmbeddingCache
+from ddcf.embed.config import TABLES, EmbedConfig
 from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer, resolve_model
 from ddcf.errors import DDCFError
-from ddcf.io import read_table, save_embeddings, text_hash
+from ddcf.io import ids_path, manifest_path, read_table, save_embeddings, text_hash
 from ddcf.layout import Layout
-
-TABLES = ("seed", "corpus")
+from ddcf.pipeline import Report
+from ddcf.runtime import progress as progress_bar
 
 
 @dataclass
@@ -71,12 +72,14 @@ def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
     fix = (
         "run infer.py (or create_training_data.py --correctness_table ...) first to create the seed question table."
         if which == "seed"
-        else "create the corpus table first (scripts/install_bundled_data.py for the bundled data, or write it yourself with question_id, question, response)."
+        else "create the corpus table first (scripts/install_bundled_data.py for the bundled data, or write it "
+        "yourself with question_id, question, response)."
     )
     df = read_table(path, f"{which} question", ["question_id", "question"], fix)
     if df["question_id"].duplicated().any():
         dup = df.loc[df["question_id"].duplicated(), "question_id"].iloc[0]
-        raise DDCFError(f"The {which} question table {path} repeats the question id {dup!r}.", "make question ids unique.")
+        raise DDCFError(f"The {which} question table {path} repeats the question id {dup!r}.",
+                        "make question ids unique.")
     bad = df["question"].isna() | (df["question"].astype(str).str.strip() == "")
     if bad.any():
         qid = df.loc[bad, "question_id"].iloc[0]
@@ -90,7 +93,7 @@ def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
 def embed_tables(
     layout: Layout,
     which: tuple[str, ...] = TABLES,
-    model: str = "auto",
+    embedding_model: str = "auto",
     device: str = "auto",
     batch_size: int | None = None,
     shard_size: int = 2048,
@@ -103,22 +106,21 @@ def embed_tables(
 ) -> list[EmbedResult]:
     """Embed the requested question tables; returns one result per table.
 
-    ``encoder`` (a loaded SentenceTransformer-like object) may be passed to reuse
-    a model across calls; otherwise it is loaded lazily, only if something is
-    missing from the cache.
+    The keyword arguments are :class:`EmbedConfig`'s options.  ``spec`` (a resolved model) and
+    ``encoder`` (a loaded SentenceTransformer-like object) may be passed to reuse a model across
+    calls; otherwise it is loaded lazily, only if something is missing from the cache.
     """
-    if (batch_size is not None and batch_size < 1) or shard_size < 1:
-        raise DDCFError("--batch_size and --shard_size must be positive integers.", "pass values >= 1.")
-    if dtype not in ("float32", "float16"):
-        raise DDCFError(f"--dtype {dtype!r} is not supported.", "use float32 or float16.")
+    # The option rules (ranges, choices) live in the config class only; a library caller gets the same errors.
+    EmbedConfig(embedding_model=embedding_model, device=device, which=list(which), batch_size=batch_size,
+                shard_size=shard_size, dtype=dtype, no_normalize=not normalize, overwrite=overwrite).validate()
     wall0 = time.perf_counter()
-    spec = spec or resolve_model(model, device)
+    spec = spec or resolve_model(embedding_model, device)
     batch_size = batch_size or default_batch_size(spec.device)
     tables = {w: _question_table(layout, w) for w in which}
 
     cache = EmbeddingCache(layout.embedding_shards, spec.name)
     if overwrite:
-        cache = _reset_cache(layout, spec)
+        cache.clear()
 
     # One pass over all unique texts of all tables, longest first: similar lengths share a batch.
     todo, n_rows, n_unique = plan_texts((t for df, _ in tables.values() for t in df["question"].astype(str)), cache)
@@ -133,7 +135,8 @@ def embed_tables(
         lengths = token_lengths(encoder, [t for _, t in todo])
         todo = order_by_tokens(todo, lengths)
         n_tokens = None if lengths is None else int(lengths.sum())
-        bar = _bar(len(todo), f"embedding ({spec.name.split('/')[-1]}, {spec.device})", progress)
+        bar = progress_bar(total=len(todo), desc=f"embedding ({spec.name.split('/')[-1]}, {spec.device})", unit="q",
+                           enabled=progress, smoothing=0.1)
         for start in range(0, len(todo), shard_size):
             shard = todo[start : start + shard_size]
             vecs = encode_in_batches(encoder, [t for _, t in shard], batch_size, normalize, on_batch=bar.update)
@@ -156,7 +159,7 @@ def embed_tables(
     )
 
     results = []
-    for w, (df, _) in tables.items():
+    for w, (df, source) in tables.items():
         hashes = [text_hash(t) for t in df["question"].astype(str)]
         arr = cache.gather(hashes)
         if dtype == "float16":
@@ -166,7 +169,7 @@ def embed_tables(
             "embedding_model": spec.name,
             "normalized": bool(normalize),
             "table": w,
-            "source_table": str((layout.seed_questions if w == "seed" else layout.corpus_questions).relative_to(layout.root)),
+            "source_table": str(source.relative_to(layout.root)),
             "produced_by": "get_question_embeddings.py",
         }
         save_embeddings(arr, df["question_id"].astype(str).tolist(), out, manifest)
@@ -187,26 +190,47 @@ def embed_tables(
     return results
 
 
-def _reset_cache(layout: Layout, spec: EmbeddingModelSpec) -> EmbeddingCache:
-    import shutil
+def run(layout: Layout, config: EmbedConfig) -> Report:
+    spec = resolve_model(config.embedding_model, config.device)
+    results = embed_tables(
+        layout,
+        which=tuple(config.which),
+        spec=spec,
+        batch_size=config.batch_size,
+        shard_size=config.shard_size,
+        normalize=not config.no_normalize,
+        dtype=config.dtype,
+        overwrite=config.overwrite,
+        progress=config.progress,
+    )
+    lines = [
+        f"Stage 3 - question embeddings  (model: {spec.name}, device: {spec.device}, "
+        f"batch size: {config.batch_size or default_batch_size(spec.device)})",
+        f"  {'table':8s} {'questions':>10s} {'unique':>8s} {'dim':>5s}  file",
+    ]
+    lines += [f"  {r.table:8s} {r.n_questions:10d} {r.n_unique_texts:8d} {r.dim:5d}  {r.path}" for r in results]
+    lines += ["  " + line for line in summary_lines(results[0].stats)]
+    return Report(
+        stage="embed",
+        summary="\n".join(lines),
+        files=[f for r in results for f in (r.path, manifest_path(r.path), ids_path(r.path))],
+        config_dir=layout.embeddings_dir,
+        details={"results": results, "stats": results[0].stats, "embedding_model": spec.name, "device": spec.device},
+        seconds=results[0].stats.wall_seconds,
+    )
 
-    cache_dir = EmbeddingCache(layout.embedding_shards, spec.name).dir
-    if cache_dir.exists():
-        shutil.rmtree(cache_dir)
-    return EmbeddingCache(layout.embedding_shards, spec.name)
 
-
-class _NullBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _bar(total: int, desc: str, progress: bool):
-    if not progress:
-        return _NullBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="q", smoothing=0.1)
+def summary_lines(st: RunStats) -> list[str]:
+    """The end-of-run speed report (all tables together: they share one embedding pass)."""
+    lines = [
+        f"questions {st.n_rows}, distinct texts {st.n_unique} (duplicates skipped: {st.duplicates_skipped}), "
+        f"cache hits {st.n_cache_hits}, embedded now {st.n_embedded}",
+    ]
+    if st.n_embedded:
+        tok = "" if st.tokens_per_s is None else f", {st.n_tokens} tokens = {st.tokens_per_s:.0f} tokens/s"
+        lines.append(f"embedding: {st.embed_seconds:.1f} s, {st.texts_per_s:.1f} texts/s{tok}")
+    else:
+        lines.append("every text was already in the cache: nothing embedded")
+    lines.append(f"wall time {st.wall_seconds:.1f} s (including loading the model, reading the tables and "
+                 "writing the artifacts)")
+    return lines

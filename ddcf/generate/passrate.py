@@ -2,7 +2,7 @@
 
 With ``--n K --temperature T>0`` a model answers each seed question K times.
 Its pass rate on a question is the share of correct samples; the table
-``Layout.verdicts_dir / "<safe>.passrate.parquet"`` has one row per question:
+``Layout.passrates(model)`` (``verdicts/<model>.passrate.parquet``) has one row per question:
 model, question_id, dataset, n, n_correct, pass_rate.
 
 Buckets (the usual difficulty-filtering bands)::
@@ -11,13 +11,12 @@ Buckets (the usual difficulty-filtering bands)::
     medium      [0.4, 0.6)   easy      [0.6, 0.8) very easy [0.8, 1)
     perfect     1
 
-Run ``python -m ddcf.generate.passrate [--workdir W] [MODEL ...]`` to print the
-bucket table of every model (or the named ones).
+Run ``python -m ddcf.generate.passrate [--workdir W] [--models M ...]`` (or ``ddcf passrate``)
+to print the bucket table of every model (or the named ones).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Sequence
@@ -27,16 +26,11 @@ import pandas as pd
 
 from ddcf.errors import DDCFError
 from ddcf.io import read_parquet_metadata, read_table, write_parquet
-from ddcf.layout import Layout
-from ddcf.names import safe_name
+from ddcf.layout import PASSRATE_SUFFIX, Layout
+from ddcf.pipeline import Report
 
-PASSRATE_SUFFIX = ".passrate.parquet"
 PASSRATE_COLUMNS = ["question_id", "n", "n_correct", "pass_rate"]
 BUCKETS = ("impossible", "very hard", "hard", "medium", "easy", "very easy", "perfect")
-
-
-def passrate_path(layout: Layout, model: str) -> Path:
-    return layout.verdicts_dir / f"{safe_name(model)}{PASSRATE_SUFFIX}"
 
 
 def is_passrate_file(path: str | Path) -> bool:
@@ -77,7 +71,8 @@ def pass_rates(verdicts: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise DDCFError(f"A verdict table lacks the column(s) {', '.join(missing)}.", "pass a verdict table.")
     if verdicts["correct"].isna().any():
-        raise DDCFError("A verdict table has missing 'correct' values.", "re-run the verification (--reverify).")
+        raise DDCFError("A verdict table has missing 'correct' values.",
+                        "grade again with infer.py --model_name M --regrade.")
     keys = ["question_id"] + (["dataset"] if "dataset" in verdicts.columns else [])
     g = verdicts.assign(correct=verdicts["correct"].astype(bool)).groupby(keys, sort=True, dropna=False)["correct"]
     out = g.agg(n="size", n_correct="sum").reset_index()
@@ -108,13 +103,13 @@ def write_pass_rates(layout: Layout, model: str, table: pd.DataFrame, metadata: 
     # The model column carries the real name (the file stem is only its safe form).
     out = table.drop(columns=["model"], errors="ignore")
     out.insert(0, "model", model)
-    return write_parquet(out, passrate_path(layout, model), metadata=meta)
+    return write_parquet(out, layout.passrates(model), metadata=meta)
 
 
 def load_pass_rates(layout: Layout, model: str) -> pd.DataFrame:
     """A model's pass-rate table; derived from its verdict table when no pass-rate file exists (n = 1)."""
-    p = passrate_path(layout, model)
-    fix = f"rerun `python infer.py --model_name {model} --reverify` to rebuild it."
+    p = layout.passrates(model)
+    fix = f"rerun `python infer.py --model_name {model} --regrade` to rebuild it."
     if p.exists():
         df = read_table(p, f"pass-rate table of {model}", PASSRATE_COLUMNS, fix)
         _validate(df, p, fix)
@@ -161,33 +156,41 @@ def format_bucket_table(model: str, table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def models_with_pass_rates(layout: Layout) -> list[str]:
+    """Every model with a pass-rate table in the verdicts folder (its real name from the metadata)."""
+    models = []
+    for p in sorted(layout.verdicts_dir.glob(f"*{PASSRATE_SUFFIX}")):
+        meta = read_parquet_metadata(p)
+        models.append(meta.get("model") or p.name[: -len(PASSRATE_SUFFIX)])
+    if not models:
+        raise DDCFError(f"No pass-rate tables in {layout.verdicts_dir}.",
+                        "generate some with `python infer.py --model_name M --n 8 --temperature 0.6`.")
+    return models
+
+
+def bucket_tables(layout: Layout, models: Sequence[str] | None = None) -> list[str]:
+    """The bucket table text of each model (default: every pass-rate file in the verdicts folder)."""
+    return [format_bucket_table(m, load_pass_rates(layout, m)) for m in (models or models_with_pass_rates(layout))]
+
+
 def print_bucket_tables(layout: Layout, models: Sequence[str] | None = None, file=None) -> list[str]:
     """Print the bucket table of each model (default: every pass-rate file in the verdicts folder)."""
-    if not models:
-        models = []
-        for p in sorted(layout.verdicts_dir.glob(f"*{PASSRATE_SUFFIX}")):
-            meta = read_parquet_metadata(p)
-            models.append(meta.get("model") or p.name[: -len(PASSRATE_SUFFIX)])
-        if not models:
-            raise DDCFError(f"No pass-rate tables in {layout.verdicts_dir}.",
-                            "generate some with `python infer.py --model_name M --n 8 --temperature 0.6`.")
-    texts = []
-    for m in models:
-        text = format_bucket_table(m, load_pass_rates(layout, m))
+    texts = bucket_tables(layout, models)
+    for text in texts:
         print(text, file=file)
-        texts.append(text)
     return texts
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from ddcf.cli import add_workdir_arg
+def run(layout: Layout, config) -> Report:
+    """``ddcf passrate``: the bucket tables as the report's summary (reads only, so no resolved config)."""
+    texts = bucket_tables(layout, config.models)
+    return Report(stage="passrate", summary="\n".join(texts), details={"tables": texts})
 
-    ap = argparse.ArgumentParser(description="Print pass-rate difficulty buckets per model.")
-    add_workdir_arg(ap)
-    ap.add_argument("models", nargs="*", help="model names (default: every model with a pass-rate table)")
-    args = ap.parse_args(argv)
-    print_bucket_tables(Layout.from_arg(args.workdir), args.models)
-    return 0
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ddcf.generate.passrate_cli import command
+
+    return command.main(argv)
 
 
 if __name__ == "__main__":

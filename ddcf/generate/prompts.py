@@ -226,7 +226,7 @@ class BuiltPrompt:
     truncated: bool  # the question itself had to be cut
 
 
-def _left_truncate(ids: list[int], limit: int, bos: int | None) -> list[int]:
+def left_truncate(ids: list[int], limit: int, bos: int | None) -> list[int]:
     if len(ids) <= limit:
         return ids
     if bos is not None and ids and ids[0] == bos and limit > 1:
@@ -255,5 +255,5 @@ def build_prompts(
             k -= 1
             ids = tokenizer.encode([prompt_text(q, d, k, tokenizer, chat)], add_special_tokens=add_special)[0]
         truncated = len(ids) > max_prompt_tokens
-        out.append(BuiltPrompt(_left_truncate(list(ids), max_prompt_tokens, bos), k, truncated))
+        out.append(BuiltPrompt(left_truncate(list(ids), max_prompt_tokens, bos), k, truncated))
     return out

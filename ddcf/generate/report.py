@@ -44,7 +44,8 @@ def length_report(gens: pd.DataFrame, max_new_tokens: int) -> dict[str, Any]:
 
 def format_length_report(report: dict[str, Any]) -> str:
     rows = [("all", report["overall"])] + list(report.get("by_dataset", {}).items())
-    head = f"  {'dataset':<10} {'n':>7} {'mean':>7} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'hit cap':>8} {'follow-up':>9}"
+    head = (f"  {'dataset':<10} {'n':>7} {'mean':>7} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'hit cap':>8} "
+            f"{'follow-up':>9}")
     lines = [f"completion lengths in tokens (cap {report['overall'].get('max_new_tokens', '?')}):", head]
     for name, r in rows:
         if not r.get("n"):
@@ -55,7 +56,8 @@ def format_length_report(report: dict[str, Any]) -> str:
         )
     share = report["overall"].get("hit_cap_share", 0.0)
     if share > 0.05:
-        lines.append(f"  note: {100 * share:.1f}% of completions hit the token cap; consider a larger --max_new_tokens.")
+        lines.append(f"  note: {100 * share:.1f}% of completions hit the token cap; "
+                     "consider a larger --max_new_tokens.")
     return "\n".join(lines)
 
 

@@ -30,10 +30,10 @@ import pandas as pd
 
 from ddcf.errors import DDCFError
 from ddcf.io import hash_ids, read_json, read_parquet_metadata, write_json, write_parquet
+from ddcf.layout import Layout
 
-RUN_CONFIG = "run_config.json"
-VERIFIED = "verified.json"
-SUMMARY = "run_summary.json"
+# run_config.json, verified.json and run_summary.json are named by ddcf.layout.Layout; the shard
+# files and the lock below are this store's own format.
 LOCK = ".lock"
 SHARD_GLOB = "shard-*.parquet"
 
@@ -104,18 +104,18 @@ def _short(v) -> str:
     return s if len(s) <= 24 else s[:20] + "...'"
 
 
-def read_run_config(gen_dir: Path) -> dict | None:
-    p = Path(gen_dir) / RUN_CONFIG
+def read_run_config(layout: Layout, model: str) -> dict | None:
+    p = layout.generation_run_config(model)
     if not p.exists():
         return None
     return read_json(p, "generation run config", "delete the generations folder or rerun with --force_regenerate.")
 
 
-def check_or_write_run_config(gen_dir: Path, config: dict, n_done_shards: int) -> None:
+def check_or_write_run_config(layout: Layout, model: str, config: dict, n_done_shards: int) -> None:
     """Write ``run_config.json`` for a new run, or check a resumed run uses the same settings."""
-    old = read_run_config(gen_dir)
+    old = read_run_config(layout, model)
     if old is None:
-        write_json(config, Path(gen_dir) / RUN_CONFIG)
+        write_json(config, layout.generation_run_config(model))
         return
     diffs = config_differences(old, config)
     if diffs:
@@ -123,7 +123,7 @@ def check_or_write_run_config(gen_dir: Path, config: dict, n_done_shards: int) -
         if any(d.startswith(("question_ids_sha256", "n_questions")) for d in diffs):
             hint = " (the question list changed: a different --limit or a new seed question table)"
         raise DDCFError(
-            f"The generations in {gen_dir} were made with other settings than this run{hint}: "
+            f"The generations in {layout.generations(model)} were made with other settings than this run{hint}: "
             + "; ".join(diffs) + ".",
             f"rerun with the original settings to resume ({n_done_shards} finished shard(s) are kept), or add "
             "--force_regenerate to delete them and start over with the new settings.",
@@ -169,13 +169,15 @@ def shard_metadata(gen_dir: Path, n_shards: int) -> list[dict]:
     return [read_parquet_metadata(shard_path(gen_dir, i)) for i in range(n_shards)]
 
 
-def clear_generations(gen_dir: Path) -> int:
+def clear_generations(layout: Layout, model: str) -> int:
     """Delete shards, config, markers and stray temporary files (for --force_regenerate)."""
-    gen_dir = Path(gen_dir)
+    gen_dir = layout.generations(model)
     if not gen_dir.exists():
         return 0
     n = 0
-    for p in list(gen_dir.glob(SHARD_GLOB)) + [gen_dir / RUN_CONFIG, gen_dir / VERIFIED, gen_dir / SUMMARY]:
+    markers = [layout.generation_run_config(model), layout.generation_verified(model),
+               layout.generation_summary(model)]
+    for p in list(gen_dir.glob(SHARD_GLOB)) + markers:
         if p.exists():
             p.unlink()
             n += p.name.startswith("shard-")

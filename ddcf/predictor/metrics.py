@@ -64,7 +64,6 @@ def expected_calibration_error(y, p, n_bins: int = ECE_BINS) -> float:
     if not len(y):
         return math.nan
     bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
     sum_y = np.bincount(bins, weights=y, minlength=n_bins)
     sum_p = np.bincount(bins, weights=p, minlength=n_bins)
     return float(np.abs(sum_y - sum_p).sum() / len(y))

@@ -1,7 +1,8 @@
 """Save and load a trained correctness predictor: safetensors weights + JSON config.
 
 Nothing here unpickles: weights are safetensors, the description is JSON.
-``config.json`` records the architecture, the training options, the model list
+The file paths come from the caller (``Layout.predictor_weights`` / ``Layout.predictor_config``
+for the stage).  The config records the architecture, the training options, the model list
 in model_id order, where the training embeddings came from, and the SHA-256 of
 the weights file, so a config and weights from different runs are detected.
 """
@@ -13,14 +14,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ddcf.errors import DDCFError, InputMismatchError
+from ddcf.errors import DDCFError, InputMismatchError, first_line
 from ddcf.io import atomic_path, file_sha256, read_json, require_file, write_json
 from ddcf.predictor.model import ARCH_KEYS, CorrectnessPredictor
 
 CONFIG_FORMAT = "ddcf-correctness-predictor"
 CONFIG_VERSION = 1
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
 RETRAIN_FIX = "retrain it with train_correctness_predictor.py."
 
 
@@ -40,42 +39,41 @@ class LoadedPredictor:
         return dict(self.config.get("embedding") or {})
 
 
-
 def config_sha256(config: dict) -> str:
     """Hash of the canonical JSON of a config (stable across key order and whitespace)."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def save_predictor(model: CorrectnessPredictor, directory: str | Path, extra: dict) -> dict:
-    """Write ``model.safetensors`` then ``config.json`` (last, so a config always has its weights)."""
+def save_predictor(model: CorrectnessPredictor, weights: str | Path, config_path: str | Path, extra: dict) -> dict:
+    """Write the weights then the config (last, so a config always has its weights); return the config."""
     from safetensors.torch import save_file
 
-    directory = Path(directory)
-    weights = directory / WEIGHTS_NAME
+    weights = Path(weights)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     with atomic_path(weights, suffix=".safetensors") as tmp:
-        save_file(state, str(tmp), metadata={"format": "pt", "producer": CONFIG_FORMAT})
+        # One metadata key only: safetensors writes its metadata map in a random order, so two keys made the
+        # bytes (and weights_sha256, which later stages record as provenance) differ between identical runs.
+        save_file(state, str(tmp), metadata={"format": "pt"})
     config = dict(extra)
     config.update(
         format=CONFIG_FORMAT,
         version=CONFIG_VERSION,
         architecture={**model.architecture(), "p_correct": "softmax(logits)[:, 1]"},
-        weights=WEIGHTS_NAME,
+        weights=weights.name,
         weights_sha256=file_sha256(weights),
     )
     if "models" not in config or len(config["models"]) != model.num_models:
         raise ValueError("extra['models'] must list one name per model id")
-    write_json(config, directory / CONFIG_NAME)
+    write_json(config, config_path)
     return config
 
 
-def load_predictor(directory: str | Path, device: str = "cpu") -> LoadedPredictor:
+def load_predictor(config_path: str | Path, weights: str | Path, device: str = "cpu") -> LoadedPredictor:
     """Load a predictor for inference (eval mode) and check config and weights belong together."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    directory = Path(directory)
-    cfg_path = directory / CONFIG_NAME
+    cfg_path = Path(config_path)
     config = read_json(cfg_path, "predictor config", RETRAIN_FIX)
     arch = config.get("architecture") or {}
     missing = [k for k in ARCH_KEYS if k not in arch] + [k for k in ("models", "weights_sha256") if k not in config]
@@ -85,7 +83,7 @@ def load_predictor(directory: str | Path, device: str = "cpu") -> LoadedPredicto
             + (f" (missing: {', '.join(missing)})." if missing else "."),
             RETRAIN_FIX,
         )
-    weights = require_file(directory / config.get("weights", WEIGHTS_NAME), "predictor weights", RETRAIN_FIX)
+    weights = require_file(Path(weights), "predictor weights", RETRAIN_FIX)
     if file_sha256(weights) != config["weights_sha256"]:
         raise InputMismatchError(
             f"The predictor weights {weights} do not match {cfg_path} (their SHA-256 differs from the one "
@@ -102,8 +100,9 @@ def load_predictor(directory: str | Path, device: str = "cpu") -> LoadedPredicto
     except (SafetensorError, RuntimeError, OSError) as exc:
         raise DDCFError(
             f"Could not load the predictor weights {weights} into the architecture of {cfg_path}: "
-            f"{str(exc).splitlines()[0]}.",
+            f"{first_line(exc)}.",
             RETRAIN_FIX,
         ) from None
     model.to(device).eval()
-    return LoadedPredictor(model=model, config=config, config_sha256=config_sha256(config), directory=directory)
+    return LoadedPredictor(model=model, config=config, config_sha256=config_sha256(config),
+                           directory=cfg_path.parent)

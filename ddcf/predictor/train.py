@@ -1,4 +1,4 @@
-"""Stage 4: train the correctness predictor on the train/val split and evaluate it.
+"""Stage 4's training loop: optimizer and schedule, one epoch, the best checkpoint, prediction.
 
 Speed matters here (the reference implementation took minutes on 2 cores for
 30 epochs): every pair lives in three tensors (model id, question row, label),
@@ -9,181 +9,31 @@ step is the hand-derived forward/backward of ``ddcf.predictor.fastpath`` (same
 gradients as autograd, far fewer passes over the batch), and the next batch's
 noise, dropout masks and rows are made on a spare core (``StepInputs``).
 ``--step autograd`` keeps the plain ``nn.Module`` step.
+
+The order of every random draw (init, permutation, noise, dropout) is part of the
+result: the same seed gives bit-identical weights, so keep it when editing.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ddcf import __version__
-from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.io import align_embeddings, atomic_path, hash_ids, load_embeddings, read_table, write_json
-from ddcf.layout import Layout
-from ddcf.predictor import baselines
-from ddcf.predictor.config import TrainConfig, hidden_width, resolve_device, resolve_threads
+from ddcf.errors import DDCFError
+from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads
+from ddcf.predictor.data import SPLIT_FIX, TrainingData
 from ddcf.predictor.fastpath import StepInputs, fused_step_grads, one_ahead
-from ddcf.predictor.metrics import evaluate, format_table
+from ddcf.predictor.metrics import evaluate
 from ddcf.predictor.model import CorrectnessPredictor
-from ddcf.predictor.store import save_predictor
-
-SPLIT_COLUMNS = ("model_id", "model", "question_id", "correct")
-SPLIT_FIX = "rerun create_training_data.py to rebuild the correctness matrix and its split."
-CURVE_NAME = "training_curve.png"
+from ddcf.runtime import progress, resolve_device, usable_cores
 
 
-# --------------------------------------------------------------------------- inputs
-@dataclass
-class Pairs:
-    """One split as flat arrays; ``q_row`` indexes ``TrainingData.embeddings``."""
-
-    model_id: np.ndarray  # int64
-    q_row: np.ndarray  # int64
-    correct: np.ndarray  # int64 0/1
-    dataset: np.ndarray  # str
-
-    def __len__(self) -> int:
-        return len(self.model_id)
-
-
-@dataclass
-class TrainingData:
-    models: list[str]
-    question_ids: list[str]
-    embeddings: np.ndarray  # (n_questions, d) float32, rows for question_ids
-    train: Pairs
-    val: Pairs
-    embedding_info: dict
-    split_sha256: str
-    stats: dict = field(default_factory=dict)
-
-
-def _read_model_order(layout: Layout) -> list[str]:
-    fix = "write DDCF_data/model_order.csv with columns model_id (0..m-1) and model; create_training_data.py does."
-    mo = read_table(layout.model_order, "model order", ["model_id", "model"], fix)
-    ids = pd.to_numeric(mo["model_id"], errors="coerce")
-    if ids.isna().any() or (ids != ids.round()).any():
-        raise DDCFError(f"The model order file {layout.model_order} has non-integer model_id values.", fix)
-    ids = ids.astype(np.int64)
-    if sorted(ids.tolist()) != list(range(len(mo))):
-        raise DDCFError(
-            f"The model order file {layout.model_order} must number its {len(mo)} models 0..{len(mo) - 1} "
-            f"exactly once; it has model_id values {sorted(set(ids.tolist()))[:10]}...",
-            fix,
-        )
-    names = mo.assign(model_id=ids).sort_values("model_id")["model"].astype(str).tolist()
-    if len(set(names)) != len(names):
-        raise DDCFError(f"The model order file {layout.model_order} lists a model twice.", fix)
-    return names
-
-
-def _read_split(path: Path, what: str, models: list[str], model_order_path: Path) -> pd.DataFrame:
-    df = read_table(path, what, SPLIT_COLUMNS, SPLIT_FIX)
-    mid = pd.to_numeric(df["model_id"], errors="coerce")
-    if mid.isna().any() or (mid != mid.round()).any():
-        raise DDCFError(f"The {what} file {path} has missing or non-integer model_id values.", SPLIT_FIX)
-    mid = mid.astype(np.int64)
-    bad = (mid < 0) | (mid >= len(models))
-    if bad.any():
-        raise InputMismatchError(
-            f"The {what} file {path} has model_id {int(mid[bad].iloc[0])} but {model_order_path} lists only "
-            f"{len(models)} models (ids 0..{len(models) - 1}).",
-            SPLIT_FIX,
-        )
-    expected = np.asarray(models, dtype=object)[mid.to_numpy()]
-    wrong = expected != df["model"].astype(str).to_numpy()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise InputMismatchError(
-            f"The {what} file {path} and {model_order_path} disagree: model_id {int(mid.iloc[i])} is "
-            f"'{df['model'].iloc[i]}' in the split but '{expected[i]}' in the model order.",
-            SPLIT_FIX,
-        )
-    correct = pd.to_numeric(df["correct"], errors="coerce")
-    if correct.isna().any() or not correct.isin([0, 1]).all():
-        raise DDCFError(f"The {what} file {path} has 'correct' values other than 0/1 (or missing ones).", SPLIT_FIX)
-    out = pd.DataFrame(
-        {
-            "model_id": mid.to_numpy(),
-            "model": df["model"].astype(str).to_numpy(),
-            "question_id": df["question_id"].astype(str).to_numpy(),
-            "correct": correct.astype(np.int64).to_numpy(),
-            "dataset": df["dataset"].astype(str).to_numpy() if "dataset" in df.columns else "all",
-        }
-    )
-    return out
-
-
-def split_sha256(train: pd.DataFrame, val: pd.DataFrame) -> str:
-    """Content hash of both splits (row order included): which pairs, which labels, which side."""
-    rows = (
-        f"{side}\t{m}\t{q}\t{c}"
-        for side, df in (("train", train), ("val", val))
-        for m, q, c in zip(df["model"], df["question_id"], df["correct"])
-    )
-    return hash_ids(rows)
-
-
-def load_training_data(layout: Layout) -> TrainingData:
-    """Read model order, both splits and the seed embeddings; check they belong together."""
-    models = _read_model_order(layout)
-    train = _read_split(layout.train_split, "training split", models, layout.model_order)
-    val = _read_split(layout.val_split, "validation split", models, layout.model_order)
-    arr, emb_ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
-    # One embedding row per distinct question of either split, joined by id.
-    qids = pd.unique(np.concatenate([train["question_id"].to_numpy(), val["question_id"].to_numpy()]))
-    emb = align_embeddings(arr, emb_ids, list(qids), "seed embeddings", layout.seed_embeddings)
-    emb = np.ascontiguousarray(emb, dtype=np.float32)
-    row = pd.Index(qids)
-
-    def pairs(df: pd.DataFrame) -> Pairs:
-        # np.array copies: writable arrays (torch.from_numpy warns on read-only pandas views).
-        return Pairs(
-            model_id=np.array(df["model_id"], dtype=np.int64),
-            q_row=row.get_indexer(df["question_id"]).astype(np.int64),
-            correct=np.array(df["correct"], dtype=np.int64),
-            dataset=np.array(df["dataset"], dtype=str),
-        )
-
-    tr_q, va_q = set(train["question_id"]), set(val["question_id"])
-    stats = dict(
-        n_train=len(train),
-        n_val=len(val),
-        n_train_questions=len(tr_q),
-        n_val_questions=len(va_q),
-        val_questions_also_in_train=len(tr_q & va_q),
-        train_accuracy=float(train["correct"].mean()),
-        val_accuracy=float(val["correct"].mean()),
-        models_without_train_rows=sorted(set(range(len(models))) - set(train["model_id"].tolist())),
-    )
-    info = dict(
-        path=str(layout.seed_embeddings),
-        embedding_model=manifest.get("embedding_model"),
-        dim=int(arr.shape[1]),
-        normalized=manifest.get("normalized"),
-        question_ids_sha256=manifest.get("question_ids_sha256"),
-    )
-    return TrainingData(
-        models=models,
-        question_ids=[str(q) for q in qids],
-        embeddings=emb,
-        train=pairs(train),
-        val=pairs(val),
-        embedding_info=info,
-        split_sha256=split_sha256(train, val),
-        stats=stats,
-    )
-
-
-# --------------------------------------------------------------------------- the loop
 def cosine_with_warmup(total_steps: int, warmup_ratio: float) -> Callable[[int], float]:
     """LR multiplier: linear warmup over ceil(ratio*total) steps, then cosine decay to 0."""
     warmup = math.ceil(warmup_ratio * total_steps) if warmup_ratio > 0 else 0
@@ -191,13 +41,13 @@ def cosine_with_warmup(total_steps: int, warmup_ratio: float) -> Callable[[int],
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total_steps - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        done = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, done)))
 
     return factor
 
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig, total_steps: int):
+def make_optimizer(model: torch.nn.Module, config: PredictorConfig, total_steps: int):
     """Adam (L2 weight decay, as in the paper) + warmup/cosine schedule stepped once per batch."""
     kwargs = dict(lr=config.lr, weight_decay=config.weight_decay)
     try:
@@ -265,8 +115,6 @@ def use_noise_prefetch(device: str, threads: int, alpha: float, mode: str = "aut
     The fused step's worker also gathers the batch and draws the dropout masks, so it
     is worth a thread even without noise; the autograd step's worker only draws noise.
     """
-    from ddcf.predictor.config import usable_cores
-
     if mode == "off" or device != "cpu" or (alpha <= 0 and step != "fused"):
         return False
     return mode == "on" or usable_cores() > threads
@@ -363,12 +211,8 @@ class TrainResult:
     step: str = "autograd"  # the step kind actually used (config.step resolved)
 
 
-def train_predictor(
-    data: TrainingData, config: TrainConfig, progress: bool = True, log: Callable[[str], None] | None = None
-) -> TrainResult:
+def train_predictor(data: TrainingData, config: PredictorConfig) -> TrainResult:
     """Train on ``data.train``; after each epoch evaluate ``data.val``; keep the best epoch by val accuracy."""
-    from tqdm.auto import tqdm
-
     config.validate()
     if len(data.train) == 0 or len(data.val) == 0:
         raise DDCFError("The training or validation split has no rows.", SPLIT_FIX)
@@ -408,7 +252,8 @@ def train_predictor(
         history: list[dict] = []
         val_y, val_m = data.val.correct, data.val.model_id
         t0 = time.perf_counter()
-        bar = tqdm(range(1, config.epochs + 1), desc="training predictor", unit="epoch", disable=not progress)
+        bar = progress(range(1, config.epochs + 1), desc="training predictor", unit="epoch",
+                       enabled=config.progress)
         for epoch in bar:
             te = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
@@ -426,9 +271,7 @@ def train_predictor(
                 seconds=time.perf_counter() - te, best=improved,
             )
             history.append(row)
-            bar.set_postfix(loss=f"{train_loss:.4f}", val_acc=f"{m['accuracy']:.4f}", val_auc=f"{m['auc']:.4f}")
-            if log:
-                log(f"epoch {epoch:3d}  loss {train_loss:.4f}  val acc {m['accuracy']:.4f}  auc {m['auc']:.4f}")
+            bar.set_postfix_str(f"loss={train_loss:.4f}, val_acc={m['accuracy']:.4f}, val_auc={m['auc']:.4f}")
         seconds = time.perf_counter() - t0
         best.restore(model)
         model.eval()
@@ -441,120 +284,3 @@ def train_predictor(
         if inputs is not None:
             inputs.close()
         torch.set_num_threads(old_threads)
-
-
-# --------------------------------------------------------------------------- evaluation + baselines
-def evaluate_all(data: TrainingData, result: TrainResult, config: TrainConfig) -> tuple[dict, dict]:
-    """Final validation metrics of the predictor and the three baselines, plus their predictions."""
-    dev = result.device
-    emb = torch.from_numpy(data.embeddings).to(dev)
-    p_pred = predict(
-        result.model, emb, torch.from_numpy(data.val.model_id).to(dev), torch.from_numpy(data.val.q_row).to(dev),
-        config.eval_batch_size,
-    )
-    m = len(data.models)
-    tr, va = data.train, data.val
-    t_knn = time.perf_counter()
-    # kNN works on distinct question rows: training questions vs validation questions.
-    tr_rows, tr_q = np.unique(tr.q_row, return_inverse=True)
-    va_rows, va_q = np.unique(va.q_row, return_inverse=True)
-    p_knn = baselines.knn(
-        data.embeddings[tr_rows], tr_q, tr.model_id, tr.correct, data.embeddings[va_rows], va_q, va.model_id, m,
-        k=config.knn_k,
-    )
-    t_knn = time.perf_counter() - t_knn
-    p_ds, used_ds = baselines.dataset_base_rate(tr.model_id, tr.dataset, tr.correct, va.model_id, va.dataset, m)
-    preds = {
-        "predictor (paper)": p_pred,
-        "base rate per model": baselines.base_rate(tr.model_id, tr.correct, va.model_id, m),
-        "base rate per model+dataset" if used_ds else "base rate per model (one dataset)": p_ds,
-        f"kNN (k={config.knn_k})": p_knn,
-    }
-    results = {name: evaluate(va.correct, p, va.model_id) for name, p in preds.items()}
-    return results, dict(knn_seconds=t_knn, dataset_baseline_used_datasets=used_ds)
-
-
-def plot_training_curve(history: list[dict], best_epoch: int, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ep = [h["epoch"] for h in history]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    a1.plot(ep, [h["val_accuracy"] for h in history], label="val accuracy")
-    a1.plot(ep, [h["val_auc"] for h in history], label="val ROC-AUC")
-    a1.plot(ep, [h["val_mean_model_auc"] for h in history], label="val mean per-model AUC")
-    a1.axvline(best_epoch, color="grey", ls=":", label=f"best epoch {best_epoch}")
-    a1.set_xlabel("epoch")
-    a1.legend(fontsize=8)
-    a2.plot(ep, [h["train_loss"] for h in history], label="train loss (with noise+dropout)")
-    a2.plot(ep, [h["val_loss"] for h in history], label="val log loss")
-    a2.set_xlabel("epoch")
-    a2.legend(fontsize=8)
-    fig.suptitle("Correctness predictor training")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
-
-
-@dataclass
-class TrainReport:
-    results: dict[str, dict[str, float]]
-    best_epoch: int
-    seconds: float
-    threads: int
-    device: str
-    stats: dict
-    files: list[Path]
-
-    def table(self) -> str:
-        return format_table(self.results)
-
-
-def run_training(
-    layout: Layout, config: TrainConfig, progress: bool = True, plot: bool = True,
-    log: Callable[[str], None] | None = None,
-) -> TrainReport:
-    """The whole stage: load, train, evaluate against baselines, write weights/config/metrics/curve."""
-    config.validate()
-    data = load_training_data(layout)
-    result = train_predictor(data, config, progress=progress, log=log)
-    results, extra = evaluate_all(data, result, config)
-    out = layout.predictor_dir
-    training = config.to_dict()
-    training.update(resolved_device=result.device, resolved_threads=result.threads,
-                    resolved_noise_prefetch=result.noise_prefetch, resolved_step=result.step)
-    cfg = save_predictor(
-        result.model,
-        out,
-        dict(
-            created_by=f"ddcf {__version__} train_correctness_predictor.py",
-            models=data.models,
-            training=training,
-            embedding=data.embedding_info,
-            split=dict(sha256=data.split_sha256, train=str(layout.train_split), val=str(layout.val_split),
-                       **{k: data.stats[k] for k in ("n_train", "n_val", "n_train_questions", "n_val_questions")}),
-            best_epoch=result.best_epoch,
-            best_val_accuracy=results["predictor (paper)"]["accuracy"],
-        ),
-    )
-    metrics = dict(
-        best_epoch=result.best_epoch,
-        train_seconds=result.seconds,
-        threads=result.threads,
-        device=result.device,
-        noise_prefetch=result.noise_prefetch,
-        epochs=result.history,
-        final=results,
-        data=data.stats,
-        weights_sha256=cfg["weights_sha256"],
-        **extra,
-    )
-    files = [out / "model.safetensors", out / "config.json", write_json(metrics, layout.predictor_metrics)]
-    if plot:
-        files.append(plot_training_curve(result.history, result.best_epoch, out / CURVE_NAME))
-    return TrainReport(results=results, best_epoch=result.best_epoch, seconds=result.seconds,
-                       threads=result.threads, device=result.device, stats=data.stats, files=files)

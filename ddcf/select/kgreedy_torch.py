@@ -1,6 +1,6 @@
 """k-greedy selection with torch (CUDA when available, CPU otherwise).
 
-Same objective, conventions and output as :mod:`ddcf.select.kgreedy`, bit for bit.
+Same objective, conventions and output as :mod:`ddcf.select.kgreedy_ref` (the reference), bit for bit.
 On a GPU the straightforward method is already fast (a matrix-vector product over
 the whole matrix costs ~1 ms at paper scale), so this is the reference algorithm
 with the matrix resident on the device:
@@ -25,21 +25,10 @@ import warnings
 
 import numpy as np
 
+from ddcf.runtime import progress as progress_bar
+from ddcf.runtime import resolve_device
 from ddcf.select.exact import canonicalize
-from ddcf.select.kgreedy import _costs, _progress, exact_setup, KGreedyResult, resolve_band, rows_f32
-
-
-def resolve_device(device: str = "auto") -> str:
-    """'auto' -> 'cuda' when torch sees a GPU, else 'cpu'; 'cuda' without a GPU is an error."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was requested but torch sees no CUDA GPU")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda")
-    return device
+from ddcf.select.kgreedy_common import KGreedyResult, eq5_costs, exact_setup, resolve_band, rows_f32
 
 
 @contextlib.contextmanager
@@ -74,7 +63,7 @@ def _to_device(x, device: str, block_rows: int):
 
 def kgreedy_torch(
     emb,
-    difficulty,
+    predicted_correctness,
     k: int,
     lamda: float = 0.2,
     *,
@@ -82,11 +71,12 @@ def kgreedy_torch(
     block_rows: int = 8192,
     progress: bool = False,
 ) -> KGreedyResult:
-    """Exact k-greedy on a torch device; identical picks to :func:`ddcf.select.kgreedy.kgreedy_reference`."""
+    """Exact k-greedy on a torch device; identical picks to
+    :func:`ddcf.select.kgreedy_ref.kgreedy_reference`."""
     import torch
 
     t_start = time.perf_counter()
-    x, diff, n, d, s, bounds, a, b, base, store = exact_setup(emb, difficulty, k, lamda, block_rows)
+    x, _, n, d, s, bounds, a, b, base, store = exact_setup(emb, predicted_correctness, k, lamda, block_rows)
     dev = resolve_device(device)
     lamda = float(lamda)
     picks = np.empty(k, dtype=np.int64)
@@ -103,10 +93,10 @@ def kgreedy_torch(
         taken = torch.zeros(n, dtype=torch.bool, device=dev)
         taken_np = np.zeros(n, dtype=bool)
         r_sel = 0.0
-        bar = _progress(k, f"k-greedy (torch {dev})", progress)
+        bar = progress_bar(total=k, desc=f"k-greedy (torch {dev})", unit="pick", enabled=progress, leave=False)
         for step in range(k):
             if step == 0:
-                c0 = _costs(a, b, 0.0)
+                c0 = eq5_costs(a, b, 0.0)
                 j = int(np.argmin(c0))
                 cost_j = c0[j]
             elif b == 0.0:
@@ -115,7 +105,7 @@ def kgreedy_torch(
                 j = int(np.argmin(c))
                 mj, invj = canonicalize(rows_f32(x, [j]), s)
                 msims[step] = store.max_sims(mj, invj)[0]
-                cost_j = _costs(a[j], b, msims[step])
+                cost_j = eq5_costs(a[j], b, msims[step])
             else:
                 eps = base + r_t + r_sel
                 lo = a_t + b * (approx - eps)
@@ -136,10 +126,8 @@ def kgreedy_torch(
                 if step < k - 1:
                     g = (xt @ xt[j]).to(torch.float64)
                     torch.maximum(approx, g * inv_t * float(bounds.inv[j]), out=approx)
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
+            bar.update(1)
+        bar.close()
     stats = {"device": dev, "band_mean": float(np.mean(band_sizes)) if band_sizes else 0.0,
              "band_max": int(max(band_sizes, default=0))}
     return KGreedyResult(picks, costs, msims, lamda, f"torch-{dev}", time.perf_counter() - t_start, stats)

@@ -1,4 +1,9 @@
-"""What a selection looks like next to a random subset of the same pool: numbers, text, plot."""
+"""What a selection looks like next to a random subset of the same pool: numbers, text, plot.
+
+Also the readers of a selection written earlier (:func:`read_selection_table`, :func:`block_value`):
+runs made before the rename call predicted correctness ``difficulty`` (a ``difficulty`` column in
+selection.parquet, ``mean_difficulty`` / ``median_difficulty`` in report.json); both spellings are read.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,14 @@ from ddcf.io import atomic_path
 
 GRAM_SAMPLE = 2000  # above this many rows, pairwise statistics come from a seeded sample of rows
 
+COLUMN = "predicted_correctness"  # the selection table's column (as in factorized_data/<model>.parquet)
+#: names older runs wrote -> the current name (selection.parquet columns and report.json keys)
+LEGACY_NAMES = {
+    "difficulty": COLUMN,
+    "mean_difficulty": "mean_predicted_correctness",
+    "median_difficulty": "median_predicted_correctness",
+}
+
 
 def _unit_rows(x, rows: np.ndarray) -> np.ndarray:
     # float32 is plenty for averages of cosines (these are descriptive statistics, not decisions)
@@ -19,13 +32,14 @@ def _unit_rows(x, rows: np.ndarray) -> np.ndarray:
     return v / np.where(norm > 0, norm, np.float32(1.0))
 
 
-def set_stats(x, rows: np.ndarray, difficulty: np.ndarray, datasets: np.ndarray, seed: int = 0) -> dict:
-    """Mean difficulty, mean pairwise cosine, mean nearest-neighbour cosine, dataset composition."""
+def set_stats(x, rows: np.ndarray, predicted_correctness: np.ndarray, datasets: np.ndarray, seed: int = 0) -> dict:
+    """Mean predicted correctness, mean pairwise cosine, mean nearest-neighbour cosine, dataset composition."""
     rows = np.asarray(rows)
+    pc = predicted_correctness
     out = {
         "n": int(len(rows)),
-        "mean_difficulty": float(np.mean(difficulty[rows])) if len(rows) else float("nan"),
-        "median_difficulty": float(np.median(difficulty[rows])) if len(rows) else float("nan"),
+        "mean_predicted_correctness": float(np.mean(pc[rows])) if len(rows) else float("nan"),
+        "median_predicted_correctness": float(np.median(pc[rows])) if len(rows) else float("nan"),
     }
     sample = rows
     if len(rows) > GRAM_SAMPLE:
@@ -55,14 +69,14 @@ def summary_text(report: dict) -> str:
         f"(predicted correctness <= {report['max_score']:g})  method={report['method']}",
         f"  selected in {report['seconds_selection']:.1f} s (stage total {report['seconds_total']:.1f} s)",
         "",
-        f"  {'':22s} {'mean difficulty':>16s} {'mean pairwise cos':>18s} {'mean NN cos':>12s}",
+        f"  {'':22s} {'mean pred. correctness':>22s} {'mean pairwise cos':>18s} {'mean NN cos':>12s}",
     ]
     for name, block in (("DDCF selection", sel), (f"random k (seed {report['seed']})", rnd), ("whole pool", pool)):
         lines.append(
-            f"  {name:22s} {block['mean_difficulty']:16.3f} {block['mean_pairwise_similarity']:18.3f} "
+            f"  {name:22s} {block['mean_predicted_correctness']:22.3f} {block['mean_pairwise_similarity']:18.3f} "
             f"{block['mean_nearest_neighbour_similarity']:12.3f}"
         )
-    lines.append("  (difficulty = predicted correctness: lower is harder; NN = nearest neighbour within the set)")
+    lines.append("  (predicted correctness of the target model: lower = harder; NN = nearest neighbour within the set)")
     lines.append("")
     names = sorted(set(sel["composition"]) | set(rnd["composition"]) | set(pool["composition"]))
     lines.append(f"  {'composition':22s} " + " ".join(f"{n:>10s}" for n in names))
@@ -74,9 +88,9 @@ def summary_text(report: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_report(path: str | Path, pool_diff: np.ndarray, sel_diff: np.ndarray, rnd_diff: np.ndarray,
+def plot_report(path: str | Path, pool_pc: np.ndarray, sel_pc: np.ndarray, rnd_pc: np.ndarray,
                 max_sim: np.ndarray, cost: np.ndarray, title: str) -> Path:
-    """Difficulty histograms (pool / selection / random) and max-similarity + cost over rank."""
+    """Predicted-correctness histograms (pool / selection / random) and max-similarity + cost over rank."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,9 +98,9 @@ def plot_report(path: str | Path, pool_diff: np.ndarray, sel_diff: np.ndarray, r
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     bins = np.linspace(0.0, 1.0, 41)
-    ax1.hist(pool_diff, bins=bins, density=True, alpha=0.35, label=f"pool (n={len(pool_diff):,})", color="grey")
-    ax1.hist(rnd_diff, bins=bins, density=True, histtype="step", lw=1.5, label="random k", color="tab:blue")
-    ax1.hist(sel_diff, bins=bins, density=True, histtype="step", lw=2, label="DDCF selection", color="tab:red")
+    ax1.hist(pool_pc, bins=bins, density=True, alpha=0.35, label=f"pool (n={len(pool_pc):,})", color="grey")
+    ax1.hist(rnd_pc, bins=bins, density=True, histtype="step", lw=1.5, label="random k", color="tab:blue")
+    ax1.hist(sel_pc, bins=bins, density=True, histtype="step", lw=2, label="DDCF selection", color="tab:red")
     ax1.set_xlabel("predicted correctness (lower = harder)")
     ax1.set_ylabel("density")
     ax1.legend()
@@ -107,3 +121,19 @@ def plot_report(path: str | Path, pool_diff: np.ndarray, sel_diff: np.ndarray, r
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
+
+
+# ---------------------------------------------------------------------------- reading a selection back
+def read_selection_table(path: str | Path) -> pd.DataFrame:
+    """A selection.parquet, with an older run's ``difficulty`` column read as ``predicted_correctness``."""
+    sel = pd.read_parquet(path)
+    return sel.rename(columns={old: new for old, new in LEGACY_NAMES.items()
+                               if old in sel.columns and new not in sel.columns})
+
+
+def block_value(block: dict, key: str):
+    """``block[key]`` of a report.json block, falling back to the name an older run used for it."""
+    if key in block:
+        return block[key]
+    old = [k for k, new in LEGACY_NAMES.items() if new == key]
+    return block.get(old[0]) if old else None

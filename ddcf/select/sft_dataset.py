@@ -34,9 +34,8 @@ from typing import Callable
 
 import pandas as pd
 
-from ddcf.errors import DDCFError
-
-CHATML_NAME = "chatml"
+from ddcf.errors import DDCFError, first_line
+from ddcf.select.config import CHATML as CHATML_NAME
 
 Renderer = Callable[[list], str]
 
@@ -51,12 +50,10 @@ def make_messages(question: str, response: str) -> list:
 
 
 def resolve_renderer(chat_template: str | None = CHATML_NAME, tokenizer: str | None = None) -> tuple[Renderer, str]:
-    """Return (render(messages) -> text, description) for the template options of the CLI."""
-    if tokenizer and chat_template not in (None, CHATML_NAME):
-        raise DDCFError(
-            "Both --tokenizer and --chat_template were given.",
-            "pass one: --tokenizer uses the tokenizer's own chat template.",
-        )
+    """Return (render(messages) -> text, description) for the template options of the CLI.
+
+    ``tokenizer`` wins over ``chat_template`` (:class:`ddcf.select.config.SelectConfig` rejects both).
+    """
     if tokenizer:
         return _tokenizer_renderer(tokenizer)
     if chat_template in (None, CHATML_NAME):
@@ -78,7 +75,8 @@ def _tokenizer_renderer(path: str) -> tuple[Renderer, str]:
         tok = AutoTokenizer.from_pretrained(str(p), local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - any loader error becomes one clear message
         raise DDCFError(
-            f"Could not load a tokenizer from {p}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}.",
+            f"Could not load a tokenizer from {p}: {type(exc).__name__}: "
+            f"{first_line(exc)}.",
             "pass a folder with tokenizer files, or drop --tokenizer to use the built-in ChatML template.",
         ) from None
     if not getattr(tok, "chat_template", None):

@@ -1,14 +1,14 @@
-"""Stage 6: join difficulty, corpus embeddings and corpus questions; select; write the outputs.
+"""Stage 6: join predicted correctness, corpus embeddings and corpus questions; select; write the outputs.
 
 Reads  factorized_data/<model>.parquet        question_id, predicted_correctness (stage 5)
        DDCF_data/embeddings/corpus.npy (+ids)  corpus embeddings (stage 3), memory-mapped
        DDCF_data/corpus/questions.parquet      question_id, question, response, dataset
-Writes DDCF_data/selection/<model>/lamda<l>_k<k>/ (or --output_dir):
-       selection.parquet  rank, question_id, cost, difficulty, max_similarity, dataset (+ provenance)
+Writes DDCF_data/selection/<model>/lamda<l>_k<k>/ (or --output_dir), paths from the Layout:
+       selection.parquet  rank, question_id, cost, predicted_correctness, max_similarity, dataset (+ provenance)
        dataset/           Hugging Face dataset for TRL SFT (see ddcf.select.sft_dataset)
-       report.json, report.png
+       report.json, report.png, select.config.yaml
 
-The candidate pool is every question of the difficulty table with predicted
+The candidate pool is every question of the stage-5 table with predicted
 correctness <= max_score, in the order of the corpus embedding file.
 """
 
@@ -24,33 +24,36 @@ import pandas as pd
 
 from ddcf import __version__
 from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.io import hash_ids, load_embeddings, read_parquet_metadata, read_table, require_file, write_json, write_parquet
+from ddcf.io import (
+    hash_ids,
+    load_embeddings,
+    read_parquet_metadata,
+    read_table,
+    require_file,
+    write_json,
+    write_parquet,
+)
 from ddcf.layout import Layout
-from ddcf.select.kgreedy import KGreedyResult, kgreedy_fast
-from ddcf.select.report import plot_report, set_stats, summary_text
+from ddcf.pipeline import Report
+from ddcf.runtime import resolve_device
+from ddcf.select.config import SelectConfig
+from ddcf.select.kgreedy_common import KGreedyResult
+from ddcf.select.kgreedy_lazy import kgreedy_fast
+from ddcf.select.report import COLUMN, plot_report, set_stats, summary_text
 from ddcf.select.sft_dataset import build_records, resolve_renderer, save_dataset_atomic
 
-CORPUS_FIX = "create the corpus question table first (scripts/install_bundled_data.py for the bundled data, or write DDCF_data/corpus/questions.parquet with question_id, question, response)."
+CORPUS_FIX = ("create the corpus question table first (scripts/install_bundled_data.py for the bundled data, or write "
+              "DDCF_data/corpus/questions.parquet with question_id, question, response).")
 
 
 @dataclass
 class Pool:
     x: np.ndarray  # (n, d) rows of the candidates, embedding-file order (the memmap itself when nothing is filtered)
     ids: list[str]
-    difficulty: np.ndarray  # float64 (n,)
+    predicted_correctness: np.ndarray  # float64 (n,)
     questions: pd.DataFrame  # question_id, question, response, dataset; aligned with ids
     meta: dict
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SelectionRun:
-    output_dir: Path
-    selection: pd.DataFrame
-    report: dict
-    files: list[Path]
-    summary: str
-    result: KGreedyResult
 
 
 def _finite(obj):
@@ -64,19 +67,7 @@ def _finite(obj):
     return obj
 
 
-def check_options(lamda: float, k: int, max_score: float) -> None:
-    if not (isinstance(lamda, (int, float)) and math.isfinite(lamda) and 0.0 <= lamda <= 1.0):
-        raise DDCFError(
-            f"--lamda {lamda} is outside [0, 1].",
-            "pass a weight between 0 (pure diversity) and 1 (pure difficulty); the paper uses 0.2.",
-        )
-    if k < 1:
-        raise DDCFError(f"--num_select {k} is below 1.", "select at least one question (the paper uses 1000).")
-    if not math.isfinite(max_score):
-        raise DDCFError(f"--max_score {max_score} is not a finite number.", "pass a value in [0, 1] (default 1.0).")
-
-
-def read_difficulty(layout: Layout, model: str) -> tuple[pd.DataFrame, dict, Path]:
+def read_predicted_correctness(layout: Layout, model: str) -> tuple[pd.DataFrame, dict, Path]:
     path = layout.difficulty(model)
     fix = f"run `python fullcorpus_difficulty_estimation.py --model_name {model}` first."
     require_file(path, f"difficulty table for {model!r}", fix)
@@ -119,38 +110,39 @@ def read_corpus(layout: Layout) -> pd.DataFrame:
 
 
 def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
-    """Join difficulty, embeddings and questions by question id; filter by ``max_score``."""
-    diff, dmeta, dpath = read_difficulty(layout, model)
+    """Join predicted correctness, embeddings and questions by question id; filter by ``max_score``."""
+    pred, dmeta, dpath = read_predicted_correctness(layout, model)
     cq = read_corpus(layout)
     arr, emb_ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings")
     warnings = []
     emb_index = {q: i for i, q in enumerate(emb_ids)}
-    missing = [q for q in diff["question_id"] if q not in emb_index]
+    missing = [q for q in pred["question_id"] if q not in emb_index]
     if missing:
         raise InputMismatchError(
             f"The corpus embeddings {layout.corpus_embeddings} have no vector for {len(missing):,} of the "
-            f"{len(diff):,} questions in the difficulty table {dpath} (e.g. {', '.join(missing[:3])}).",
+            f"{len(pred):,} questions in the difficulty table {dpath} (e.g. {', '.join(missing[:3])}).",
             "rerun get_question_embeddings.py on the current corpus table, then fullcorpus_difficulty_estimation.py.",
         )
-    n_extra = len(emb_ids) - len(diff)
+    n_extra = len(emb_ids) - len(pred)
     if n_extra > 0:
-        warnings.append(f"{n_extra:,} embedded corpus questions have no difficulty for {model} and are not candidates.")
+        warnings.append(f"{n_extra:,} embedded corpus questions have no predicted correctness for {model} and are not "
+                        "candidates.")
     e_model, d_model = manifest.get("embedding_model"), dmeta.get("embedding_model")
     if e_model and d_model and e_model != d_model:
-        warnings.append(f"the difficulty was predicted from {d_model} embeddings but the similarity uses {e_model}.")
+        warnings.append(f"the correctness was predicted from {d_model} embeddings but the similarity uses {e_model}.")
 
-    keep = diff["predicted_correctness"].to_numpy(dtype=np.float64) <= max_score
+    keep = pred[COLUMN].to_numpy(dtype=np.float64) <= max_score
     if not keep.any():
-        lo = float(diff["predicted_correctness"].min())
+        lo = float(pred[COLUMN].min())
         raise DDCFError(
             f"--max_score {max_score:g} leaves no candidate: the lowest predicted correctness for {model} is {lo:.4f}.",
             f"raise --max_score above {lo:.4f} (default 1.0 keeps every question).",
         )
-    diff = diff[keep]
-    rows = np.sort(np.fromiter((emb_index[q] for q in diff["question_id"]), dtype=np.int64, count=len(diff)))
+    pred = pred[keep]
+    rows = np.sort(np.fromiter((emb_index[q] for q in pred["question_id"]), dtype=np.int64, count=len(pred)))
     ids = [emb_ids[r] for r in rows]
-    d_by_id = dict(zip(diff["question_id"], diff["predicted_correctness"].to_numpy()))
-    difficulty = np.array([d_by_id[q] for q in ids], dtype=np.float32).astype(np.float64)
+    p_by_id = dict(zip(pred["question_id"], pred[COLUMN].to_numpy()))
+    predicted = np.array([p_by_id[q] for q in ids], dtype=np.float32).astype(np.float64)
 
     q_index = cq.set_index("question_id")
     absent = [q for q in ids if q not in q_index.index]
@@ -174,7 +166,7 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
         x = np.asarray(arr[rows])  # the filtered pool, copied once (pool x dim x itemsize bytes)
     meta = dict(
         difficulty_file=str(dpath),
-        difficulty_ids_sha256=hash_ids(diff["question_id"]),
+        difficulty_ids_sha256=hash_ids(pred["question_id"]),
         difficulty_provenance={k: dmeta.get(k) for k in ("predictor_config_sha256", "predictor_weights_sha256",
                                                          "created_by") if k in dmeta},
         corpus_embeddings=str(layout.corpus_embeddings),
@@ -184,46 +176,26 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
         corpus_questions_ids_sha256=hash_ids(cq["question_id"]),
         pool_ids_sha256=hash_ids(ids),
     )
-    return Pool(x=x, ids=ids, difficulty=difficulty, questions=questions, meta=meta, warnings=warnings)
+    return Pool(x=x, ids=ids, predicted_correctness=predicted, questions=questions, meta=meta, warnings=warnings)
 
 
-def select(x, difficulty, k: int, lamda: float, device: str = "auto", progress: bool = False) -> KGreedyResult:
+def select(x, predicted_correctness, k: int, lamda: float, device: str = "auto",
+           progress: bool = False) -> KGreedyResult:
     """Exact k-greedy on the best engine for ``device`` (auto: CUDA when torch sees one, else the CPU)."""
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise DDCFError(f"--device {device!r} is not one of auto, cpu, cuda.", "pass auto, cpu or cuda.")
-    use_cuda = False
-    if device != "cpu":
-        try:
-            import torch
-
-            use_cuda = torch.cuda.is_available()
-        except ImportError:  # pragma: no cover - torch is a pinned dependency
-            use_cuda = False
-        if device.startswith("cuda") and not use_cuda:
-            raise DDCFError("--device cuda was requested but torch sees no CUDA GPU.", "pass --device cpu or auto.")
-    if use_cuda:
+    dev = resolve_device(device, "--device")
+    if dev.startswith("cuda"):
         from ddcf.select.kgreedy_torch import kgreedy_torch
 
-        return kgreedy_torch(x, difficulty, k, lamda, device="cuda" if device == "auto" else device, progress=progress)
-    return kgreedy_fast(x, difficulty, k, lamda, progress=progress)
+        return kgreedy_torch(x, predicted_correctness, k, lamda, device=dev, progress=progress)
+    return kgreedy_fast(x, predicted_correctness, k, lamda, progress=progress)
 
 
-def run_selection(
-    layout: Layout,
-    model: str,
-    lamda: float = 0.2,
-    k: int = 1000,
-    max_score: float = 1.0,
-    seed: int = 0,
-    device: str = "auto",
-    output_dir: str | Path | None = None,
-    chat_template: str | None = "chatml",
-    tokenizer: str | None = None,
-    progress: bool = True,
-) -> SelectionRun:
+def run(layout: Layout, config: SelectConfig) -> Report:
+    """Select ``num_select`` questions for ``model_name``; write the table, the SFT dataset and the report."""
     t0 = time.perf_counter()
-    check_options(lamda, k, max_score)
-    render, template_desc = resolve_renderer(chat_template, tokenizer)  # fail on a bad template before the work
+    model, lamda, k, max_score, seed = (config.model_name, config.lamda, config.num_select, config.max_score,
+                                        config.seed)
+    render, template_desc = resolve_renderer(config.chat_template, config.tokenizer)  # fail before the work
     pool = load_pool(layout, model, max_score)
     n = len(pool.ids)
     if k > n:
@@ -232,43 +204,51 @@ def run_selection(
             f"(predicted correctness <= {max_score:g}).",
             f"select at most {n:,} questions, or raise --max_score.",
         )
-    result = select(pool.x, pool.difficulty, k, lamda, device=device, progress=progress)
+    pc = pool.predicted_correctness
+    result = select(pool.x, pc, k, lamda, device=config.device, progress=config.progress)
     rows = result.indices
     datasets = pool.questions["dataset"].astype(str).to_numpy()
     sel = pd.DataFrame({
         "rank": np.arange(1, k + 1, dtype=np.int64),
         "question_id": [pool.ids[r] for r in rows],
         "cost": result.cost,
-        "difficulty": pool.difficulty[rows],
+        COLUMN: pc[rows],
         "max_similarity": result.max_similarity,
         "dataset": datasets[rows],
     })
-    out = Path(output_dir) if output_dir else layout.selection_dir(model, lamda, k)
+    out = Path(config.output_dir) if config.output_dir else layout.selection_dir(model, lamda, k)
+    table, dataset, plot, report_path = (layout.selection_table(out), layout.selection_dataset(out),
+                                         layout.selection_plot(out), layout.selection_report(out))
 
     rnd = np.random.default_rng(seed).choice(n, size=k, replace=False)
     report = dict(
         model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
         method=result.method, seconds_selection=round(result.seconds, 3),
-        selection=set_stats(pool.x, rows, pool.difficulty, datasets, seed),
-        random=set_stats(pool.x, rnd, pool.difficulty, datasets, seed),
-        pool=set_stats(pool.x, np.arange(n), pool.difficulty, datasets, seed),
+        selection=set_stats(pool.x, rows, pc, datasets, seed),
+        random=set_stats(pool.x, rnd, pc, datasets, seed),
+        pool=set_stats(pool.x, np.arange(n), pc, datasets, seed),
         selection_mean_max_similarity_at_pick=float(np.nanmean(result.max_similarity)) if k > 1 else None,
         chat_template=template_desc,
         warnings=pool.warnings,
         inputs=pool.meta,
         algorithm_stats=result.stats,
-        outputs={"selection": "selection.parquet", "dataset": "dataset", "plot": "report.png"},
+        outputs={"selection": table.name, "dataset": dataset.name, "plot": plot.name},
     )
     records = build_records(sel.merge(pool.questions[["question_id", "question", "response"]], on="question_id",
                                       how="left", sort=False), render)
-    files = [save_dataset_atomic(records, out / "dataset", progress=progress)]
+    files = [save_dataset_atomic(records, dataset, progress=config.progress)]
     meta = dict(model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
                 pool_size=n, method=result.method, created_by=f"ddcf {__version__} k_greedy_selection.py",
                 **pool.meta)
-    files.append(write_parquet(sel, out / "selection.parquet", metadata=meta))
-    files.append(plot_report(out / "report.png", pool.difficulty, pool.difficulty[rows], pool.difficulty[rnd],
-                             result.max_similarity, result.cost,
+    files.append(write_parquet(sel, table, metadata=meta))
+    files.append(plot_report(plot, pc, pc[rows], pc[rnd], result.max_similarity, result.cost,
                              f"{model}: k={k:,}, lamda={lamda:g}, pool={n:,}"))
     report["seconds_total"] = round(time.perf_counter() - t0, 3)
-    files.append(write_json(_finite(report), out / "report.json"))  # written last: marks a complete run
-    return SelectionRun(out, sel, report, files, summary_text(report), result)
+    files.append(write_json(_finite(report), report_path))  # written last: marks a complete run
+    summary = (summary_text(report) + "\n\n"
+               f"  SFT dataset (Hugging Face, column 'text'): {dataset}")
+    return Report(
+        stage="select", summary=summary, files=files, warnings=list(pool.warnings), config_dir=out,
+        details=dict(output_dir=out, selection=sel, report=report, result=result),
+        seconds=report["seconds_total"],
+    )

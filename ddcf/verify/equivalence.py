@@ -23,18 +23,20 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
+from ddcf.runtime import progress as progress_bar
 from ddcf.verify.cache import VerifyCache
+from ddcf.verify.config import DEFAULT_TIMEOUT_S
 from ddcf.verify.gold import GSM8K, MATH
 from ddcf.verify.normalize import (
     format_number,
+    free_symbols,
     lenient_number,
     normalize_latex,
+    number_list,
     numbers_equal,
     strict_number,
-    free_symbols,
-    number_list,
     strip_trailing_unit,
 )
 
@@ -43,7 +45,6 @@ from ddcf.verify.normalize import (
 # with a (prediction, gold) key pair changes (old persistent-cache rows are then ignored).
 LOGIC_VERSION = "1"
 CHECK_VERSION = "1"
-DEFAULT_TIMEOUT_S = 5.0
 MAX_KEY_CHARS = 20000  # longer "answers" are degenerate output; cut so cache rows stay bounded
 CHECKPOINT_EVERY_S = 30.0  # how often a long math-verify run saves the persistent cache
 
@@ -237,15 +238,13 @@ class Verifier:
         return self.check([(pred_key, gold_key_, style)])[0]
 
     def _run_math_verify(self, need: list[tuple[str, str]], triples: list[tuple[str, str, str]]) -> None:
-        from tqdm.auto import tqdm
-
         # Sorted order: the same work is batched the same way every run.
         order = sorted(range(len(need)), key=lambda i: need[i])
         need = [need[i] for i in order]
         triples = [triples[i] for i in order]
         pool = self._get_pool()
-        bar = tqdm(
-            total=len(need), desc="math-verify", unit="pair", disable=not self.progress, mininterval=0.5, leave=False
+        bar = progress_bar(
+            total=len(need), desc="math-verify", unit="pair", enabled=self.progress, mininterval=0.5, leave=False
         )
 
         last_save = [time.monotonic()]

@@ -290,9 +290,15 @@ def _box_at(text: str, m: re.Match) -> str | None:
     return tok.group(0) if tok else None
 
 
-def boxed_contents(text: str) -> list[str]:
-    """Contents of every ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces respected); unclosed ones are skipped."""
-    return [c for c in (_box_at(text, m) for m in _BOX.finditer(text)) if c is not None]
+def has_boxed_answer(text: str) -> bool:
+    """True when ``text`` holds a complete ``\\boxed{...}`` / ``\\fbox{...}`` (or ``\\boxed 5``), even an empty one.
+
+    The generation stage asks for a follow-up answer when this is False; it matches braces
+    exactly as :func:`boxed` does (escaped ``\\{``/``\\}`` do not count).
+    """
+    if "box" not in text:
+        return False
+    return any(_box_at(text, m) is not None for m in list(_BOX.finditer(text))[::-1][:_MAX_BOXES_TRIED])
 
 
 @register_filter("boxed", "extract")

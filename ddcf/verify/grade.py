@@ -20,13 +20,16 @@ import pandas as pd
 from ddcf.errors import DDCFError
 from ddcf.io import hash_ids, write_parquet
 from ddcf.layout import Layout
-from ddcf.verify.equivalence import DEFAULT_TIMEOUT_S, Verifier, gold_key, prediction_key
+from ddcf.runtime import progress as progress_bar
+from ddcf.verify.config import DEFAULT_TIMEOUT_S
+from ddcf.verify.equivalence import Verifier, gold_key, prediction_key
 from ddcf.verify.extract import get_chain
 from ddcf.verify.gold import grading_style, normalize_gold
 
 COMPLETION_COLUMNS = ["model", "question_id", "question", "gold", "completion"]
-VERDICT_COLUMNS = ["model", "question_id", "question", "dataset", "completion", "prediction", "gold", "correct", "status"]
-STATUSES = ("ok", "no_answer", "timeout", "error")
+VERDICT_COLUMNS = [
+    "model", "question_id", "question", "dataset", "completion", "prediction", "gold", "correct", "status"
+]
 
 
 def _is_missing(x) -> bool:
@@ -80,8 +83,6 @@ def grade_completions(
     Pass a :class:`Verifier` to share its worker pool and caches across calls;
     otherwise one is made from ``timeout``/``workers``/``cache_path`` and closed.
     """
-    from tqdm.auto import tqdm
-
     check_completions(df, what)
     own = verifier is None
     if own:
@@ -109,8 +110,9 @@ def grade_completions(
             gold_keys.append(gk[1])
 
         predictions: list[str | None] = []
-        for comp, st in tqdm(
-            zip(completions, styles), total=n, desc="extract", unit="row", disable=not progress, mininterval=0.5, leave=False
+        for comp, st in progress_bar(
+            zip(completions, styles), total=n, desc="extract", unit="row", enabled=progress, mininterval=0.5,
+            leave=False,
         ):
             predictions.append(get_chain(st)(comp).answer)
 

@@ -19,7 +19,6 @@ _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree")
 _TEXT_WRAP = re.compile(r"^\\(?:text|textbf|mathrm|mbox|textrm|mathbf)\{([^{}]*)\}$")
 _TRAILING_UNIT = re.compile(r"\\(?:text|mbox|mathrm)\{\s*[A-Za-z][A-Za-z .]*\}$")
 _BASE_SUBSCRIPT = re.compile(r"^(-?\d+)_\{?\(?(?:\d{1,2}|[A-Za-z])\)?\}?$")
-_ASSIGNMENT = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?P<rhs>[^=]+)$")
 
 
 # Unicode math that models type instead of LaTeX.
@@ -76,12 +75,6 @@ def normalize_latex(s: str) -> str:
     if m:
         s = m.group(1)
     return s
-
-
-def strip_assignment(s: str) -> str:
-    """``x = 3`` -> ``3`` (only for a single variable on the left)."""
-    m = _ASSIGNMENT.match(s.strip())
-    return m.group("rhs").strip() if m else s
 
 
 def strip_trailing_unit(s: str) -> str:

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ddcf.errors import DDCFError
+from ddcf.runtime import usable_cores
+from ddcf.verify.config import DEFAULT_TIMEOUT_S
 
 _WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
 _START_TIMEOUT_S = 180.0
@@ -61,10 +63,8 @@ class _Worker:
 
 
 def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    """One math-verify worker per core this process may use."""
+    return usable_cores()
 
 
 class WorkerStartError(DDCFError):
@@ -79,7 +79,9 @@ class MathVerifyPool:
     slow pairs end without a kill.
     """
 
-    def __init__(self, workers: int | None = None, timeout: float = 5.0, batch_size: int = 16, spare: int = 1):
+    def __init__(
+        self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT_S, batch_size: int = 16, spare: int = 1
+    ):
         if not timeout > 0:
             raise ValueError("timeout must be positive")
         self.n_workers = max(1, int(workers or default_workers()))
@@ -152,7 +154,7 @@ class MathVerifyPool:
     def __del__(self):  # pragma: no cover - best effort
         try:
             self.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - interpreter shutdown: anything may be half torn down
             pass
 
     def _read_lines(self, w: _Worker) -> list | None:

@@ -1,8 +1,14 @@
 import numpy as np
 import pandas as pd
 
-from ddcf.data.bundled import (CORPUS, EMBED_CACHE_DIR, SEED_COMPLETIONS, install_bundled_embedding_cache,
-                               install_bundled_questions)
+from ddcf.data.bundled import (
+    CORPUS,
+    EMBED_CACHE_DIR,
+    SEED_COMPLETIONS,
+    SHIPPED_CHUNK_OFFSET,
+    install_bundled_embedding_cache,
+    install_bundled_questions,
+)
 from ddcf.embed.cache import EmbeddingCache
 from ddcf.embed.models import PACKAGED_MINILM
 from ddcf.io import text_hash
@@ -39,3 +45,44 @@ def test_shipped_embedding_cache_covers_corpus_and_matches_the_model(layout):
     shipped = cache.gather([text_hash(t) for t in sample])
     cos = (fresh * shipped).sum(1) / np.linalg.norm(shipped, axis=1)
     assert (cos > 0.999).all(), cos
+
+
+def test_installed_cache_gives_the_shipped_vectors(layout):
+    """The install goes through EmbeddingCache: what it installs reads back as exactly the shipped vectors."""
+    n = install_bundled_embedding_cache(layout)
+    assert EmbeddingCache.models(EMBED_CACHE_DIR) == [PACKAGED_MINILM]
+    shipped = EmbeddingCache(EMBED_CACHE_DIR, PACKAGED_MINILM)
+    installed = EmbeddingCache(layout.embedding_shards, PACKAGED_MINILM)
+    assert len(installed) == len(shipped) == n
+    hashes = [h for _, chunk_hashes, _ in shipped.chunks() for h in chunk_hashes]
+    np.testing.assert_array_equal(installed.gather(hashes), shipped.gather(hashes))
+    # the shipped chunk files themselves are read, not rewritten: float16 on disk, as shipped
+    [(k, _, stored)] = list(installed.chunks())
+    assert k == SHIPPED_CHUNK_OFFSET and stored.dtype == np.float16
+
+
+def test_export_then_install_round_trip(tmp_path, monkeypatch):
+    """scripts/build_bundled_data.py --embedding_cache_from: a finished run's corpus vectors -> a cache chunk."""
+    from ddcf.data import bundled
+    from ddcf.io import save_embeddings, write_parquet
+    from ddcf.layout import Layout
+
+    run = Layout(tmp_path / "run")
+    texts = ["q one", "q two", "q one", "q three"]  # a duplicate text is stored once
+    write_parquet(pd.DataFrame({"question_id": list("abcd"), "question": texts}), run.corpus_questions)
+    vecs = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    vecs[2] = vecs[0]
+    save_embeddings(vecs, list("abcd"), run.corpus_embeddings, {"embedding_model": "org/tiny", "normalized": False})
+    out = tmp_path / "shipped"
+    chunk_dir = bundled.export_corpus_embedding_cache(run.root, out)
+    assert bundled.export_corpus_embedding_cache(run.root, out) == chunk_dir  # re-export replaces, not appends
+    exported = EmbeddingCache(out, "org/tiny")
+    assert exported.dir == chunk_dir and len(exported) == 3 and [k for k, _, _ in exported.chunks()] == [0]
+    hashes = [text_hash(t) for t in texts]
+    np.testing.assert_array_equal(exported.gather(hashes), vecs.astype(np.float16).astype(np.float32))
+
+    monkeypatch.setattr(bundled, "EMBED_CACHE_DIR", out)
+    work = Layout(tmp_path / "work")
+    assert bundled.install_bundled_embedding_cache(work) == 3
+    np.testing.assert_array_equal(EmbeddingCache(work.embedding_shards, "org/tiny").gather(hashes),
+                                  exported.gather(hashes))

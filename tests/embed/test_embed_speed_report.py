@@ -11,10 +11,9 @@ import pytest
 
 from ddcf.embed import cli as embed_cli
 from ddcf.embed import stage as embed_stage
-from ddcf.embed.cli import summary_lines
-from ddcf.embed.models import EmbeddingModelSpec
 from ddcf.embed.batching import count_tokens, plan_texts
-from ddcf.embed.stage import RunStats, embed_tables
+from ddcf.embed.models import EmbeddingModelSpec
+from ddcf.embed.stage import RunStats, embed_tables, summary_lines
 from ddcf.io import text_hash, write_parquet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +97,7 @@ def test_tokens_follow_model_truncation_and_are_optional():
 
 
 def test_encoder_without_tokenizer_reports_no_tokens_per_s(layout):
-    from test_embed_stage import FakeEncoder  # noqa: E402 - sibling test module (rootdir mode)
+    from test_embed_stage import FakeEncoder  # sibling test module (rootdir mode)
 
     _write(layout, ["p", "q"], ["r"])
     st = embed_tables(layout, spec=SPEC, encoder=FakeEncoder(), progress=False)[0].stats
@@ -108,17 +107,19 @@ def test_encoder_without_tokenizer_reports_no_tokens_per_s(layout):
 
 
 def test_summary_lines():
-    st = RunStats(n_rows=10, n_unique=7, n_cache_hits=2, n_embedded=5, n_tokens=500, embed_seconds=2.0, wall_seconds=2.5)
+    st = RunStats(n_rows=10, n_unique=7, n_cache_hits=2, n_embedded=5, n_tokens=500, embed_seconds=2.0,
+                  wall_seconds=2.5)
     text = "\n".join(summary_lines(st))
     assert "duplicates skipped: 3" in text and "cache hits 2" in text and "embedded now 5" in text
     assert "2.5 texts/s" in text and "250 tokens/s" in text and "wall time 2.5 s" in text
-    cached = RunStats(n_rows=4, n_unique=4, n_cache_hits=4, n_embedded=0, n_tokens=0, embed_seconds=0.0, wall_seconds=0.1)
+    cached = RunStats(n_rows=4, n_unique=4, n_cache_hits=4, n_embedded=0, n_tokens=0, embed_seconds=0.0,
+                      wall_seconds=0.1)
     assert "nothing embedded" in "\n".join(summary_lines(cached))
 
 
 def test_cli_prints_speed_report(layout, monkeypatch, capsys):
     _write(layout, ["a b", "c d e"], ["a b", "f"])
-    monkeypatch.setattr(embed_cli, "resolve_model", lambda model, device: SPEC)
+    monkeypatch.setattr(embed_stage, "resolve_model", lambda model, device: SPEC)
     monkeypatch.setattr(embed_stage, "load_sentence_transformer", lambda spec: TokenizingEncoder())
     assert embed_cli.main(["--workdir", str(layout.root), "--no_progress"]) == 0
     out = capsys.readouterr().out

@@ -32,11 +32,12 @@ SPEC = EmbeddingModelSpec("fake-model", "fake", "cpu", False, False)
 
 
 def _tables(layout, n_seed=10, n_corpus=25):
-    seed = pd.DataFrame({"question_id": [f"s{i}" for i in range(n_seed)], "question": [f"seed question {i}" for i in range(n_seed)]})
-    corpus = pd.DataFrame(
-        {"question_id": [f"c{i}" for i in range(n_corpus)],
-         # the first 5 corpus texts duplicate seed texts, and c5..c9 duplicate each other
-         "question": [f"seed question {i}" if i < 5 else ("dup" if i < 10 else f"corpus question {'x' * i}") for i in range(n_corpus)]})
+    seed = pd.DataFrame({"question_id": [f"s{i}" for i in range(n_seed)],
+                         "question": [f"seed question {i}" for i in range(n_seed)]})
+    # the first 5 corpus texts duplicate seed texts, and c5..c9 duplicate each other
+    texts = [f"seed question {i}" if i < 5 else ("dup" if i < 10 else f"corpus question {'x' * i}")
+             for i in range(n_corpus)]
+    corpus = pd.DataFrame({"question_id": [f"c{i}" for i in range(n_corpus)], "question": texts})
     write_parquet(seed, layout.seed_questions)
     write_parquet(corpus, layout.corpus_questions)
     return seed, corpus
@@ -130,7 +131,7 @@ def test_real_packaged_minilm_embeds_offline(layout):
     write_parquet(pd.DataFrame({"question_id": ["a", "b", "c"],
                                 "question": ["What is 2+2?", "Compute 2 plus 2.", "Name the capital of France."]}),
                   layout.seed_questions)
-    embed_tables(layout, which=("seed",), model="auto", device="cpu", progress=False)
+    embed_tables(layout, which=("seed",), embedding_model="auto", device="cpu", progress=False)
     arr, ids, man = load_embeddings(layout.seed_embeddings)
     assert arr.shape == (3, 384) and man["embedding_model"] == PACKAGED_MINILM
     sim = arr @ arr.T

@@ -1,12 +1,11 @@
-"""Fixtures for the generation tests: a tiny random Llama built on the fly, seed questions, graders."""
+"""Fixtures for the generation tests: a tiny random Llama built on the fly, seed questions, the grader."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from gen_testlib import build_tiny_lm, fake_grade, real_grader_or_none, seed_frame
+from gen_testlib import build_tiny_lm, seed_frame
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +30,10 @@ def seeded(layout):
 
 @pytest.fixture
 def grader():
-    """The project's verifier when it is installed, else the stand-in (so these tests run either way)."""
-    return real_grader_or_none() or fake_grade
+    """The project's verifier."""
+    from ddcf.verify.grade import grade_completions
+
+    return grade_completions
 
 
 @pytest.fixture

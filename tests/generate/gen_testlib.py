@@ -72,16 +72,6 @@ def fake_grade(df: pd.DataFrame, **kwargs) -> pd.DataFrame:
                 "status"]]
 
 
-def real_grader_or_none():
-    try:
-        from ddcf.verify.grade import grade_completions
-    except ImportError:
-        return None
-    return grade_completions
-
-
-
-
 class CountingBackend(Backend):
     """Wraps a backend and counts the prompts it is asked to generate for (follow-ups apart)."""
 
@@ -114,53 +104,13 @@ class CountingBackend(Backend):
 
 
 def settings_for(model, **kw):
-    from ddcf.generate.runner import GenerationSettings
+    from ddcf.generate.config import GenerateConfig
 
-    base = dict(model=str(model), backend="hf", max_new_tokens=6, max_prompt_tokens=200, shard_size=3,
-                followup_max_tokens=4, batch_size=4, progress=False, verify_workers=1)
+    base = dict(model_name=str(model), backend="hf", max_new_tokens=6, max_prompt_tokens=200, shard_size=3,
+                followup_max_tokens=4, batch_size=4, no_progress=True, workers=1)
     base.update(kw)
-    return GenerationSettings(**base)
+    return GenerateConfig(**base)
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-STANDIN_INFER = '''"""Stand-in for infer.py's generation mode, used while infer.py / the verifier are not in the tree."""
-import argparse
-import sys
-
-sys.path.insert(0, {repo!r})
-from ddcf.cli import add_workdir_arg, run_main
-from ddcf.generate import runner
-from ddcf.generate.cli import add_generation_args, run_generation_mode
-from ddcf.layout import Layout
-
-try:
-    import ddcf.verify.grade  # noqa: F401
-except ImportError:
-    sys.path.insert(0, {testdir!r})
-    from gen_testlib import fake_grade
-
-    runner._default_grader = lambda: fake_grade
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser()
-    add_workdir_arg(parser)
-    add_generation_args(parser)
-    args = parser.parse_args(argv)
-    return run_generation_mode(args, Layout.from_arg(args.workdir))
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_main(main))
-'''
-
-
-def infer_script(tmp_path: Path) -> Path:
-    """The real infer.py when it exists, else a stand-in that exposes the same generation options."""
-    real = REPO_ROOT / "infer.py"
-    if real.exists():
-        return real
-    p = tmp_path / "infer_standin.py"
-    p.write_text(STANDIN_INFER.format(repo=str(REPO_ROOT), testdir=str(Path(__file__).resolve().parent)))
-    return p
+INFER_SCRIPT = REPO_ROOT / "infer.py"

@@ -2,6 +2,7 @@ import importlib.util
 from types import SimpleNamespace
 
 import pytest
+from testing_utils import require_cuda, require_sglang, require_vllm
 
 from ddcf.errors import DDCFError
 from ddcf.generate import backends as B
@@ -9,7 +10,6 @@ from ddcf.generate.backends import BackendOptions, Completion, SamplingSpec
 from ddcf.generate.backends import sglang as SG
 from ddcf.generate.backends import vllm as VL
 from ddcf.generate.backends.dummy import ByteTokenizer, DummyBackend
-from testing_utils import require_cuda, require_sglang, require_vllm
 
 
 # --------------------------------------------------------------------------- registry and helpers
@@ -38,7 +38,7 @@ def test_default_backend_is_hf_without_gpu(monkeypatch):
     assert B.default_backend_name() == "vllm"
 
 
-@pytest.mark.parametrize("name,hint", [("sglang", 'pip install "sglang[all]"'), ("vllm", "pip install vllm")])
+@pytest.mark.parametrize("name,hint", [("sglang", "pip install 'ddcf[sglang]'"), ("vllm", "pip install 'ddcf[vllm]'")])
 def test_missing_engine_gives_install_hint(monkeypatch, name, hint):
     real_import = B.importlib.import_module
 
@@ -258,11 +258,12 @@ def test_engine_backends_accept_injected_engines(tiny_lm):
                     reason="neither sglang nor vllm installed")
 def test_gpu_runner_end_to_end(seeded, gpu_tiny_lm):
     import pandas as pd
-
-    from ddcf.generate.runner import GenerationSettings, run_generation
     from gen_testlib import fake_grade
 
-    s = GenerationSettings(model=str(gpu_tiny_lm), backend="auto", max_new_tokens=16, max_prompt_tokens=512,
-                           shard_size=4, mem_fraction=0.3, progress=False)
+    from ddcf.generate.config import GenerateConfig
+    from ddcf.generate.runner import run_generation
+
+    s = GenerateConfig(model_name=str(gpu_tiny_lm), backend="auto", max_new_tokens=16, max_prompt_tokens=512,
+                       shard_size=4, mem_fraction=0.3, no_progress=True)
     res = run_generation(seeded, s, grade_fn=fake_grade, log=print)
     assert res.status == "done" and len(pd.read_parquet(seeded.verdicts(str(gpu_tiny_lm)))) == 8

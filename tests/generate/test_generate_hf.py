@@ -2,8 +2,8 @@
 
 import pytest
 
-from ddcf.generate.backends import BackendOptions, SamplingSpec, create_backend
 from ddcf.generate import prompts as P
+from ddcf.generate.backends import BackendOptions, SamplingSpec, create_backend
 
 
 @pytest.fixture(scope="module")

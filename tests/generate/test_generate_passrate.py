@@ -58,10 +58,10 @@ def test_load_pass_rates_prefers_file_and_falls_back_to_verdicts(layout):
     assert list(t["pass_rate"]) == [1.0, 0.0] and list(t["n"]) == [1, 1]
     table = pd.DataFrame({"question_id": ["a", "b"], "n": [4, 4], "n_correct": [1, 3], "pass_rate": [0.25, 0.75]})
     PR.write_pass_rates(layout, model, table)
-    assert PR.passrate_path(layout, model).name == "org__model.passrate.parquet"
-    assert PR.is_passrate_file(PR.passrate_path(layout, model))
+    assert layout.passrates(model).name == "org__model.passrate.parquet"
+    assert PR.is_passrate_file(layout.passrates(model))
     assert list(PR.load_pass_rates(layout, model)["n"]) == [4, 4]
-    assert set(pd.read_parquet(PR.passrate_path(layout, model))["model"]) == {model}  # real name, not the stem
+    assert set(pd.read_parquet(layout.passrates(model))["model"]) == {model}  # real name, not the stem
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_load_pass_rates_prefers_file_and_falls_back_to_verdicts(layout):
 )
 def test_invalid_pass_rate_file(layout, bad, match):
     table = pd.DataFrame({"question_id": ["a", "b"], "n": [4, 4], "n_correct": [1, 3], "pass_rate": [0.25, 0.75]})
-    write_parquet(table.assign(**bad), PR.passrate_path(layout, "m"))
+    write_parquet(table.assign(**bad), layout.passrates("m"))
     with pytest.raises(DDCFError, match=match):
         PR.load_pass_rates(layout, "m")
 
@@ -98,3 +98,19 @@ def test_bucket_table_and_printing(layout):
 def test_print_bucket_tables_without_files(layout):
     with pytest.raises(DDCFError, match="No pass-rate tables"):
         PR.print_bucket_tables(layout)
+
+
+def test_ddcf_passrate_command(layout, capsys):
+    from ddcf import cli as ddcf_cli
+
+    table = pd.DataFrame({"question_id": ["a", "b"], "n": [2, 2], "n_correct": [0, 2], "pass_rate": [0.0, 1.0]})
+    PR.write_pass_rates(layout, "org/m1", table)
+    PR.write_pass_rates(layout, "org/m2", table)
+    assert ddcf_cli.main(["passrate", "--workdir", str(layout.root), "--models", "org/m2"]) == 0
+    out = capsys.readouterr().out
+    assert "org/m2: 2 questions" in out and "org/m1" not in out
+    assert PR.main(["--workdir", str(layout.root)]) == 0
+    out = capsys.readouterr().out
+    assert "org/m1: 2 questions" in out and "org/m2: 2 questions" in out
+    assert ddcf_cli.main(["passrate", "--workdir", str(layout.root / "empty")]) == 2
+    assert "No pass-rate tables" in capsys.readouterr().err

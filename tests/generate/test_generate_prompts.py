@@ -62,9 +62,9 @@ def test_question_longer_than_limit_is_cut_from_the_left():
 
 
 def test_left_truncation_keeps_bos():
-    assert P._left_truncate([1, 5, 6, 7, 8], 3, bos=1) == [1, 7, 8]
-    assert P._left_truncate([5, 6, 7, 8], 2, bos=1) == [7, 8]
-    assert P._left_truncate([1, 2], 5, bos=1) == [1, 2]
+    assert P.left_truncate([1, 5, 6, 7, 8], 3, bos=1) == [1, 7, 8]
+    assert P.left_truncate([5, 6, 7, 8], 2, bos=1) == [7, 8]
+    assert P.left_truncate([1, 2], 5, bos=1) == [1, 2]
 
 
 def test_chat_template_prompts():

@@ -4,23 +4,27 @@ import json
 
 import pandas as pd
 import pytest
+from gen_testlib import CountingBackend, fake_grade, seed_frame
 
 from ddcf.errors import DDCFError
 from ddcf.generate import runner as R
 from ddcf.generate import shards as S
 from ddcf.generate.backends import BackendOptions
 from ddcf.generate.backends.dummy import DummyBackend
+from ddcf.generate.completions import followup_context, has_boxed_answer
+from ddcf.generate.config import GenerateConfig
+from ddcf.generate.questions import order_questions
 from ddcf.io import write_parquet
-from gen_testlib import CountingBackend, fake_grade, seed_frame
+from ddcf.verify.generated import verify_generations
 
 MODEL = "dummy/model-a"
 QUIET = dict(log=lambda m: None)
 
 
 def dummy_settings(**kw):
-    base = dict(model=MODEL, backend="dummy", shard_size=3, max_new_tokens=400, progress=False)
+    base = dict(model_name=MODEL, backend="dummy", shard_size=3, max_new_tokens=400, no_progress=True)
     base.update(kw)
-    return R.GenerationSettings(**base)
+    return GenerateConfig(**base)
 
 
 def run(layout, s=None, **kw):
@@ -42,7 +46,7 @@ def test_greedy_run_verdicts_and_followups(seeded):
     gens = S.read_shards(seeded.generations(MODEL), 3)
     fu = gens[gens["followup"]]
     assert len(fu) > 0  # the dummy leaves ~1 in 4 unboxed; the follow-up boxes them
-    assert all(R.has_boxed_answer(c) for c in gens["completion"])
+    assert all(has_boxed_answer(c) for c in gens["completion"])
     assert all(c.endswith("}$") for c in fu["completion"])
     assert (gens.loc[~gens["followup"], "followup_text"] == "").all()
     assert not gens["raw_completion"].str.contains("Problem:").any()  # stop string honoured
@@ -64,7 +68,7 @@ def test_changed_verdict_file_is_regraded_not_regenerated(seeded, monkeypatch):
     assert res.status == "done" and len(pd.read_parquet(seeded.verdicts(MODEL))) == 8
 
 
-def test_reverify_regrades_only(seeded, monkeypatch):
+def test_regrade_grades_again_only(seeded, monkeypatch):
     run(seeded)
     calls = []
 
@@ -73,14 +77,14 @@ def test_reverify_regrades_only(seeded, monkeypatch):
         return fake_grade(df, **kw)
 
     monkeypatch.setattr(R, "make_backend", no_backend)
-    res = run(seeded, dummy_settings(reverify=True), grade_fn=grade)
+    res = run(seeded, dummy_settings(regrade=True), grade_fn=grade)
     assert res.status == "done" and len(calls) == 1
-    assert calls[0]["cache_path"] is None  # a re-verification bypasses the verify cache
+    assert calls[0]["cache_path"] is None  # grading again bypasses the verify cache
 
 
-def test_reverify_needs_finished_generation(seeded):
-    with pytest.raises(DDCFError, match="--reverify needs finished generations"):
-        run(seeded, dummy_settings(reverify=True))
+def test_regrade_needs_finished_generation(seeded):
+    with pytest.raises(DDCFError, match="--regrade needs finished generations"):
+        run(seeded, dummy_settings(regrade=True))
 
 
 def test_resume_with_other_settings_is_refused(seeded):
@@ -156,7 +160,7 @@ def test_another_process_holding_the_lock(seeded):
 
 def test_run_summary_contents(seeded):
     res = run(seeded, dummy_settings(max_new_tokens=60))
-    summary = json.loads((seeded.generations(MODEL) / S.SUMMARY).read_text())
+    summary = json.loads(seeded.generation_summary(MODEL).read_text())
     assert summary == json.loads(json.dumps(res.summary))
     lr = summary["length_report"]
     assert set(lr["by_dataset"]) == {"gsm8k", "math"}
@@ -178,9 +182,12 @@ def test_run_summary_contents(seeded):
         (dict(limit=0), "--limit"),
         (dict(mem_fraction=1.5), "--mem_fraction"),
         (dict(data_parallel_size=0), "--data_parallel_size"),
-        (dict(reverify=True, force_regenerate=True), "contradict"),
-        (dict(model=""), "No model given"),
-        (dict(backend="nope"), "Unknown generation backend"),
+        (dict(regrade=True, force_regenerate=True), "contradict"),
+        (dict(model_name=""), "No model given"),
+        (dict(model_name=None), "No model given"),
+        (dict(backend="nope"), "--backend is 'nope'"),
+        (dict(timeout=0.0), "--timeout"),
+        (dict(workers=0), "--workers"),
     ],
 )
 def test_bad_options_are_clear_errors(seeded, kw, match):
@@ -190,7 +197,7 @@ def test_bad_options_are_clear_errors(seeded, kw, match):
 
 def test_missing_model_is_a_clear_error(seeded):
     with pytest.raises(DDCFError, match="cannot find the model"):
-        run(seeded, dummy_settings(model="/no/such/model"))
+        run(seeded, dummy_settings(model_name="/no/such/model"))
 
 
 def test_gpu_engine_without_gpu(seeded, monkeypatch):
@@ -255,21 +262,24 @@ def test_limit_takes_the_first_questions(seeded):
         ("no box here", False),
         ("\\boxed{", False),
         ("\\boxed{1} then \\boxed{", True),
+        ("\\boxed{}", True),  # an empty box is an answer the verifier grades (as no_answer)
+        ("\\boxed{\\}", False),  # escaped brace: the box is not closed (the verifier's matcher)
+        ("\\boxed{\\{1\\}}", True),
     ],
 )
 def test_has_boxed_answer(text, expected):
-    assert R.has_boxed_answer(text) is expected
+    assert has_boxed_answer(text) is expected
 
 
 def test_followup_context():
-    assert R.followup_context("abc  \n") == "abc\nThe final answer is $\\boxed{"
-    assert R.followup_context("") == "The final answer is $\\boxed{"
+    assert followup_context("abc  \n") == "abc\nThe final answer is $\\boxed{"
+    assert followup_context("") == "The final answer is $\\boxed{"
 
 
 def test_order_questions_groups_datasets_then_length():
     df = pd.DataFrame({"question_id": ["a", "b", "c", "d"], "question": ["long question", "s", "mid q", "x"],
                        "gold": ["1"] * 4, "dataset": ["math", "math", "gsm8k", "gsm8k"]})
-    assert list(R.order_questions(df)["question_id"]) == ["d", "c", "b", "a"]
+    assert list(order_questions(df)["question_id"]) == ["d", "c", "b", "a"]
 
 
 def test_verification_grades_each_distinct_completion_once():
@@ -282,9 +292,9 @@ def test_verification_grades_each_distinct_completion_once():
         seen.append(len(df))
         return fake_grade(df)
 
-    v = R.verify_generations(gens, "m", grade, n_samples=2, cache_path=None, timeout=1, workers=1, progress=False)
+    v = verify_generations(gens, "m", grade, n_samples=2, cache_path=None, timeout=1, workers=1, progress=False)
     assert seen == [2]
     assert list(v["correct"]) == [True, True, False] and list(v["sample"]) == [0, 1, 0]
     with pytest.raises(RuntimeError, match="no verdict"):
-        R.verify_generations(gens, "m", lambda df, **kw: fake_grade(df).iloc[:1], n_samples=2, cache_path=None,
+        verify_generations(gens, "m", lambda df, **kw: fake_grade(df).iloc[:1], n_samples=2, cache_path=None,
                              timeout=1, workers=1, progress=False)

@@ -4,12 +4,14 @@ import json
 
 import pandas as pd
 import pytest
+from gen_testlib import CountingBackend, fake_grade, settings_for
 
 from ddcf.generate import runner as R
 from ddcf.generate import shards as S
 from ddcf.generate.backends import BackendOptions, create_backend
-from ddcf.generate.passrate import load_pass_rates, passrate_path
-from gen_testlib import CountingBackend, fake_grade, settings_for
+from ddcf.generate.completions import followup_context
+from ddcf.generate.passrate import load_pass_rates
+from ddcf.verify.grade import VERDICT_COLUMNS
 
 
 class Killed(RuntimeError):
@@ -31,20 +33,20 @@ def test_full_run_builds_prompts_followups_shards_and_verdicts(seeded, tiny_lm, 
     # a random model never boxes an answer: every completion got the follow-up, recorded in the text
     assert gens["followup"].all()
     for raw, comp, fu in zip(gens["raw_completion"], gens["completion"], gens["followup_text"]):
-        assert comp == R.followup_context(raw) + fu + "}$"
+        assert comp == followup_context(raw) + fu + "}$"
     assert (gens["finish_reason"] == "length").sum() >= 6
 
     v = pd.read_parquet(seeded.verdicts(str(tiny_lm)))
-    assert list(v.columns) == R.VERDICT_COLUMNS  # same schema as the precomputed mode (no sample column)
+    assert list(v.columns) == VERDICT_COLUMNS  # same schema as the precomputed mode (no sample column)
     assert len(v) == 8 and set(v["question_id"]) == set(gens["question_id"])
     assert v["correct"].dtype == bool and (v["model"] == str(tiny_lm)).all()
 
-    summary = json.loads((gen_dir / S.SUMMARY).read_text())
+    summary = json.loads(seeded.generation_summary(str(tiny_lm)).read_text())
     t = summary["throughput"]
     assert t["n_shards"] == 3 and t["generated_tokens"] > 0 and t["generated_tokens_per_s"] > 0
     assert summary["length_report"]["overall"]["n"] == 8
     assert summary["length_report"]["overall"]["followup_share"] == 1.0
-    cfg = json.loads((gen_dir / S.RUN_CONFIG).read_text())
+    cfg = json.loads(seeded.generation_run_config(str(tiny_lm)).read_text())
     assert cfg["sampling"]["max_new_tokens"] == s.max_new_tokens and cfg["n_questions"] == 8
 
 
@@ -96,8 +98,8 @@ def test_pass_at_n_with_sampling(seeded, tiny_lm, grader):
     res = R.run_generation(seeded, s, grade_fn=grader, log=lambda m: None)
     v = pd.read_parquet(seeded.verdicts(str(tiny_lm)))
     assert len(v) == 24 and sorted(v["sample"].unique()) == [0, 1, 2]
-    assert list(v.columns) == R.VERDICT_COLUMNS + ["sample"]
-    assert passrate_path(seeded, str(tiny_lm)).exists()
+    assert list(v.columns) == VERDICT_COLUMNS + ["sample"]
+    assert seeded.passrates(str(tiny_lm)).exists()
     pr = load_pass_rates(seeded, str(tiny_lm))
     assert (pr["n"] == 3).all() and len(pr) == 8 and pr["pass_rate"].between(0, 1).all()
     assert set(res.summary["pass_at_k"]) == {"pass@1", "pass@2", "pass@3"}

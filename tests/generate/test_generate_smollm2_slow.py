@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from ddcf.generate.runner import GenerationSettings, run_generation
-from ddcf.io import write_parquet
 from gen_testlib import seed_frame
 from testing_utils import slow
+
+from ddcf.generate.config import GenerateConfig
+from ddcf.generate.runner import run_generation
+from ddcf.io import write_parquet
 
 pytestmark = slow
 
@@ -49,8 +50,8 @@ def smollm2_folder(out: Path) -> Path:
 def test_smollm2_generates_real_answers(layout, tmp_path, grader):
     model = smollm2_folder(tmp_path / "smollm2")
     write_parquet(seed_frame().iloc[[0, 5]], layout.seed_questions)  # one GSM8K, one MATH question
-    s = GenerationSettings(model=str(model), backend="hf", max_new_tokens=24, followup_max_tokens=8,
-                           shard_size=1, chat_template=True, progress=False)
+    s = GenerateConfig(model_name=str(model), backend="hf", max_new_tokens=24, followup_max_tokens=8,
+                       shard_size=1, chat_template=True, no_progress=True)
     res = run_generation(layout, s, grade_fn=grader, log=print)
     assert res.status == "done"
     v = pd.read_parquet(layout.verdicts(str(model)))

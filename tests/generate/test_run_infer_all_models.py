@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pandas as pd
+from gen_testlib import INFER_SCRIPT, REPO_ROOT
 
 from ddcf.names import safe_name
-from gen_testlib import REPO_ROOT, infer_script
 
 SCRIPT = REPO_ROOT / "run_infer_all_models.sh"
 
@@ -25,7 +25,7 @@ def test_all_models_with_one_failure(seeded, tmp_path):
     logs = tmp_path / "logs"
     args = ["--model_order", str(order), "--log_dir", str(logs), "--workdir", str(seeded.root),
             "--backend", "dummy", "--no_progress", "--limit", "5", "--shard_size", "2"]
-    env = {"INFER_SCRIPT": str(infer_script(tmp_path))}
+    env = {"INFER_SCRIPT": str(INFER_SCRIPT)}
 
     r = run_script(args, env, tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr

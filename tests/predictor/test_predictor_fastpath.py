@@ -1,16 +1,17 @@
 """The fused training step computes what autograd computes on the plain model, and its inputs are reproducible."""
 
+import predictor_synth as S
 import pytest
 import torch
 import torch.nn.functional as F
 
-import predictor_synth as S
 from ddcf.errors import DDCFError
 from ddcf.layout import Layout
-from ddcf.predictor.config import TrainConfig
+from ddcf.predictor.config import PredictorConfig
+from ddcf.predictor.data import load_training_data
 from ddcf.predictor.fastpath import NoiseTable, StepInputs, fused_step_grads, prepare_batch
 from ddcf.predictor.model import CorrectnessPredictor
-from ddcf.predictor.train import load_training_data, make_optimizer, train_predictor
+from ddcf.predictor.train import make_optimizer, train_predictor
 
 
 class FixedMask(torch.nn.Module):
@@ -101,7 +102,7 @@ def test_adam_step_after_fused_equals_adam_step_after_autograd():
     model, emb, q, ids, y, nm, nq, km, kq = _setup(M=4, d=20, h=2)
     twin = CorrectnessPredictor(4, 20, 2, dropout=0.5, alpha=0.3)
     twin.load_state_dict(model.state_dict())
-    cfg = TrainConfig()
+    cfg = PredictorConfig()
     opt_a, _ = make_optimizer(model, cfg, 10)
     opt_b, _ = make_optimizer(twin, cfg, 10)
     _autograd(model, emb, q, ids, y, nm, nq, km, kq)
@@ -177,20 +178,21 @@ def toy(tmp_path_factory):
 
 @pytest.mark.parametrize("step,noise", [("fused", "iid"), ("fused", "table"), ("autograd", "iid")])
 def test_every_step_kind_learns_the_toy_matrix(toy, step, noise):
-    cfg = TrainConfig(epochs=12, batch_size=256, lr=2e-2, threads=1, device="cpu", step=step, noise=noise)
-    result = train_predictor(toy, cfg, progress=False)
+    cfg = PredictorConfig(epochs=12, batch_size=256, lr=2e-2, threads=1, device="cpu", step=step, noise=noise,
+                          no_progress=True)
+    result = train_predictor(toy, cfg)
     accs = [h["val_accuracy"] for h in result.history]
     assert max(accs) > 0.88, accs
-    again = train_predictor(toy, cfg, progress=False)
+    again = train_predictor(toy, cfg)
     assert [h["val_accuracy"] for h in again.history] == accs  # deterministic for a seed
 
 
 def test_fused_and_autograd_training_agree_given_the_same_randomness(toy):
     # Without noise and dropout both step kinds run the very same optimisation,
     # so after a few epochs the weights differ only by float rounding.
-    cfg = dict(epochs=3, batch_size=256, lr=1e-2, threads=1, device="cpu", alpha=0.0, dropout=0.0)
-    a = train_predictor(toy, TrainConfig(step="fused", **cfg), progress=False)
-    b = train_predictor(toy, TrainConfig(step="autograd", **cfg), progress=False)
+    cfg = dict(epochs=3, batch_size=256, lr=1e-2, threads=1, device="cpu", alpha=0.0, dropout=0.0, no_progress=True)
+    a = train_predictor(toy, PredictorConfig(step="fused", **cfg))
+    b = train_predictor(toy, PredictorConfig(step="autograd", **cfg))
     for (name, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.allclose(x, y, rtol=1e-3, atol=1e-4), name
 
@@ -199,19 +201,16 @@ def test_fused_and_autograd_training_agree_given_the_same_randomness(toy):
                                        (dict(step="autograd", noise="table"), "--noise table")])
 def test_bad_step_options(cfg, match):
     with pytest.raises(DDCFError, match=match):
-        TrainConfig(**cfg).validate()
+        PredictorConfig(**cfg).validate()
 
 
 def test_auto_step_is_fused_on_cpu_and_autograd_on_cuda():
-    from ddcf.errors import DDCFError
-    from ddcf.predictor.config import TrainConfig
-
-    assert TrainConfig().step == "auto"
-    assert TrainConfig().resolved_step("cpu") == "fused"
-    assert TrainConfig().resolved_step("cuda:0") == "autograd"  # the fused path is untested on GPUs
-    assert TrainConfig(noise="table").resolved_step("cuda") == "fused"  # the table needs the fused step
-    assert TrainConfig(step="autograd").resolved_step("cpu") == "autograd"
+    assert PredictorConfig().step == "auto"
+    assert PredictorConfig().resolved_step("cpu") == "fused"
+    assert PredictorConfig().resolved_step("cuda:0") == "autograd"  # the fused path is untested on GPUs
+    assert PredictorConfig(noise="table").resolved_step("cuda") == "fused"  # the table needs the fused step
+    assert PredictorConfig(step="autograd").resolved_step("cpu") == "autograd"
     with pytest.raises(DDCFError):
-        TrainConfig(step="autograd", noise="table").validate()
+        PredictorConfig(step="autograd", noise="table").validate()
     with pytest.raises(DDCFError):
-        TrainConfig(step="jit").validate()
+        PredictorConfig(step="jit").validate()

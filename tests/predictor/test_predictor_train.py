@@ -1,38 +1,34 @@
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import predictor_synth as S
 import pytest
 import torch
+from safetensors.torch import load_file
 
-import predictor_synth as S
 from ddcf.cli import run_main
 from ddcf.errors import DDCFError
 from ddcf.io import save_embeddings, write_csv, write_parquet
 from ddcf.layout import Layout
-from ddcf.predictor.config import TrainConfig
-from ddcf.predictor.train import (
-    BestCheckpoint,
-    cosine_with_warmup,
-    evaluate_all,
-    load_training_data,
-    run_training,
-    train_predictor,
-)
+from ddcf.predictor.config import PredictorConfig
+from ddcf.predictor.data import load_training_data
+from ddcf.predictor.evaluation import evaluate_all
+from ddcf.predictor.stage import run
+from ddcf.predictor.train import BestCheckpoint, NoisePrefetcher, cosine_with_warmup, train_predictor
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = dict(epochs=4, batch_size=256, lr=2e-2, threads=1, device="cpu")
+FAST = dict(epochs=4, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     layout = Layout(tmp_path_factory.mktemp("trained") / "work")
     synth = S.build(layout)
-    report = run_training(layout, TrainConfig(**FAST), progress=False)
+    report = run(layout, PredictorConfig(**FAST))
     return layout, synth, report
 
 
@@ -40,8 +36,8 @@ def test_toy_low_rank_matrix_is_learned_well(tmp_path):
     layout = Layout(tmp_path / "w")
     S.build(layout, n_models=8, n_questions=600, dim=8, rank=2, seed=1)
     data = load_training_data(layout)
-    cfg = TrainConfig(epochs=20, batch_size=256, lr=2e-2, threads=1, device="cpu")
-    result = train_predictor(data, cfg, progress=False)
+    cfg = PredictorConfig(epochs=20, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True)
+    result = train_predictor(data, cfg)
     results, _ = evaluate_all(data, result, cfg)
     pred = results["predictor (paper)"]
     assert pred["accuracy"] > 0.9 and pred["auc"] > 0.95
@@ -68,9 +64,9 @@ def test_training_returns_the_best_epoch_weights(trained):
     metrics = json.loads(layout.predictor_metrics.read_text())
     accs = [e["val_accuracy"] for e in metrics["epochs"]]
     assert len(accs) == FAST["epochs"]
-    assert metrics["best_epoch"] == int(np.argmax(accs)) + 1 == report.best_epoch
+    assert metrics["best_epoch"] == int(np.argmax(accs)) + 1 == report.details["best_epoch"]
     # The saved model evaluates to the best epoch's accuracy, not the last one's.
-    assert report.results["predictor (paper)"]["accuracy"] == pytest.approx(max(accs))
+    assert report.details["results"]["predictor (paper)"]["accuracy"] == pytest.approx(max(accs))
 
 
 def test_best_epoch_is_restored_when_later_epochs_get_worse(tmp_path):
@@ -80,8 +76,8 @@ def test_best_epoch_is_restored_when_later_epochs_get_worse(tmp_path):
     synth = S.build(layout, n_models=6, n_questions=300, dim=8, seed=1)
     write_parquet(synth.val.assign(correct=(1 - synth.val["correct"]).astype("int8")), layout.val_split)
     data = load_training_data(layout)
-    cfg = TrainConfig(epochs=6, batch_size=256, lr=2e-2, threads=1, device="cpu")
-    result = train_predictor(data, cfg, progress=False)
+    cfg = PredictorConfig(epochs=6, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True)
+    result = train_predictor(data, cfg)
     accs = [h["val_accuracy"] for h in result.history]
     assert result.best_epoch == int(np.argmax(accs)) + 1 < cfg.epochs
     assert accs[-1] < max(accs)
@@ -99,18 +95,24 @@ def test_schedule_warms_up_then_decays_to_zero():
 def test_outputs_written(trained):
     layout, synth, report = trained
     d = layout.predictor_dir
-    for name in ("model.safetensors", "config.json", "metrics.json", "training_curve.png"):
-        assert (d / name).stat().st_size > 0
+    for path in (layout.predictor_weights, layout.predictor_config, layout.predictor_metrics, layout.predictor_curve):
+        assert path.parent == d and path.stat().st_size > 0
+    assert report.files == [layout.predictor_weights, layout.predictor_config, layout.predictor_metrics,
+                            layout.predictor_curve]
+    assert report.config_dir == d
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["models"] == synth.models
     assert cfg["architecture"]["dim"] == 16 and cfg["architecture"]["hidden_dim"] == 1
     assert cfg["architecture"]["dropout"] == 0.8 and cfg["architecture"]["num_models"] == 6
     assert cfg["training"]["epochs"] == 4 and cfg["training"]["weight_decay"] == 1e-5
+    # config.json records what defines the model, not where or how loudly it ran
+    assert not {"workdir", "no_progress", "no_plot"} & set(cfg["training"])
+    assert cfg["weights"] == layout.predictor_weights.name
     emb = cfg["embedding"]
     assert emb["embedding_model"] == S.EMBEDDER and emb["dim"] == 16 and emb["normalized"] is True
     assert len(emb["question_ids_sha256"]) == 64 and len(cfg["split"]["sha256"]) == 64
     metrics = json.loads((d / "metrics.json").read_text())
-    assert set(metrics["final"]) == set(report.results) and len(metrics["final"]) == 4
+    assert set(metrics["final"]) == set(report.details["results"]) and len(metrics["final"]) == 4
     for row in metrics["final"].values():
         assert set(row) == {"accuracy", "auc", "log_loss", "ece", "mean_model_auc"}
     assert "kNN (k=20)" in metrics["final"] and "base rate per model+dataset" in metrics["final"]
@@ -121,8 +123,11 @@ def test_same_seed_same_result(tmp_path, trained):
     layout, _, report = trained
     other = Layout(tmp_path / "copy")
     shutil.copytree(layout.root, other.root)
-    again = run_training(other, TrainConfig(**FAST), progress=False, plot=False)
-    assert again.results["predictor (paper)"] == report.results["predictor (paper)"]
+    again = run(other, PredictorConfig(**FAST, no_plot=True))
+    assert again.details["results"]["predictor (paper)"] == report.details["results"]["predictor (paper)"]
+    assert again.details["history"][-1]["train_loss"] == report.details["history"][-1]["train_loss"]
+    a, b = load_file(layout.predictor_weights), load_file(other.predictor_weights)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # bit-identical weights
 
 
 def test_cli_end_to_end(tmp_path, capsys):
@@ -135,13 +140,8 @@ def test_cli_end_to_end(tmp_path, capsys):
                                 "--no_progress", "--no_plot", "--device", "cpu"])
     out = capsys.readouterr().out
     assert rc == 0 and "predictor (paper)" in out and "kNN (k=20)" in out and "mean model AUC" in out
-    assert layout.predictor_weights.exists() and not (layout.predictor_dir / "training_curve.png").exists()
-
-
-@pytest.mark.parametrize("script", ["train_correctness_predictor.py", "fullcorpus_difficulty_estimation.py"])
-def test_help(script):
-    r = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and "--workdir" in r.stdout
+    assert "trained on" in out and "best epoch" in out and str(layout.predictor_metrics) in out
+    assert layout.predictor_weights.exists() and not layout.predictor_curve.exists()
 
 
 # --------------------------------------------------------------------------- bad input
@@ -154,7 +154,7 @@ def fresh(tmp_path):
 
 def _expect(layout, match, **cfg):
     with pytest.raises(DDCFError, match=match):
-        run_training(layout, TrainConfig(**{**FAST, "epochs": 1, **cfg}), progress=False, plot=False)
+        run(layout, PredictorConfig(**{**FAST, "epochs": 1, "no_plot": True, **cfg}))
 
 
 @pytest.mark.parametrize("attr", ["train_split", "val_split", "model_order", "seed_embeddings"])
@@ -224,10 +224,10 @@ def test_nan_embeddings(fresh):
 
 @pytest.mark.parametrize("field,value", [("epochs", 0), ("lr", 0.0), ("dropout", 1.0), ("warmup_ratio", 1.5),
                                          ("batch_size", 0), ("alpha", -0.1), ("device", "tpu"),
-                                         ("noise_prefetch", "maybe")])
+                                         ("noise_prefetch", "maybe"), ("threads", -1), ("knn_k", 0)])
 def test_out_of_range_options(field, value):
     with pytest.raises(DDCFError, match=f"--{field}"):
-        TrainConfig(**{field: value}).validate()
+        PredictorConfig(**{field: value}).validate()
 
 
 def test_cli_bad_option_exits_2(fresh, capsys):
@@ -243,8 +243,6 @@ def test_cli_bad_option_exits_2(fresh, capsys):
 
 
 def test_noise_prefetcher_draws_fresh_scaled_noise_in_order():
-    from ddcf.predictor.train import NoisePrefetcher
-
     a, b = NoisePrefetcher(64, 0.02, seed=3), NoisePrefetcher(64, 0.02, seed=3)
     try:
         xs = list(a.batches([500, 500, 7]))
@@ -264,9 +262,9 @@ def test_training_with_and_without_noise_prefetch(tmp_path, mode):
     layout = Layout(tmp_path / "w")
     S.build(layout, n_models=3, n_questions=60)
     data = load_training_data(layout)
-    cfg = TrainConfig(epochs=2, batch_size=64, threads=1, device="cpu", noise_prefetch=mode)
-    r1 = train_predictor(data, cfg, progress=False)
-    r2 = train_predictor(data, cfg, progress=False)
+    cfg = PredictorConfig(epochs=2, batch_size=64, threads=1, device="cpu", noise_prefetch=mode, no_progress=True)
+    r1 = train_predictor(data, cfg)
+    r2 = train_predictor(data, cfg)
     assert r1.noise_prefetch == (mode == "on")
     assert [h["val_accuracy"] for h in r1.history] == [h["val_accuracy"] for h in r2.history]  # deterministic
     for a, b in zip(r1.model.state_dict().values(), r2.model.state_dict().values()):

@@ -25,7 +25,7 @@ def clustered(n: int, d: int, seed: int, dup_frac: float = 0.0, scale_rows: bool
     return x
 
 
-def oracle(x: np.ndarray, difficulty: np.ndarray, k: int, lamda: float):
+def oracle(x: np.ndarray, predicted_correctness: np.ndarray, k: int, lamda: float):
     """Eq. 5 in pure Python with exact integer arithmetic for the canonical cosine.
 
     Independent of BLAS and of numpy's canonicalisation: rows are rounded to the grid
@@ -50,7 +50,7 @@ def oracle(x: np.ndarray, difficulty: np.ndarray, k: int, lamda: float):
 
     lam = float(lamda)
     b = 1.0 - lam
-    a = [lam * float(v) for v in np.asarray(difficulty, dtype=np.float64)]
+    a = [lam * float(v) for v in np.asarray(predicted_correctness, dtype=np.float64)]
     picked, costs, msims = [], [], []
     best_sim = [None] * n  # running max over picks
     for _ in range(k):
@@ -72,8 +72,8 @@ def oracle(x: np.ndarray, difficulty: np.ndarray, k: int, lamda: float):
 
 
 def write_layout(layout, n: int = 60, d: int = 16, seed: int = 0, model: str = "org/Target-7B",
-                 difficulty: np.ndarray | None = None):
-    """Corpus questions, embeddings (via save_embeddings) and a difficulty table for ``model``."""
+                 predicted_correctness: np.ndarray | None = None):
+    """Corpus questions, embeddings (via save_embeddings) and the stage-5 predicted-correctness table of ``model``."""
     rng = np.random.default_rng(seed)
     ids = [f"q{i:04d}" for i in range(n)]
     datasets = np.array(["gsm8k", "math", "aime"])[rng.integers(0, 3, n)]
@@ -87,8 +87,8 @@ def write_layout(layout, n: int = 60, d: int = 16, seed: int = 0, model: str = "
     write_parquet(corpus, layout.corpus_questions)
     x = clustered(n, d, seed)
     save_embeddings(x, ids, layout.corpus_embeddings, {"embedding_model": "test-model", "normalized": True})
-    if difficulty is None:
-        difficulty = rng.beta(2, 2, n).astype(np.float32)
-    write_parquet(pd.DataFrame({"question_id": ids, "predicted_correctness": difficulty}),
+    if predicted_correctness is None:
+        predicted_correctness = rng.beta(2, 2, n).astype(np.float32)
+    write_parquet(pd.DataFrame({"question_id": ids, "predicted_correctness": predicted_correctness}),
                   layout.difficulty(model), metadata={"model": model, "embedding_model": "test-model"})
-    return corpus, x, np.asarray(difficulty, dtype=np.float32)
+    return corpus, x, np.asarray(predicted_correctness, dtype=np.float32)

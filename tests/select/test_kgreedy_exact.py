@@ -1,18 +1,13 @@
 """kgreedy_fast and kgreedy_torch must equal kgreedy_reference bit for bit; all three must equal eq. 5."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_select import clustered, oracle
 
-sys.path.insert(0, str(Path(__file__).parent))
-from helpers_select import clustered, oracle  # noqa: E402
-
-from ddcf.select import exact  # noqa: E402
-from ddcf.select.kgreedy import kgreedy_fast, kgreedy_reference  # noqa: E402
-from ddcf.select.kgreedy_torch import kgreedy_torch  # noqa: E402
+from ddcf.select import exact, kgreedy_fast, kgreedy_reference
+from ddcf.select.kgreedy_torch import kgreedy_torch
 
 LAMDAS = (0.0, 0.2, 0.5, 1.0)
 
@@ -24,20 +19,20 @@ def assert_same(a, b):
 
 
 def random_case(seed: int):
-    """Small inputs full of exact ties: duplicated rows, repeated/constant difficulty, scaled rows."""
+    """Small inputs full of exact ties: duplicated rows, repeated/constant predicted correctness, scaled rows."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 160))
     d = int(rng.integers(1, 24))
     x = clustered(n, d, seed, dup_frac=0.3 if seed % 2 == 0 else 0.0, scale_rows=seed % 3 == 0)
     if seed % 7 == 0:  # near-duplicates: differ only in the last bits
         x[: n // 2] = x[: n // 2] * np.float32(1 + 1e-7)
-    diff = rng.random(n).astype(np.float32)
+    pc = rng.random(n).astype(np.float32)
     if seed % 4 == 1:
-        diff = (np.round(diff * 3) / 3).astype(np.float32)
+        pc = (np.round(pc * 3) / 3).astype(np.float32)
     if seed % 5 == 2:
-        diff[:] = 0.5
+        pc[:] = 0.5
     k = int(rng.integers(1, n + 1))
-    return x, diff, k
+    return x, pc, k
 
 
 def test_oracle_on_tiny_inputs():
@@ -45,11 +40,11 @@ def test_oracle_on_tiny_inputs():
         rng = np.random.default_rng(100 + seed)
         n, d = int(rng.integers(1, 14)), int(rng.integers(1, 7))
         x = clustered(n, d, seed, dup_frac=0.4 if seed % 2 else 0.0)
-        diff = (np.round(rng.random(n) * 2) / 2).astype(np.float32) if seed % 3 else rng.random(n).astype(np.float32)
+        pc = (np.round(rng.random(n) * 2) / 2).astype(np.float32) if seed % 3 else rng.random(n).astype(np.float32)
         for k in sorted({1, n, max(1, n // 2)}):
             for lam in LAMDAS:
-                picks, costs, msims = oracle(x, diff, k, lam)
-                ref = kgreedy_reference(x, diff, k, lam)
+                picks, costs, msims = oracle(x, pc, k, lam)
+                ref = kgreedy_reference(x, pc, k, lam)
                 assert np.array_equal(ref.indices, picks), (seed, k, lam)
                 assert np.array_equal(ref.cost, costs)
                 assert np.array_equal(ref.max_similarity, msims, equal_nan=True)
@@ -58,24 +53,24 @@ def test_oracle_on_tiny_inputs():
 @pytest.mark.parametrize("lamda", LAMDAS)
 def test_fast_and_torch_match_reference_on_many_inputs(lamda):
     for seed in range(25):
-        x, diff, k = random_case(seed)
-        ref = kgreedy_reference(x, diff, k, lamda)
+        x, pc, k = random_case(seed)
+        ref = kgreedy_reference(x, pc, k, lamda)
         # stress the lazy bookkeeping: tiny frontier, tiny GEMM batches, chunked and unchunked products
-        fast = kgreedy_fast(x, diff, k, lamda, frontier=1 + seed % 9, sub_batch=1 + seed % 5,
+        fast = kgreedy_fast(x, pc, k, lamda, frontier=1 + seed % 9, sub_batch=1 + seed % 5,
                             min_batch=seed % 4, gemm_chunk=[None, 3, 640][seed % 3], block_rows=7)
         assert_same(ref, fast)
         assert fast.stats.get("bound_violations", 0) == 0
         if seed % 3 == 0:
-            assert_same(ref, kgreedy_torch(x, diff, k, lamda, device="cpu", block_rows=5))
+            assert_same(ref, kgreedy_torch(x, pc, k, lamda, device="cpu", block_rows=5))
 
 
 @pytest.mark.parametrize("lamda", (0.0, 0.2, 0.5))
 def test_fast_with_long_runs_probes_and_frontier_rebuilds(lamda):
     """k in the hundreds: long-stale rows, probes, padding, frontier rebuilds all happen."""
     x = clustered(900, 48, 11, dup_frac=0.05)
-    diff = np.random.default_rng(11).beta(2, 2, 900).astype(np.float32)
-    ref = kgreedy_reference(x, diff, 300, lamda)
-    fast = kgreedy_fast(x, diff, 300, lamda, frontier=64)
+    pc = np.random.default_rng(11).beta(2, 2, 900).astype(np.float32)
+    ref = kgreedy_reference(x, pc, 300, lamda)
+    fast = kgreedy_fast(x, pc, 300, lamda, frontier=64)
     assert_same(ref, fast)
     st = fast.stats
     assert st["bound_violations"] == 0 and st["probe_rows"] > 0 and st["rebuilds"] > 1
@@ -84,25 +79,25 @@ def test_fast_with_long_runs_probes_and_frontier_rebuilds(lamda):
 
 def test_conventions_first_pick_ties_and_lamda_one():
     x = clustered(30, 8, 1)
-    diff = np.full(30, 0.3, dtype=np.float32)
-    diff[[7, 12]] = 0.1  # two hardest, tied
-    r = kgreedy_fast(x, diff, 5, 0.2)
+    pc = np.full(30, 0.3, dtype=np.float32)
+    pc[[7, 12]] = 0.1  # two hardest, tied
+    r = kgreedy_fast(x, pc, 5, 0.2)
     assert r.indices[0] == 7  # lowest predicted correctness, lowest index among ties
     assert math.isnan(r.max_similarity[0]) and r.cost[0] == 0.2 * np.float64(np.float32(0.1))
-    # lamda = 1: the k smallest difficulties, stable
-    diff = np.random.default_rng(0).integers(0, 4, 30).astype(np.float32) / 4
-    r1 = kgreedy_fast(x, diff, 30, 1.0)
-    assert np.array_equal(r1.indices, np.argsort(diff, kind="stable"))
+    # lamda = 1: the k smallest predicted correctness values, stable
+    pc = np.random.default_rng(0).integers(0, 4, 30).astype(np.float32) / 4
+    r1 = kgreedy_fast(x, pc, 30, 1.0)
+    assert np.array_equal(r1.indices, np.argsort(pc, kind="stable"))
     # lamda = 0: pure diversity starts at row 0 (every first cost is 0)
-    assert kgreedy_fast(x, diff, 3, 0.0).indices[0] == 0
+    assert kgreedy_fast(x, pc, 3, 0.0).indices[0] == 0
 
 
 def test_duplicates_are_picked_last_under_pure_diversity():
     base = clustered(10, 6, 3)
     x = np.concatenate([base, base])  # rows 10..19 duplicate 0..9
-    diff = np.linspace(0.1, 0.9, 20).astype(np.float32)
-    r = kgreedy_fast(x, diff, 20, 0.0)
-    assert_same(kgreedy_reference(x, diff, 20, 0.0), r)
+    pc = np.linspace(0.1, 0.9, 20).astype(np.float32)
+    r = kgreedy_fast(x, pc, 20, 0.0)
+    assert_same(kgreedy_reference(x, pc, 20, 0.0), r)
     # every row's duplicate has similarity 1 to it, so the first 10 picks contain no duplicate pair
     assert len({i % 10 for i in r.indices[:10]}) == 10
 
@@ -110,19 +105,19 @@ def test_duplicates_are_picked_last_under_pure_diversity():
 def test_memmap_float16_unnormalised_and_zero_rows(tmp_path):
     x = clustered(120, 12, 5, dup_frac=0.2, scale_rows=True)
     x[3] = 0.0  # a zero row: cosine 0 with everything
-    diff = np.random.default_rng(5).random(120).astype(np.float32)
+    pc = np.random.default_rng(5).random(120).astype(np.float32)
     path = tmp_path / "emb.npy"
     np.save(path, x)
     mm = np.load(path, mmap_mode="r")
     for lam in (0.2, 0.5):
-        ref = kgreedy_reference(x, diff, 60, lam)
-        assert_same(ref, kgreedy_fast(mm, diff, 60, lam, block_rows=16))
-        assert_same(ref, kgreedy_torch(mm, diff, 60, lam, device="cpu"))
+        ref = kgreedy_reference(x, pc, 60, lam)
+        assert_same(ref, kgreedy_fast(mm, pc, 60, lam, block_rows=16))
+        assert_same(ref, kgreedy_torch(mm, pc, 60, lam, device="cpu"))
     # a power-of-two row scale leaves the canonical rows, hence the selection, exactly unchanged
     double = (x * np.float32(2.0)).astype(np.float32)
-    assert_same(kgreedy_reference(x, diff, 40, 0.2), kgreedy_fast(double, diff, 40, 0.2))
+    assert_same(kgreedy_reference(x, pc, 40, 0.2), kgreedy_fast(double, pc, 40, 0.2))
     f16 = x.astype(np.float16)
-    assert_same(kgreedy_reference(f16, diff, 50, 0.2), kgreedy_fast(f16, diff, 50, 0.2))
+    assert_same(kgreedy_reference(f16, pc, 50, 0.2), kgreedy_fast(f16, pc, 50, 0.2))
 
 
 def test_canonical_similarity_is_exact_symmetric_and_batch_independent():
@@ -181,7 +176,7 @@ def test_input_validation():
 
 
 def test_sketch_basis_is_orthonormal_and_capped():
-    from ddcf.select.kgreedy import sketch_basis
+    from ddcf.select.kgreedy_lazy_state import sketch_basis
 
     x = clustered(600, 160, 3)
     p = sketch_basis(x, 32, 4096)
@@ -195,15 +190,15 @@ def test_sketch_basis_is_orthonormal_and_capped():
 def test_a_bad_sketch_costs_time_but_never_changes_the_selection(monkeypatch, lamda):
     """The sketch only chooses which pick a probe tries: with a useless random basis the
     probes mostly fail, but the picks are still the reference's, bit for bit."""
-    import ddcf.select.kgreedy as kg
+    import ddcf.select.kgreedy_lazy_state as kg  # where LazyState.start looks the sketch up
 
     x = clustered(900, 64, 5, dup_frac=0.05)
-    diff = np.random.default_rng(5).beta(2, 2, 900).astype(np.float32)
-    ref = kgreedy_reference(x, diff, 250, lamda)
-    good = kgreedy_fast(x, diff, 250, lamda)
+    pc = np.random.default_rng(5).beta(2, 2, 900).astype(np.float32)
+    ref = kgreedy_reference(x, pc, 250, lamda)
+    good = kgreedy_fast(x, pc, 250, lamda)
     rng = np.random.default_rng(0)
     monkeypatch.setattr(kg, "sketch_basis", lambda x_, q, s: rng.standard_normal((x_.shape[1], 4)).astype(np.float32))
-    bad = kgreedy_fast(x, diff, 250, lamda)
+    bad = kgreedy_fast(x, pc, 250, lamda)
     assert_same(ref, good)
     assert_same(ref, bad)
     assert good.stats["probe_rows"] > 0 and bad.stats["probe_rows"] > 0

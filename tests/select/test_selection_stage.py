@@ -1,22 +1,18 @@
 """Stage 6 end to end on a tiny synthetic layout, and every bad input."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_select import write_layout
 
-sys.path.insert(0, str(Path(__file__).parent))
-from helpers_select import write_layout  # noqa: E402
-
-from ddcf.cli import run_main  # noqa: E402
-from ddcf.errors import DDCFError  # noqa: E402
-from ddcf.io import read_parquet_metadata, save_embeddings, write_parquet  # noqa: E402
-from ddcf.select.cli import main  # noqa: E402
-from ddcf.select.kgreedy import kgreedy_reference  # noqa: E402
-from ddcf.select.sft_dataset import render_chatml  # noqa: E402
+from ddcf.cli import run_main
+from ddcf.errors import DDCFError
+from ddcf.io import read_parquet_metadata, save_embeddings, write_parquet
+from ddcf.select import kgreedy_reference
+from ddcf.select.cli import main
+from ddcf.select.sft_dataset import render_chatml
 
 MODEL = "org/Target-7B"
 
@@ -28,22 +24,22 @@ def run(layout, *extra):
 def test_end_to_end_outputs(layout, capsys):
     from datasets import load_from_disk
 
-    corpus, x, diff = write_layout(layout, n=80)
+    corpus, x, pc = write_layout(layout, n=80)
     assert run(layout, "--num_select", "12", "--lamda", "0.3") == 0
     out = layout.selection_dir(MODEL, 0.3, 12)
-    sel = pd.read_parquet(out / "selection.parquet")
-    assert list(sel.columns) == ["rank", "question_id", "cost", "difficulty", "max_similarity", "dataset"]
+    sel = pd.read_parquet(layout.selection_table(out))
+    assert list(sel.columns) == ["rank", "question_id", "cost", "predicted_correctness", "max_similarity", "dataset"]
     assert sel["rank"].tolist() == list(range(1, 13)) and sel.question_id.is_unique
     # the same picks as the reference on the same pool (embedding-file order)
-    ref = kgreedy_reference(x, diff, 12, 0.3)
+    ref = kgreedy_reference(x, pc, 12, 0.3)
     assert sel.question_id.tolist() == [f"q{i:04d}" for i in ref.indices]
     assert np.array_equal(sel.cost.to_numpy(), ref.cost)
     assert sel.dataset.tolist() == corpus.set_index("question_id").loc[sel.question_id, "dataset"].tolist()
-    meta = read_parquet_metadata(out / "selection.parquet")
+    meta = read_parquet_metadata(layout.selection_table(out))
     assert meta["model"] == MODEL and meta["lamda"] == 0.3 and meta["k"] == 12 and meta["pool_size"] == 80
     assert meta["corpus_embeddings_ids_sha256"] and meta["pool_ids_sha256"] and meta["difficulty_ids_sha256"]
 
-    ds = load_from_disk(str(out / "dataset"))
+    ds = load_from_disk(str(layout.selection_dataset(out)))
     assert len(ds) == 12 and {"text", "messages", "question_id", "question", "response"} <= set(ds.column_names)
     first = corpus.set_index("question_id").loc[sel.question_id.iloc[0]]
     assert ds[0]["question_id"] == sel.question_id.iloc[0]
@@ -52,30 +48,33 @@ def test_end_to_end_outputs(layout, capsys):
     assert ds[0]["messages"] == [{"role": "user", "content": first.question},
                                  {"role": "assistant", "content": first.response}]
 
-    rep = json.loads((out / "report.json").read_text())
+    rep = json.loads(layout.selection_report(out).read_text())
     for block in ("selection", "random", "pool"):
-        assert {"mean_difficulty", "mean_pairwise_similarity", "composition"} <= set(rep[block])
-    assert rep["selection"]["mean_difficulty"] < rep["random"]["mean_difficulty"]  # harder than random
+        assert {"mean_predicted_correctness", "mean_pairwise_similarity", "composition"} <= set(rep[block])
+    # harder than random
+    assert rep["selection"]["mean_predicted_correctness"] < rep["random"]["mean_predicted_correctness"]
     assert sum(rep["random"]["composition"].values()) == 12
-    assert (out / "report.png").stat().st_size > 1000
+    assert layout.selection_plot(out).stat().st_size > 1000
     printed = capsys.readouterr().out
-    assert "DDCF selection" in printed and "random k" in printed
+    assert "DDCF selection" in printed and "random k" in printed and "mean pred. correctness" in printed
 
     # a rerun replaces the outputs atomically (no leftovers), with another seed for the baseline
     assert run(layout, "--num_select", "12", "--lamda", "0.3", "--seed", "5") == 0
-    assert sorted(p.name for p in out.iterdir()) == ["dataset", "report.json", "report.png", "selection.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["dataset", "report.json", "report.png", "select.config.yaml",
+                                                     "selection.parquet"]
 
 
 def test_max_score_filters_the_pool_and_output_dir(layout, tmp_path):
-    corpus, x, diff = write_layout(layout, n=50)
-    cut = float(np.sort(diff)[30])
+    corpus, x, pc = write_layout(layout, n=50)
+    cut = float(np.sort(pc)[30])
     target = tmp_path / "custom"
     assert run(layout, "--num_select", "10", "--max_score", str(cut), "--output_dir", str(target)) == 0
     sel = pd.read_parquet(target / "selection.parquet")
-    pool = np.flatnonzero(diff <= np.float32(cut))
-    ref = kgreedy_reference(x[pool], diff[pool], 10, 0.2)
+    pool = np.flatnonzero(pc <= np.float32(cut))
+    ref = kgreedy_reference(x[pool], pc[pool], 10, 0.2)
     assert sel.question_id.tolist() == [f"q{pool[i]:04d}" for i in ref.indices]
-    assert (sel.difficulty <= cut).all()
+    assert (sel.predicted_correctness <= cut).all()
+    assert (target / "select.config.yaml").is_file()  # the resolved config lands beside --output_dir's outputs
 
 
 def test_jinja_template_and_local_tokenizer(layout, tmp_path):
@@ -135,16 +134,16 @@ def test_num_select_too_big_or_too_small(layout):
     write_layout(layout, n=20)
     with pytest.raises(DDCFError, match=r"--num_select 21 is larger than the candidate pool of 20"):
         run(layout, "--num_select", "21")
-    with pytest.raises(DDCFError, match=r"--num_select 0"):
+    with pytest.raises(DDCFError, match=r"--num_select is 0; it must be >= 1"):
         run(layout, "--num_select", "0")
-    diff = np.linspace(0.05, 0.95, 20)
-    write_layout(layout, n=20, difficulty=diff.astype(np.float32))
+    pc = np.linspace(0.05, 0.95, 20)
+    write_layout(layout, n=20, predicted_correctness=pc.astype(np.float32))
     with pytest.raises(DDCFError, match=r"larger than the candidate pool of 10 questions"):
         run(layout, "--num_select", "11", "--max_score", "0.5")
 
 
 def test_max_score_leaving_empty_pool(layout):
-    write_layout(layout, n=20, difficulty=np.full(20, 0.4, np.float32))
+    write_layout(layout, n=20, predicted_correctness=np.full(20, 0.4, np.float32))
     with pytest.raises(DDCFError, match=r"--max_score 0.1 leaves no candidate.*0\.4000"):
         run(layout, "--max_score", "0.1")
 

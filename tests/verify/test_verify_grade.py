@@ -3,9 +3,9 @@ import pytest
 
 from ddcf.errors import DDCFError
 from ddcf.io import read_parquet_metadata
+from ddcf.verify.accuracy import format_summary, summarize_verdicts
 from ddcf.verify.equivalence import verifier_version
 from ddcf.verify.grade import VERDICT_COLUMNS, completions_fingerprint, grade_completions, write_verdicts
-from ddcf.verify.summary import format_summary, summarize_verdicts
 
 ROWS = [
     # model, question_id, gold, dataset, completion, expected (correct, status)
@@ -50,7 +50,9 @@ def test_dataset_inferred_from_gold_when_absent(shared_verifier):
     df = completions(with_dataset=False)
     out = grade_completions(df, verifier=shared_verifier, progress=False)
     # '# N' and plain-number golds are graded GSM8K-style; LaTeX golds MATH-style
-    assert list(out["dataset"]) == ["gsm8k", "gsm8k", "gsm8k", "math", "math", "gsm8k", "math", "gsm8k", "gsm8k", "gsm8k"]
+    assert list(out["dataset"]) == [
+        "gsm8k", "gsm8k", "gsm8k", "math", "math", "gsm8k", "math", "gsm8k", "gsm8k", "gsm8k"
+    ]
     assert out.loc[4, "correct"] and not out.loc[6, "correct"]
 
 
@@ -110,12 +112,3 @@ def test_summary():
     assert s.loc["ALL", "n"] == 4 and s.loc["ALL", "accuracy"] == 0.5
     text = format_summary(summarize_verdicts(v))
     assert "50.0%" in text and "ALL" in text
-
-
-def test_package_exports():
-    import ddcf.verify as V
-
-    assert V.grade_completions is grade_completions and V.write_verdicts is write_verdicts
-    assert V.extract_answer('{"answer": "7"}').answer == "7"
-    with pytest.raises(AttributeError):
-        V.no_such_name

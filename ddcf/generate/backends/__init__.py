@@ -29,19 +29,16 @@ by :class:`ddcf.generate.backends.pool.DataParallelBackend`.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
-from ddcf.errors import DDCFError
+from ddcf.errors import DDCFError, first_line
+from ddcf.runtime import cuda_available, is_available, require
 
 Prompt = Sequence[int]
-
-FINISH_REASONS = ("stop", "length")
-
 
 @dataclass(frozen=True)
 class SamplingSpec:
@@ -151,7 +148,7 @@ class HFTokenizer:
             tok = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
         except Exception as exc:  # noqa: BLE001 - hub/offline/format errors all mean "cannot load this model"
             raise DDCFError(
-                f"Could not load the tokenizer of '{model}': {type(exc).__name__}: {_first_line(exc)}.",
+                f"Could not load the tokenizer of '{model}': {type(exc).__name__}: {first_line(exc)}.",
                 "check --model_name (a local model folder or a Hugging Face Hub id); a Hub id needs network "
                 "access or a cached copy (huggingface-cli download NAME), and gated models need a token.",
             ) from None
@@ -183,11 +180,6 @@ class HFTokenizer:
 
     def apply_chat_template(self, messages: list[dict]) -> str:
         return self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-
-def _first_line(exc: BaseException) -> str:
-    s = str(exc).strip()
-    return s.splitlines()[0][:300] if s else ""
 
 
 def check_model_reference(model: str) -> None:
@@ -268,7 +260,7 @@ _REGISTRY: dict[str, str] = {
 }
 
 ENGINE_PACKAGES = {"sglang": "sglang", "vllm": "vllm"}
-INSTALL_HINTS = {"sglang": 'pip install "sglang[all]"', "vllm": "pip install vllm"}
+INSTALL_HINTS = {"sglang": "pip install 'ddcf[sglang]'", "vllm": "pip install 'ddcf[vllm]'"}
 
 
 def register(name: str, target: str) -> None:
@@ -291,29 +283,30 @@ def get_backend_class(name: str) -> type[Backend]:
 
 def engine_installed(name: str) -> bool:
     pkg = ENGINE_PACKAGES.get(name)
-    return pkg is None or importlib.util.find_spec(pkg) is not None
+    return pkg is None or is_available(pkg)
 
 
 def require_engine(name: str):
     """Import a GPU engine package, or raise a DDCFError that says how to install it."""
     pkg = ENGINE_PACKAGES[name]
+    require(pkg, INSTALL_HINTS[name], f"The '{name}' generation backend")
     try:
         return importlib.import_module(pkg)
-    except ImportError as exc:
+    except ImportError as exc:  # installed but broken (e.g. a CUDA/torch version mismatch)
         raise DDCFError(
-            f"The '{name}' backend needs the {pkg} package, which could not be imported ({_first_line(exc)}).",
-            f"install it on the GPU machine ({INSTALL_HINTS[name]}), or pick another backend with "
+            f"The '{name}' backend needs the {pkg} package, which could not be imported ({first_line(exc)}).",
+            f"reinstall it on the GPU machine ({INSTALL_HINTS[name]}), or pick another backend with "
             "--backend vllm / sglang / hf (hf is slow but needs nothing extra).",
         ) from None
 
 
 def cuda_device_count() -> int:
-    try:
-        import torch
-
-        return torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except Exception:  # noqa: BLE001
+    """Visible CUDA GPUs (0 without torch or without a GPU)."""
+    if not cuda_available():
         return 0
+    import torch
+
+    return torch.cuda.device_count()
 
 
 def default_backend_name() -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ddcf.errors import DDCFError
+from ddcf.errors import DDCFError, first_line
 from ddcf.generate.backends import (
     Backend,
     BackendOptions,
@@ -20,10 +20,10 @@ from ddcf.generate.backends import (
     HFTokenizer,
     Prompt,
     SamplingSpec,
-    _first_line,
     check_model_reference,
     cut_at_stop,
 )
+from ddcf.runtime import progress, resolve_device
 
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
            "float32": "float32", "fp32": "float32", "float": "float32"}
@@ -46,12 +46,11 @@ class HFBackend(Backend):
 
     def __init__(self, model: str, options: BackendOptions):
         super().__init__(model, options)
-        import torch
         from transformers import AutoModelForCausalLM
 
         check_model_reference(model)
         self._tok = HFTokenizer.load(model, options.trust_remote_code)
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = resolve_device("auto")
         dtype = resolve_torch_dtype(options.dtype, self.device == "cuda")
         kwargs = {"dtype": dtype, "trust_remote_code": options.trust_remote_code}
         if self.device == "cuda" and options.tensor_parallel_size > 1:
@@ -60,7 +59,7 @@ class HFBackend(Backend):
             self.lm = AutoModelForCausalLM.from_pretrained(model, **kwargs)
         except Exception as exc:  # noqa: BLE001
             raise DDCFError(
-                f"Could not load the model '{model}' with transformers: {type(exc).__name__}: {_first_line(exc)}.",
+                f"Could not load the model '{model}' with transformers: {type(exc).__name__}: {first_line(exc)}.",
                 "check --model_name; a Hub id needs network access or a cached copy.",
             ) from None
         if "device_map" not in kwargs:
@@ -100,7 +99,6 @@ class HFBackend(Backend):
         self, prompts: Sequence[Prompt], spec: SamplingSpec, seeds: Sequence[int] | None = None
     ) -> list[list[Completion]]:
         import torch
-        from tqdm.auto import tqdm
 
         gen_config, eos = self._generation_config(spec)
         pad = self._tok.pad_token_id
@@ -109,7 +107,7 @@ class HFBackend(Backend):
         if self.sort_by_length:
             order.sort(key=lambda i: len(prompts[i]))
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        bar = tqdm(total=len(prompts), desc="hf generate", unit="prompt", disable=not self.options.progress,
+        bar = progress(total=len(prompts), desc="hf generate", unit="prompt", enabled=self.options.progress,
                    leave=False)
         for batch in batches:
             if not spec.greedy:

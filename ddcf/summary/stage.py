@@ -1,23 +1,22 @@
-"""One-screen summary of a whole pipeline run, read back from the artifacts.
+"""The run summary: one block per stage, read back from the artifacts through the Layout.
 
-    python -m ddcf.summary --workdir demo_run --model_name Meta-Llama-3-8B-Instruct
-
-It reads only files (so it also works on a run made stage by stage, days apart)
-and says which stage to run next when an artifact is missing.
+Each block says what a stage produced, or which script to run when its artifact is missing.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ddcf.cli import add_workdir_arg, run_main
+from ddcf.io import manifest_path
 from ddcf.layout import Layout
+from ddcf.matrix.sources import verdict_files
+from ddcf.pipeline import Report
+from ddcf.select.report import COLUMN, block_value, read_selection_table
+from ddcf.summary.config import SummaryConfig
 
 
 def _fmt(x, digits=3) -> str:
@@ -25,8 +24,7 @@ def _fmt(x, digits=3) -> str:
 
 
 def _verify_lines(layout: Layout, target: str) -> list[str]:
-    files = [p for p in sorted(layout.verdicts_dir.glob("*.parquet")) if not p.name.endswith(".passrate.parquet")] \
-        if layout.verdicts_dir.is_dir() else []
+    files = verdict_files(layout)
     if not files:
         return ["1 verify      (missing: run infer.py)"]
     df = pd.concat([pd.read_parquet(p, columns=["model", "dataset", "correct", "status"]) for p in files])
@@ -53,14 +51,14 @@ def _matrix_lines(layout: Layout) -> list[str]:
 def _embed_lines(layout: Layout) -> list[str]:
     out = []
     for name, p in (("seed", layout.seed_embeddings), ("corpus", layout.corpus_embeddings)):
-        man = p.with_suffix(".json")
+        man = manifest_path(p)
         if man.exists():
             info = json.loads(man.read_text())
             out.append(f"{info['n']:,} {name} x {info['dim']}")
     if not out:
         return ["3 embeddings  (missing: run get_question_embeddings.py)"]
-    model = json.loads(layout.seed_embeddings.with_suffix(".json").read_text()).get("embedding_model", "?") \
-        if layout.seed_embeddings.with_suffix(".json").exists() else "?"
+    seed_manifest = manifest_path(layout.seed_embeddings)
+    model = json.loads(seed_manifest.read_text()).get("embedding_model", "?") if seed_manifest.exists() else "?"
     return [f"3 embeddings  {', '.join(out)}  ({model})"]
 
 
@@ -97,24 +95,28 @@ def _difficulty_lines(layout: Layout, target: str) -> list[str]:
 
 def _selection_lines(layout: Layout, target: str, lamda: float, k: int) -> list[str]:
     out_dir = layout.selection_dir(target, lamda, k)
-    sel_path = out_dir / "selection.parquet"
+    sel_path = layout.selection_table(out_dir)
     if not sel_path.exists():
-        return [f"6 selection   (missing: run k_greedy_selection.py --model_name {target} --lamda {lamda:g} --num_select {k})"]
-    sel = pd.read_parquet(sel_path)
+        return [f"6 selection   (missing: run k_greedy_selection.py --model_name {target} --lamda {lamda:g} "
+                f"--num_select {k})"]
+    sel = read_selection_table(sel_path)  # also a run written before the rename (column 'difficulty')
     lines = [f"6 selection   {len(sel):,} questions (lamda={lamda:g}) -> {out_dir}"]
-    rep_path = out_dir / "report.json"
-    if rep_path.exists():
-        rep = json.loads(rep_path.read_text())
-        s, r = rep.get("selection", {}), rep.get("random", {})
-        if s and r:
-            lines.append(f"              {'':10s} {'mean difficulty':>16s} {'mean pairwise cos':>18s}")
-            for name, block in (("DDCF", s), ("random", r)):
-                lines.append(f"              {name:10s} {_fmt(block.get('mean_difficulty')):>16s} "
+    rep_path = layout.selection_report(out_dir)
+    rep = json.loads(rep_path.read_text()) if rep_path.exists() else {}
+    s, r = rep.get("selection", {}), rep.get("random", {})
+    if not s and COLUMN in sel.columns:  # report.json missing or partial: the table still has the values
+        s = {"mean_predicted_correctness": float(sel[COLUMN].mean())}
+    if s:
+        lines.append(f"              {'':10s} {'mean predicted correctness (lower = harder)':>43s} "
+                     f"{'mean pairwise cos':>18s}")
+        for name, block in (("DDCF", s), ("random", r)):
+            if block:
+                lines.append(f"              {name:10s} {_fmt(block_value(block, 'mean_predicted_correctness')):>43s} "
                              f"{_fmt(block.get('mean_pairwise_similarity')):>18s}")
     if "dataset" in sel.columns:
         comp = sel["dataset"].value_counts()
         lines.append("              composition: " + ", ".join(f"{ds} {n}" for ds, n in comp.items()))
-    ds_dir = out_dir / "dataset"
+    ds_dir = layout.selection_dataset(out_dir)
     if ds_dir.exists():
         lines.append(f"              SFT dataset (text column, chat template): {ds_dir}")
     return lines
@@ -134,16 +136,7 @@ def render(layout: Layout, target: str, lamda: float, k: int) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ddcf.summary", description="One-screen summary of a DDCF run.")
-    add_workdir_arg(p)
-    p.add_argument("--model_name", default="Meta-Llama-3-8B-Instruct", help="Target model of the selection.")
-    p.add_argument("--lamda", type=float, default=0.2, help="Lambda of the selection to show (default 0.2).")
-    p.add_argument("--num_select", type=int, default=1000, help="k of the selection to show (default 1000).")
-    args = p.parse_args(argv)
-    print(render(Layout.from_arg(args.workdir), args.model_name, args.lamda, args.num_select))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_main(main))
+def run(layout: Layout, config: SummaryConfig) -> Report:
+    """The summary as a Report (it writes nothing, so no resolved config is written either)."""
+    text = render(layout, config.model_name, config.lamda, config.num_select)
+    return Report(stage="summary", summary=text, config_dir=None)

@@ -1,16 +1,18 @@
-"""infer.py precomputed mode, end to end on a slice of the real bundled completions."""
+"""The verify stage (infer.py --completions, ``ddcf verify``), end to end on a slice of the real bundled completions."""
 
 import os
 
 import pandas as pd
 import pytest
+import yaml
 
+from ddcf import cli as ddcf_cli
 from ddcf.cli import run_main
 from ddcf.data.bundled import SEED_COMPLETIONS
-from ddcf.errors import DDCFError
-from ddcf.infer_cli import SUMMARY_NAME, main
+from ddcf.infer import main
 from ddcf.io import read_parquet_metadata
 from ddcf.layout import Layout
+from ddcf.verify.cli import command
 from ddcf.verify.grade import VERDICT_COLUMNS
 
 MODELS = ["gpt-4o-2024-05-13", "gemma-2-2b-it", "Llama-3.1-405B-Inst@sambanova"]
@@ -57,13 +59,61 @@ def test_end_to_end(done, slice_path):
     seed = pd.read_parquet(layout.seed_questions)
     assert list(seed.columns) == ["question_id", "question", "gold", "dataset"]
     assert len(seed) == src["question_id"].nunique() == 100
-    summary = pd.read_parquet(layout.data / SUMMARY_NAME)
+    summary = pd.read_parquet(layout.verify_summary)
     assert list(summary["model"]) == sorted(MODELS) + ["ALL"]
     acc = summary.set_index("model")["accuracy"]
     # the strongest model of the three must come out on top, the 2B model at the bottom
     assert acc["gpt-4o-2024-05-13"] > acc["gemma-2-2b-it"]
     assert acc["Llama-3.1-405B-Inst@sambanova"] > acc["gemma-2-2b-it"]
     assert layout.verify_cache.exists()
+
+
+def test_resolved_config_beside_the_verdicts_repeats_the_run(done, slice_path, capsys):
+    layout = Layout(done)
+    path = layout.resolved_config(layout.verdicts_dir, "verify")
+    saved = yaml.safe_load(path.read_text())
+    assert saved == {"timeout": 5.0, "workers": 2, "completions": str(slice_path), "models": [], "reverify": False}
+    assert "infer.py --config" in path.read_text()  # the header says how to repeat the run
+    first = command.parse(["--completions", str(slice_path), "--workdir", str(done), "--no_progress", "--workers", "2"])
+    assert command.parse(["--config", str(path), "--workdir", str(done), "--no_progress"]) == first
+    before = mtimes(layout)
+    # infer.py reads --completions from the file, so it runs the verify stage
+    assert main(["--config", str(path), "--workdir", str(done), "--no_progress"]) == 0
+    assert "verifying 0 model(s), 3 already verified" in capsys.readouterr().out
+    assert mtimes(layout) == before
+
+
+def test_config_file_and_flags_override_it(slice_path, tmp_path):
+    cfg = tmp_path / "verify.yaml"
+    cfg.write_text(f"completions: {slice_path}\nmodels: [a, b]\ntimeout: 2\n")
+    c = command.parse(["--config", str(cfg), "--timeout", "3", "--workers", "4"])
+    assert (c.completions, c.models, c.timeout, c.workers) == (str(slice_path), ["a", "b"], 3.0, 4)
+    c = command.parse(["--config", str(cfg), "--models", "x,y", "z"])
+    assert c.models == ["x", "y", "z"]
+
+
+def test_help_lists_every_option_of_both_modes(capsys):
+    from ddcf.config import build_parser
+    from ddcf.generate.config import GenerateConfig
+    from ddcf.verify.config import VerifyConfig
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for cls in (VerifyConfig, GenerateConfig):
+        for action in build_parser(cls)._actions:
+            for flag in action.option_strings:
+                assert flag in text, flag
+    assert "--completions" in text and "--model_name" in text and "--regrade" in text
+
+
+def test_ddcf_verify_is_the_same_command(done, slice_path, capsys):
+    assert ddcf_cli.SUBCOMMANDS["verify"][0] == "ddcf.verify.cli"
+    argv = ["verify", "--completions", str(slice_path), "--workdir", str(done), "--no_progress"]
+    assert ddcf_cli.main(argv) == 0
+    assert "3 already verified" in capsys.readouterr().out
+    assert ddcf_cli.main(["verify", "--workdir", str(done)]) == 2  # --completions is required here
+    assert "--completions is required" in capsys.readouterr().err
 
 
 def test_resume_skips_finished_models(done, slice_path, capsys):
@@ -152,9 +202,11 @@ def test_unknown_model_and_bad_options(slice_path, tmp_path, capsys):
     base = ["--completions", str(slice_path), "--workdir", str(tmp_path / "w")]
     err = run_err(base + ["--models", f"{MODELS[0]},no-such-model"], capsys)
     assert "no-such-model" in err and MODELS[1] in err  # names the culprit and lists known models
-    for bad in ("0", "-1", "nan"):
-        assert "--timeout must be a positive" in run_err(base + ["--timeout", bad], capsys)
-    assert "--workers must be at least 1" in run_err(base + ["--workers", "0"], capsys)
+    for bad in ("0", "-1"):
+        err = run_err(base + ["--timeout", bad], capsys)
+        assert "--timeout is" in err and "> 0" in err
+    assert "finite" in run_err(base + ["--timeout", "nan"], capsys)
+    assert "--workers is 0; it must be >= 1" in run_err(base + ["--workers", "0"], capsys)
     assert not (tmp_path / "w" / "DDCF_data" / "verdicts").exists()  # nothing written
 
 
@@ -168,27 +220,3 @@ def test_inconsistent_golds(slice_path, tmp_path, capsys):
     assert "different gold answers" in err
 
 
-def test_generation_mode_missing(monkeypatch, tmp_path, capsys):
-    import ddcf.infer_cli as cli
-
-    monkeypatch.setattr(cli, "_generation_module", lambda: (None, "ModuleNotFoundError: ddcf.generate"))
-    err = run_err(["--workdir", str(tmp_path)], capsys)
-    assert "generation mode is not installed" in err and "--completions" in err
-
-
-def test_generation_mode_is_dispatched(monkeypatch, tmp_path):
-    import argparse
-    import types
-
-    import ddcf.infer_cli as cli
-
-    calls = []
-    fake = types.SimpleNamespace(
-        add_generation_args=lambda p: p.add_argument("--model_name", default=None),
-        run_generation_mode=lambda args, layout: calls.append((args.model_name, layout.root)) or 0,
-    )
-    monkeypatch.setattr(cli, "_generation_module", lambda: (fake, None))
-    assert main(["--workdir", str(tmp_path), "--model_name", "tiny"]) == 0
-    assert calls == [("tiny", tmp_path.resolve())]
-    parser, gen, _ = cli.build_parser()
-    assert isinstance(parser, argparse.ArgumentParser) and gen is fake

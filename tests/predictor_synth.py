@@ -1,4 +1,5 @@
-"""Small synthetic work directories for the predictor and difficulty tests (not collected by pytest).
+"""Small synthetic work directories for the predictor and difficulty tests (a helper, not collected by pytest;
+imported as ``predictor_synth`` through pytest.ini's ``pythonpath = tests``).
 
 The correctness matrix has a learnable low-rank structure that the question
 embeddings carry: model m answers question q correctly iff

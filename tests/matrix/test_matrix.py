@@ -1,11 +1,11 @@
-import numpy as np
 import pandas as pd
 import pytest
 
 from ddcf.errors import DDCFError
 from ddcf.io import write_parquet
-from ddcf.matrix import build_matrix, split_questions
-from ddcf.matrix_cli import main as matrix_main
+from ddcf.matrix.build import build_matrix
+from ddcf.matrix.cli import main as matrix_main
+from ddcf.matrix.split import split_questions
 
 
 def _user_table(tmp_path, rows, name="m.csv"):
@@ -144,3 +144,32 @@ def test_cli_summary(tmp_path, capsys):
     assert matrix_main(["--workdir", str(tmp_path / "w"), "--correctness_table", str(p)]) == 0
     out = capsys.readouterr().out
     assert "Stage 2" in out and "questions" in out
+    assert "matrix.parquet" in out and "model_order.csv" in out
+
+
+def test_library_call_checks_options_like_the_command_line(tmp_path, layout):
+    p = _user_table(tmp_path, _toy_rows())
+    with pytest.raises(DDCFError, match="--pass_threshold"):
+        build_matrix(layout, correctness_table=p, pass_threshold=1.5)
+    with pytest.raises(DDCFError, match="--val_ratio"):
+        build_matrix(layout, correctness_table=p, val_ratio=0.0)
+
+
+def test_pass_rate_tables(layout):
+    """--from_pass_rates reads <model>.passrate.parquet (model from the column or from the file name)."""
+    write_parquet(pd.DataFrame({"question_id": [f"q{i}" for i in range(10)], "question": "t", "dataset": "math"}),
+                  layout.seed_questions)
+    write_parquet(pd.DataFrame({"model": "x/a", "question_id": [f"q{i}" for i in range(10)],
+                                "pass_rate": [i / 10 for i in range(10)]}), layout.passrates("x/a"))
+    write_parquet(pd.DataFrame({"question_id": [f"q{i}" for i in range(10)], "pass_rate": 1.0}),
+                  layout.passrates("b"))
+    # a verdict table beside them is not read in this mode
+    write_parquet(pd.DataFrame(dict(model="c", question_id=["q1", "q2"], question="t", correct=[1, 0])),
+                  layout.verdicts("c"))
+    res = build_matrix(layout, from_pass_rates=True, pass_threshold=0.6)
+    m = res.matrix
+    assert sorted(m.model.unique()) == ["b", "x/a"]
+    assert m.loc[m.model == "x/a", "correct"].sum() == 4 and (m.loc[m.model == "b", "correct"] == 1).all()
+    assert set(m.dataset) == {"math"} and "pass rates >= 0.6" in res.source
+    # and the default mode reads only the verdict tables, not the pass-rate tables
+    assert build_matrix(layout, val_ratio=0.5).matrix.model.unique().tolist() == ["c"]

@@ -1,0 +1,29 @@
+"""The install step's ``run``: the bundled question tables (and the shipped corpus vectors) into a layout."""
+
+from __future__ import annotations
+
+import time
+
+from ddcf.data.bundled import install_bundled_embedding_cache, install_bundled_questions
+from ddcf.data.config import InstallConfig
+from ddcf.layout import Layout
+from ddcf.pipeline import Report
+
+
+def run(layout: Layout, config: InstallConfig) -> Report:
+    t0 = time.perf_counter()
+    counts = install_bundled_questions(layout)
+    lines = [
+        f"Stage 0 - bundled questions: {counts['seed_questions']} seed -> {layout.seed_questions}",
+        f"                             {counts['corpus_questions']} corpus -> {layout.corpus_questions}",
+    ]
+    files = [layout.seed_questions, layout.corpus_questions]
+    details = dict(counts)
+    if not config.no_embedding_cache:
+        n = install_bundled_embedding_cache(layout)
+        details["shipped_vectors"] = n
+        files.append(layout.embedding_shards)
+        lines.append(f"                             {n} shipped corpus vectors (all-MiniLM-L6-v2) -> "
+                     f"{layout.embedding_shards}")
+    return Report(stage="install_bundled", summary="\n".join(lines), files=files, config_dir=layout.data,
+                  details=details, seconds=time.perf_counter() - t0)

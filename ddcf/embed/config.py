@@ -1,0 +1,59 @@
+"""Options of stage 3 (get_question_embeddings.py, ``ddcf embed``), as one dataclass.
+
+Imports nothing heavy: ``--help`` must stay instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddcf.config import StageConfig, option
+from ddcf.embed.models import PACKAGED_MINILM, PAPER_MODEL
+from ddcf.errors import DDCFError
+from ddcf.runtime import check_device
+
+TABLES = ("seed", "corpus")
+DTYPES = ("float32", "float16")
+# Texts per forward pass when --batch_size is not given (why these values: ddcf/embed/batching.py).
+CPU_BATCH_SIZE = 16
+GPU_BATCH_SIZE = 64
+
+
+@dataclass
+class EmbedConfig(StageConfig):
+    """Stage 3: embed the seed and corpus questions with a sentence-transformer.
+    Reads DDCF_data/{seed,corpus}/questions.parquet; writes DDCF_data/embeddings/{seed,corpus}.npy with a .json
+    manifest and an .ids.parquet id list each. Identical texts are embedded once and finished shards are
+    cached by text hash, so an interrupted run resumes where it stopped."""
+
+    embedding_model: str = option(
+        "auto",
+        f"Embedding model (a sentence-transformer): a Hub id, a local folder, or 'auto' = {PAPER_MODEL} (bf16, "
+        f"left padding) on a CUDA machine that is online, else the offline packaged all-MiniLM-L6-v2 "
+        f"({PACKAGED_MINILM}). --model is the older spelling of this option.",
+        aliases=("--model",),
+        metavar="MODEL",
+    )
+    device: str = option("auto", "Where to embed: auto (CUDA when available), cpu, cuda or cuda:N.")
+    which: list[str] = option(list(TABLES), "Tables to embed: seed, corpus or both (comma-separated).",
+                              metavar="TABLE")
+    batch_size: int | None = option(
+        None,
+        f"Texts per forward pass (default: {CPU_BATCH_SIZE} on CPU, where small token-ordered batches are "
+        f"fastest, {GPU_BATCH_SIZE} on CUDA).",
+        min=1,
+    )
+    shard_size: int = option(
+        2048, "Texts per checkpointed shard; a rerun after an interruption redoes at most one shard.", min=1
+    )
+    dtype: str = option("float32", "Stored dtype of the .npy files.", choices=DTYPES)
+    no_normalize: bool = option(False, "Store raw vectors instead of L2-normalised ones (not recommended).")
+    overwrite: bool = option(False, "Drop this model's cached shards and embed everything again.")
+
+    def check(self) -> None:
+        check_device(self.device, "--device")
+        # Checked here rather than with ``choices``: argparse would refuse the comma form ("seed,corpus").
+        unknown = [w for w in self.which if w not in TABLES]
+        if unknown or not self.which:
+            raise DDCFError(f"--which {','.join(self.which)!r} names unknown table(s) {unknown}.",
+                            "use seed, corpus or seed,corpus.")

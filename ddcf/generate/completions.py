@@ -1,0 +1,82 @@
+r"""One shard of generation: prompts -> ``n`` completions per question, with boxed-answer follow-ups.
+
+A completion without a complete ``\boxed{...}`` gets a short greedy follow-up after
+"The final answer is $\boxed{" (stopping at "}$"), appended to its text, so the verifier
+always finds an answer where the model had one in mind.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from ddcf.generate import prompts as P
+from ddcf.generate.backends import Backend
+from ddcf.generate.config import GenerateConfig
+from ddcf.generate.questions import question_seed
+from ddcf.generate.shards import SHARD_COLUMNS
+from ddcf.verify.extract import has_boxed_answer
+
+__all__ = ["followup_context", "generate_shard", "has_boxed_answer"]
+
+
+def followup_context(completion: str) -> str:
+    """Text appended after the prompt for the follow-up request (and kept in the final completion)."""
+    body = completion.rstrip()
+    return (body + "\n" if body else "") + P.FOLLOWUP_SUFFIX
+
+
+def generate_shard(backend: Backend, part: pd.DataFrame, config: GenerateConfig) -> tuple[pd.DataFrame, dict]:
+    """Completions (one row per question and sample, :data:`SHARD_COLUMNS`) and the shard's token stats."""
+    tok = backend.tokenizer
+    eos = list(tok.eos_token_ids)
+    spec = config.sampling_spec(eos)
+    fu_spec = config.followup_spec(eos)
+    built = P.build_prompts(tok, part["question"].tolist(), part["dataset"].tolist(), config.max_prompt_tokens,
+                            chat=config.chat_template)
+    seeds = None if config.greedy else [question_seed(config.seed, q) for q in part["question_id"]]
+    t0 = time.perf_counter()
+    outs = backend.generate([b.ids for b in built], spec, seeds)
+    if len(outs) != len(built) or any(len(r) != config.n for r in outs):
+        raise RuntimeError(f"backend {backend.name} returned a wrong number of completions")
+
+    need = [(i, s) for i, row in enumerate(outs) for s, c in enumerate(row) if not has_boxed_answer(c.text)]
+    fu_texts: dict[tuple[int, int], Any] = {}
+    prompt_tokens = sum(len(b.ids) for b in built) * config.n
+    if need:
+        conts = tok.encode([followup_context(outs[i][s].text) for i, s in need], add_special_tokens=False)
+        limit = backend.context_limit
+        bos = getattr(tok, "bos_token_id", None)
+        fu_prompts = []
+        for (i, _), cont in zip(need, conts):
+            ids = list(built[i].ids) + list(cont)
+            if limit and len(ids) > limit - config.followup_max_tokens:
+                ids = P.left_truncate(ids, max(limit - config.followup_max_tokens, 1), bos)
+            fu_prompts.append(ids)
+        prompt_tokens += sum(len(p) for p in fu_prompts)
+        fu_outs = backend.generate(fu_prompts, fu_spec)
+        fu_texts = {key: row[0] for key, row in zip(need, fu_outs)}
+    wall = time.perf_counter() - t0
+
+    rows = []
+    generated = 0
+    for i, (q, b) in enumerate(zip(part.itertuples(index=False), built)):
+        for s, c in enumerate(outs[i]):
+            fu = fu_texts.get((i, s))
+            final = c.text if fu is None else followup_context(c.text) + fu.text + P.FOLLOWUP_STOP[0]
+            generated += c.n_completion_tokens + (fu.n_completion_tokens if fu else 0)
+            rows.append({
+                "question_id": q.question_id, "sample": s, "dataset": q.dataset, "question": q.question,
+                "gold": q.gold, "prompt_tokens": len(b.ids), "n_shots": b.n_shots, "prompt_truncated": b.truncated,
+                "raw_completion": c.text, "completion": final, "completion_tokens": c.n_completion_tokens,
+                "finish_reason": c.finish_reason, "followup": fu is not None,
+                "followup_text": fu.text if fu else "", "followup_tokens": fu.n_completion_tokens if fu else 0,
+            })
+    df = pd.DataFrame(rows, columns=SHARD_COLUMNS)
+    df = df.astype({"sample": "int64", "prompt_tokens": "int64", "n_shots": "int64", "completion_tokens": "int64",
+                    "followup_tokens": "int64", "prompt_truncated": "bool", "followup": "bool"})
+    stats = {"wall_s": wall, "prompt_tokens": int(prompt_tokens), "generated_tokens": int(generated),
+             "n_followups": len(need)}
+    return df, stats

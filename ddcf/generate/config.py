@@ -1,0 +1,136 @@
+"""Options of stage 1's generate half (``infer.py --model_name M``, ``ddcf generate``), as one dataclass.
+
+The only place a generation option, its default or its help text is written: the command
+line, ``--config`` and the runner (:func:`ddcf.generate.runner.run_generation` takes this
+config) all derive from it.  Defaults are the paper's seed-set settings: greedy decoding,
+few-shot prompts truncated to 1024 tokens, up to 2700 new tokens.  The verification options
+(``--timeout``, ``--workers``) come from :class:`ddcf.verify.config.VerifyOptions`.
+
+Imports nothing heavy: ``--help`` must stay instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddcf.config import option
+from ddcf.errors import DDCFError
+from ddcf.generate.backends import backend_names
+from ddcf.verify.config import VerifyOptions
+
+
+@dataclass
+class GenerateConfig(VerifyOptions):
+    """Stage 1, generate: answer every seed question with one LLM, then verify the answers.
+
+    Few-shot prompts; completions are checkpointed in shards under DDCF_data/generations/<model>/ (a rerun
+    resumes), verdicts go to DDCF_data/verdicts/<model>.parquet (+ <model>.passrate.parquet with --n > 1)."""
+
+    model_name: str | None = option(
+        None,
+        "Model to generate with: a local folder or a Hugging Face Hub id (e.g. Qwen/Qwen2.5-Math-7B). Required "
+        "for generation.",
+        metavar="MODEL",
+    )
+    backend: str = option(
+        "auto",
+        "Generation engine: sglang (default when a CUDA GPU is visible), vllm, hf (transformers; CPU and small "
+        "scale), dummy (fake, for tests).",
+        choices=("auto", *backend_names()),
+    )
+    tensor_parallel_size: int = option(1, "GPUs per model replica (tensor parallelism).", min=1)
+    data_parallel_size: int | None = option(
+        None, "Model replicas (default: visible GPUs // tensor_parallel_size).", min=1
+    )
+    mem_fraction: float | None = option(
+        None,
+        "GPU memory fraction for weights + KV cache (SGLang mem_fraction_static / vLLM gpu_memory_utilization; "
+        "default: the engine's).",
+        min_excl=0.0,
+        max=1.0,
+    )
+    max_new_tokens: int = option(2700, "Most tokens generated per completion (paper: 2700).", min=1)
+    max_prompt_tokens: int = option(
+        1024, "Longest prompt; longer few-shot prompts drop their oldest exemplars first (paper: 1024).", min=16
+    )
+    batch_size: int | None = option(
+        None,
+        "hf backend: prompts per generate() call (default 8 on CPU, 32 on GPU); SGLang/vLLM schedule a whole "
+        "shard themselves and ignore it.",
+        min=1,
+    )
+    dtype: str = option(
+        "auto",
+        "Weight/activation dtype (auto: bf16 on GPU, fp32 on CPU for hf; the engine's choice otherwise).",
+        choices=("auto", "bfloat16", "float16", "float32"),
+    )
+    n: int = option(1, "Completions per question; with --temperature > 0 this gives pass rates (pass@n).", min=1)
+    temperature: float = option(0.0, "Sampling temperature; 0 = greedy decoding.", min=0.0)
+    top_p: float = option(1.0, "Nucleus sampling mass (only with --temperature > 0).", min_excl=0.0, max=1.0)
+    top_k: int = option(-1, "Top-k sampling, -1 = off (only with --temperature > 0).")
+    seed: int = option(0, "Random seed for sampling (per-question seeds derive from it).")
+    chat_template: bool = option(
+        False, "Wrap the few-shot prompt in the tokenizer's chat template (for instruct models)."
+    )
+    shard_size: int = option(
+        500, "Questions per checkpoint shard; a killed run resumes after the last finished shard.", min=1
+    )
+    force_regenerate: bool = option(
+        False, "Delete this model's finished shards and verdicts and generate everything again."
+    )
+    regrade: bool = option(
+        False,
+        "Only grade the existing completions again (no generation, the verify cache bypassed); needs finished "
+        "generations. infer.py still accepts the old spelling --reverify for it in generation mode.",
+    )
+    limit: int | None = option(None, "Use only the first N seed questions (smoke runs).", min=1, metavar="N")
+    followup_max_tokens: int = option(
+        32,
+        "Tokens for the follow-up after 'The final answer is $\\boxed{' when a completion has no boxed answer.",
+        min=1,
+    )
+    trust_remote_code: bool = option(False, "Allow model repos that ship their own Python code.")
+
+    def check(self) -> None:
+        if self.n > 1 and self.temperature == 0.0:
+            raise DDCFError(
+                f"--n {self.n} with greedy decoding (--temperature 0) would give {self.n} identical samples.",
+                "add a sampling temperature, e.g. --temperature 0.6 --top_p 0.95, or use --n 1.",
+            )
+        if self.regrade and self.force_regenerate:
+            raise DDCFError("--regrade and --force_regenerate contradict each other.",
+                            "use --regrade to grade existing completions again, or --force_regenerate to redo all.")
+
+    def require_model(self) -> str:
+        """The model to generate with.  Checked when generating, not in :meth:`check`: infer.py validates
+        this config in its verify mode too, where no model is given."""
+        if not isinstance(self.model_name, str) or not self.model_name.strip():
+            raise DDCFError("No model given.", "pass --model_name (a local folder or a Hugging Face Hub id).")
+        return self.model_name
+
+    # ---- derived values
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def resolved_backend(self) -> str:
+        from ddcf.generate.backends import default_backend_name
+
+        return default_backend_name() if self.backend in (None, "", "auto") else self.backend
+
+    def sampling_spec(self, eos_ids: list[int]):
+        from ddcf.generate.backends import SamplingSpec
+        from ddcf.generate.prompts import STOP_STRINGS
+
+        return SamplingSpec(
+            max_new_tokens=self.max_new_tokens, n=self.n, temperature=self.temperature,
+            top_p=1.0 if self.greedy else self.top_p, top_k=-1 if self.greedy else self.top_k,
+            stop=STOP_STRINGS, stop_token_ids=tuple(eos_ids), seed=None if self.greedy else self.seed,
+        )
+
+    def followup_spec(self, eos_ids: list[int]):
+        from ddcf.generate.backends import SamplingSpec
+        from ddcf.generate.prompts import FOLLOWUP_STOP
+
+        return SamplingSpec(max_new_tokens=self.followup_max_tokens, n=1, temperature=0.0,
+                            stop=FOLLOWUP_STOP, stop_token_ids=tuple(eos_ids))

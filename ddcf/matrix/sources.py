@@ -1,0 +1,140 @@
+"""Where stage 2's verdicts come from: infer.py's per-model tables, a user table, or pass-rate tables.
+
+Every loader returns one long table with columns ``model, question_id, question, correct, dataset``,
+``correct`` as floats in [0, 1] with NaN for a missing verdict.  Missing (model, question) pairs are
+normal: a model that did not answer a question simply has no row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ddcf.errors import DDCFError
+from ddcf.io import read_table
+from ddcf.layout import PASSRATE_SUFFIX, Layout
+
+USER_TABLE_COLUMNS = ["model", "question_id", "question", "correct"]
+_TRUE = {"1", "true", "t", "yes", "y", "correct", "1.0"}
+_FALSE = {"0", "false", "f", "no", "n", "incorrect", "wrong", "0.0"}
+
+
+def coerce_correct(values: pd.Series, path: Path | str) -> pd.Series:
+    """Map booleans, 0/1 and common words to floats in [0, 1]; NaN stays NaN (= missing)."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    if pd.api.types.is_numeric_dtype(values):
+        v = values.astype(float)
+    else:
+        s = values.astype("string").str.strip().str.lower()
+        v = pd.Series(np.nan, index=values.index, dtype=float)
+        v[s.isin(_TRUE)] = 1.0
+        v[s.isin(_FALSE)] = 0.0
+        unknown = s.notna() & ~s.isin(_TRUE | _FALSE) & ~s.isin({"", "nan", "none", "null"})
+        if unknown.any():
+            bad = s[unknown].iloc[0]
+            raise DDCFError(
+                f"The column 'correct' in {path} holds {int(unknown.sum())} value(s) that are not a verdict "
+                f"(e.g. {bad!r}).",
+                "use 1/0, true/false, or leave the cell empty for a missing verdict.",
+            )
+    out_of_range = v.notna() & ((v < 0) | (v > 1))
+    if out_of_range.any():
+        raise DDCFError(
+            f"The column 'correct' in {path} has values outside [0, 1] (e.g. {v[out_of_range].iloc[0]}).",
+            "use 1 for correct and 0 for wrong (pass rates in [0, 1] are also accepted).",
+        )
+    return v
+
+
+def _with_dataset(df: pd.DataFrame) -> pd.DataFrame:
+    if "dataset" not in df.columns:
+        df["dataset"] = "unknown"
+    return df
+
+
+def _keep_models(df: pd.DataFrame, models: list[str] | None, where: str, fix: str) -> pd.DataFrame:
+    """Rows of the ``--models`` subset; naming a model that has no rows is an error."""
+    if not models:
+        return df
+    unknown = sorted(set(models) - set(df["model"]))
+    if unknown:
+        raise DDCFError(f"--models names model(s) {where}: {', '.join(unknown)}.", fix)
+    return df[df["model"].isin(models)]
+
+
+def load_user_table(path: str | Path, models: list[str] | None = None) -> pd.DataFrame:
+    fix = "give a table with one row per (model, question): model, question_id, question, correct (dataset optional)."
+    df = read_table(path, "correctness", USER_TABLE_COLUMNS, fix)
+    df = df.copy()
+    df["model"] = df["model"].astype("string").str.strip()
+    df["question_id"] = df["question_id"].astype("string").str.strip()
+    if df["model"].isna().any() or (df["model"] == "").any():
+        raise DDCFError(f"The correctness table {path} has rows without a model name.", "fill in or drop those rows.")
+    if df["question_id"].isna().any() or (df["question_id"] == "").any():
+        raise DDCFError(f"The correctness table {path} has rows without a question_id.", "fill in or drop those rows.")
+    texts = df.groupby("question_id")["question"].nunique(dropna=True)
+    if (texts > 1).any():
+        qid = texts[texts > 1].index[0]
+        raise DDCFError(
+            f"In {path} the question id {qid!r} appears with different question texts.",
+            "give each distinct question its own id.",
+        )
+    df["correct"] = coerce_correct(df["correct"], path)
+    df = _with_dataset(df)
+    return _keep_models(df, models, f"absent from {path}", "check the spelling against the table's 'model' column.")
+
+
+def verdict_files(layout: Layout) -> list[Path]:
+    """infer.py's per-model verdict tables (the pass-rate tables beside them are not verdicts)."""
+    vdir = layout.verdicts_dir
+    if not vdir.is_dir():
+        return []
+    return sorted(p for p in vdir.glob("*.parquet") if not p.name.endswith(PASSRATE_SUFFIX))
+
+
+def load_verdict_tables(layout: Layout, models: list[str] | None = None) -> pd.DataFrame:
+    vdir = layout.verdicts_dir
+    files = verdict_files(layout)
+    if not files:
+        raise DDCFError(
+            f"No per-model verdict tables were found in {vdir}.",
+            "run infer.py first (e.g. python infer.py --completions data/bundled/seed_completions.parquet), "
+            "or pass your own table with --correctness_table.",
+        )
+    need = ["model", "question_id", "question", "correct"]
+    frames = [read_table(p, "verdict", need, "rerun infer.py for that model (add --reverify).") for p in files]
+    df = pd.concat(frames, ignore_index=True)
+    if models:
+        known = ", ".join(sorted(df["model"].unique())[:8])
+        fix = f"check the spelling; known models: {known} ..."
+        df = _keep_models(df, models, f"with no verdict table in {vdir}", fix)
+    df["correct"] = coerce_correct(df["correct"], vdir)
+    return _with_dataset(df)
+
+
+def load_pass_rate_tables(layout: Layout, threshold: float) -> pd.DataFrame:
+    """Verdicts from the ``<model>.passrate.parquet`` tables of sampled generation."""
+    vdir = layout.verdicts_dir
+    files = sorted(vdir.glob(f"*{PASSRATE_SUFFIX}")) if vdir.is_dir() else []
+    if not files:
+        raise DDCFError(
+            f"--from_pass_rates was given but {vdir} holds no *{PASSRATE_SUFFIX} tables.",
+            "generate with infer.py --n K --temperature T first, or drop --from_pass_rates.",
+        )
+    frames = []
+    for p in files:
+        t = read_table(p, "pass-rate", ["question_id", "pass_rate"], "rerun infer.py --n K for that model.")
+        if "model" not in t.columns:
+            t = t.assign(model=p.name[: -len(PASSRATE_SUFFIX)])
+        frames.append(t)
+    df = pd.concat(frames, ignore_index=True)
+    # Question text and dataset come from the seed table.
+    seed = read_table(layout.seed_questions, "seed question", ["question_id", "question"], "run infer.py first.")
+    keep = ["question_id", "question"] + (["dataset"] if "dataset" in seed.columns else [])
+    df = df.drop(columns=[c for c in ("question", "dataset") if c in df.columns])
+    df = _with_dataset(df.merge(seed[keep], on="question_id", how="left"))
+    df["correct"] = (df["pass_rate"].astype(float) >= threshold).astype(float)
+    return df

@@ -1,0 +1,162 @@
+"""Stage 4's inputs: the model order, the train/val split and the seed embeddings, checked and joined.
+
+Every pair lives in three flat arrays (model id, question row, label) that index one dense
+embedding matrix, so the training loop never does Python work per pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ddcf.errors import DDCFError, InputMismatchError
+from ddcf.io import align_embeddings, hash_ids, load_embeddings, read_table
+from ddcf.layout import Layout
+
+SPLIT_COLUMNS = ("model_id", "model", "question_id", "correct")
+SPLIT_FIX = "rerun create_training_data.py to rebuild the correctness matrix and its split."
+
+
+@dataclass
+class Pairs:
+    """One split as flat arrays; ``q_row`` indexes ``TrainingData.embeddings``."""
+
+    model_id: np.ndarray  # int64
+    q_row: np.ndarray  # int64
+    correct: np.ndarray  # int64 0/1
+    dataset: np.ndarray  # str
+
+    def __len__(self) -> int:
+        return len(self.model_id)
+
+
+@dataclass
+class TrainingData:
+    models: list[str]
+    question_ids: list[str]
+    embeddings: np.ndarray  # (n_questions, d) float32, rows for question_ids
+    train: Pairs
+    val: Pairs
+    embedding_info: dict
+    split_sha256: str
+    stats: dict = field(default_factory=dict)
+
+
+def _read_model_order(layout: Layout) -> list[str]:
+    fix = "write DDCF_data/model_order.csv with columns model_id (0..m-1) and model; create_training_data.py does."
+    mo = read_table(layout.model_order, "model order", ["model_id", "model"], fix)
+    ids = pd.to_numeric(mo["model_id"], errors="coerce")
+    if ids.isna().any() or (ids != ids.round()).any():
+        raise DDCFError(f"The model order file {layout.model_order} has non-integer model_id values.", fix)
+    ids = ids.astype(np.int64)
+    if sorted(ids.tolist()) != list(range(len(mo))):
+        raise DDCFError(
+            f"The model order file {layout.model_order} must number its {len(mo)} models 0..{len(mo) - 1} "
+            f"exactly once; it has model_id values {sorted(set(ids.tolist()))[:10]}...",
+            fix,
+        )
+    names = mo.assign(model_id=ids).sort_values("model_id")["model"].astype(str).tolist()
+    if len(set(names)) != len(names):
+        raise DDCFError(f"The model order file {layout.model_order} lists a model twice.", fix)
+    return names
+
+
+def _read_split(path: Path, what: str, models: list[str], model_order_path: Path) -> pd.DataFrame:
+    df = read_table(path, what, SPLIT_COLUMNS, SPLIT_FIX)
+    mid = pd.to_numeric(df["model_id"], errors="coerce")
+    if mid.isna().any() or (mid != mid.round()).any():
+        raise DDCFError(f"The {what} file {path} has missing or non-integer model_id values.", SPLIT_FIX)
+    mid = mid.astype(np.int64)
+    bad = (mid < 0) | (mid >= len(models))
+    if bad.any():
+        raise InputMismatchError(
+            f"The {what} file {path} has model_id {int(mid[bad].iloc[0])} but {model_order_path} lists only "
+            f"{len(models)} models (ids 0..{len(models) - 1}).",
+            SPLIT_FIX,
+        )
+    expected = np.asarray(models, dtype=object)[mid.to_numpy()]
+    wrong = expected != df["model"].astype(str).to_numpy()
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise InputMismatchError(
+            f"The {what} file {path} and {model_order_path} disagree: model_id {int(mid.iloc[i])} is "
+            f"'{df['model'].iloc[i]}' in the split but '{expected[i]}' in the model order.",
+            SPLIT_FIX,
+        )
+    correct = pd.to_numeric(df["correct"], errors="coerce")
+    if correct.isna().any() or not correct.isin([0, 1]).all():
+        raise DDCFError(f"The {what} file {path} has 'correct' values other than 0/1 (or missing ones).", SPLIT_FIX)
+    out = pd.DataFrame(
+        {
+            "model_id": mid.to_numpy(),
+            "model": df["model"].astype(str).to_numpy(),
+            "question_id": df["question_id"].astype(str).to_numpy(),
+            "correct": correct.astype(np.int64).to_numpy(),
+            "dataset": df["dataset"].astype(str).to_numpy() if "dataset" in df.columns else "all",
+        }
+    )
+    return out
+
+
+def split_sha256(train: pd.DataFrame, val: pd.DataFrame) -> str:
+    """Content hash of both splits (row order included): which pairs, which labels, which side."""
+    rows = (
+        f"{side}\t{m}\t{q}\t{c}"
+        for side, df in (("train", train), ("val", val))
+        for m, q, c in zip(df["model"], df["question_id"], df["correct"])
+    )
+    return hash_ids(rows)
+
+
+def load_training_data(layout: Layout) -> TrainingData:
+    """Read model order, both splits and the seed embeddings; check they belong together."""
+    models = _read_model_order(layout)
+    train = _read_split(layout.train_split, "training split", models, layout.model_order)
+    val = _read_split(layout.val_split, "validation split", models, layout.model_order)
+    arr, emb_ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
+    # One embedding row per distinct question of either split, joined by id.
+    qids = pd.unique(np.concatenate([train["question_id"].to_numpy(), val["question_id"].to_numpy()]))
+    emb = align_embeddings(arr, emb_ids, list(qids), "seed embeddings", layout.seed_embeddings)
+    emb = np.ascontiguousarray(emb, dtype=np.float32)
+    row = pd.Index(qids)
+
+    def pairs(df: pd.DataFrame) -> Pairs:
+        # np.array copies: writable arrays (torch.from_numpy warns on read-only pandas views).
+        return Pairs(
+            model_id=np.array(df["model_id"], dtype=np.int64),
+            q_row=row.get_indexer(df["question_id"]).astype(np.int64),
+            correct=np.array(df["correct"], dtype=np.int64),
+            dataset=np.array(df["dataset"], dtype=str),
+        )
+
+    tr_q, va_q = set(train["question_id"]), set(val["question_id"])
+    stats = dict(
+        n_train=len(train),
+        n_val=len(val),
+        n_train_questions=len(tr_q),
+        n_val_questions=len(va_q),
+        val_questions_also_in_train=len(tr_q & va_q),
+        train_accuracy=float(train["correct"].mean()),
+        val_accuracy=float(val["correct"].mean()),
+        models_without_train_rows=sorted(set(range(len(models))) - set(train["model_id"].tolist())),
+    )
+    info = dict(
+        path=str(layout.seed_embeddings),
+        embedding_model=manifest.get("embedding_model"),
+        dim=int(arr.shape[1]),
+        normalized=manifest.get("normalized"),
+        question_ids_sha256=manifest.get("question_ids_sha256"),
+    )
+    return TrainingData(
+        models=models,
+        question_ids=[str(q) for q in qids],
+        embeddings=emb,
+        train=pairs(train),
+        val=pairs(val),
+        embedding_info=info,
+        split_sha256=split_sha256(train, val),
+        stats=stats,
+    )

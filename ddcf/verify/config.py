@@ -1,0 +1,71 @@
+"""Options of stage 1's verify half (``infer.py --completions PATH``, ``ddcf verify``), as dataclasses.
+
+:class:`VerifyOptions` holds what every grading run needs (the per-pair time limit and the
+math-verify workers); the verify stage (:class:`VerifyConfig`) and the generate stage
+(:class:`ddcf.generate.config.GenerateConfig`) both inherit it, so the options are written once.
+
+Imports nothing heavy: ``--help`` must stay instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddcf.config import StageConfig, option
+from ddcf.errors import DDCFError
+
+#: seconds math-verify may spend on one (prediction, gold) pair: the one place this default is written
+DEFAULT_TIMEOUT_S = 5.0
+
+
+@dataclass
+class VerifyOptions(StageConfig):
+    """Answer verification: the time limit per pair and the math-verify worker processes."""
+
+    timeout: float = option(
+        DEFAULT_TIMEOUT_S,
+        "Hard time limit in seconds for checking one (prediction, gold) pair with math-verify; a pair that hits "
+        "it counts as not correct (status 'timeout').",
+        min_excl=0.0,
+        metavar="SECONDS",
+    )
+    workers: int | None = option(
+        None, "math-verify worker processes (default: one per usable CPU core).", min=1, metavar="N"
+    )
+
+
+@dataclass
+class VerifyConfig(VerifyOptions):
+    """Stage 1, verify: grade existing completions into one verdict table per model.
+
+    Writes DDCF_data/verdicts/<model>.parquet, the seed question table and DDCF_data/verify_summary.parquet.
+    A model whose verdict table already matches its completions and the verifier version is skipped, so an
+    interrupted run resumes."""
+
+    completions: str | None = option(
+        None,
+        "Parquet/CSV/JSONL table of existing completions with columns model, question_id, question, gold, "
+        "completion (dataset optional: 'gsm8k'/'math'; inferred from the gold when absent). Required for this "
+        "stage; infer.py without it runs the generation mode.",
+        metavar="PATH",
+    )
+    models: list[str] = option(
+        [],
+        "Subset of the models in the completions table to verify, comma-separated or space-separated "
+        "(default: all).",
+        metavar="MODEL",
+    )
+    reverify: bool = option(
+        False,
+        "Verify again even where a verdict table for the same completions already exists (default: a model "
+        "whose verdict table matches its completions and the verifier version is skipped; verified pairs come "
+        "from the verify cache either way). In generation mode infer.py reads it as --regrade (deprecated there).",
+    )
+
+    def check(self) -> None:
+        if not self.completions:
+            raise DDCFError(
+                "--completions is required: the verify stage grades an existing completions table.",
+                "pass --completions PATH (e.g. data/bundled/seed_completions.parquet), or run the generation "
+                "mode (infer.py --model_name M / ddcf generate).",
+            )

@@ -1,0 +1,122 @@
+"""The run summary (python -m ddcf.summary, ddcf summary): options, and reading artifacts old and new."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ddcf import cli as ddcf_cli
+from ddcf.cli import run_main
+from ddcf.errors import DDCFError
+from ddcf.io import write_json, write_parquet
+from ddcf.summary import render
+from ddcf.summary.cli import command, main
+from ddcf.summary.config import SummaryConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = "org/Target-7B"
+OPTIONS = [f"--{f.name}" for f in dataclasses.fields(SummaryConfig)]
+
+
+def test_help_lists_every_option_and_the_defaults_are_the_old_ones():
+    text = command.build_parser().format_help()
+    for flag in [*OPTIONS, "--config"]:
+        assert flag in text, flag
+    assert "python -m ddcf.summary" in text
+    c = command.parse([])
+    assert (c.model_name, c.lamda, c.num_select) == ("Meta-Llama-3-8B-Instruct", 0.2, 1000)
+
+
+def test_config_file_and_flag_override(tmp_path):
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(f"model_name: {TARGET}\nlamda: 0.5\nnum_select: 40\n")
+    c = command.parse(["--config", str(cfg), "--lamda", "0.3"])
+    assert (c.model_name, c.lamda, c.num_select) == (TARGET, 0.3, 40)
+
+
+@pytest.mark.parametrize("argv,option", [
+    (["--lamda", "1.2"], "--lamda"),
+    (["--lamda", "x"], "--lamda"),
+    (["--num_select", "0"], "--num_select"),
+])
+def test_bad_values_name_the_option(argv, option, capsys):
+    with pytest.raises(DDCFError, match=option):
+        command.parse(argv)
+    assert run_main(main, argv) == 2
+    assert option in capsys.readouterr().err
+
+
+def test_empty_workdir_says_what_to_run_and_writes_nothing(layout, capsys):
+    layout.root.mkdir(parents=True)
+    assert main(["--workdir", str(layout.root), "--model_name", TARGET]) == 0
+    out = capsys.readouterr().out
+    for script in ("infer.py", "create_training_data.py", "get_question_embeddings.py",
+                   "train_correctness_predictor.py", "fullcorpus_difficulty_estimation.py", "k_greedy_selection.py"):
+        assert script in out
+    assert list(layout.root.iterdir()) == []  # no summary.config.yaml: the summary writes nothing
+
+
+def _selection(layout, lamda=0.2, k=5, old=False, with_report=True):
+    out = layout.selection_dir(TARGET, lamda, k)
+    col = "difficulty" if old else "predicted_correctness"
+    sel = pd.DataFrame({"rank": np.arange(1, k + 1), "question_id": [f"q{i}" for i in range(k)],
+                        "cost": np.linspace(0.1, 0.5, k), col: np.full(k, 0.25),
+                        "max_similarity": np.r_[np.nan, np.full(k - 1, 0.5)], "dataset": ["gsm8k"] * 3 + ["math"] * 2})
+    write_parquet(sel, layout.selection_table(out))
+    if with_report:
+        key = "mean_difficulty" if old else "mean_predicted_correctness"
+        write_json({"selection": {key: 0.123, "mean_pairwise_similarity": 0.4},
+                    "random": {key: 0.654, "mean_pairwise_similarity": 0.5}}, layout.selection_report(out))
+    return out
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_selection_block_reads_new_and_old_names(layout, old):
+    _selection(layout, old=old)
+    text = render(layout, TARGET, 0.2, 5)
+    line = next(t for t in text.splitlines() if t.startswith("6 selection"))
+    assert "5 questions" in line
+    assert "mean predicted correctness (lower = harder)" in text
+    ddcf_row = next(t for t in text.splitlines() if t.strip().startswith("DDCF ") and "summary" not in t)
+    random_row = next(t for t in text.splitlines() if t.strip().startswith("random"))
+    assert "0.123" in ddcf_row and "0.400" in ddcf_row and "0.654" in random_row
+    assert "composition: gsm8k 3, math 2" in text
+
+
+def test_old_selection_without_report_uses_the_table(layout):
+    """A selection.parquet written before the rename (column 'difficulty') and no report.json."""
+    _selection(layout, old=True, with_report=False)
+    text = render(layout, TARGET, 0.2, 5)
+    ddcf_row = next(t for t in text.splitlines() if t.strip().startswith("DDCF ") and "summary" not in t)
+    assert "0.250" in ddcf_row
+    assert not any(t.strip().startswith("random") for t in text.splitlines())
+
+
+def test_embedding_manifests_are_read_through_the_layout(layout):
+    from ddcf.io import save_embeddings
+
+    save_embeddings(np.eye(3, 4, dtype=np.float32), ["a", "b", "c"], layout.seed_embeddings,
+                    {"embedding_model": "tiny-embedder"})
+    text = render(layout, TARGET, 0.2, 5)
+    assert "3 seed x 4" in text and "tiny-embedder" in text
+
+
+def test_module_and_ddcf_subcommand(layout, capsys):
+    _selection(layout, lamda=0.3, k=5)
+    r = subprocess.run([sys.executable, "-m", "ddcf.summary", "--workdir", str(layout.root), "--model_name", TARGET,
+                        "--lamda", "0.3", "--num_select", "5"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "6 selection   5 questions (lamda=0.3)" in r.stdout
+    assert ddcf_cli.SUBCOMMANDS["summary"][0] == "ddcf.summary.cli"
+    assert ddcf_cli.main(["summary", "--workdir", str(layout.root), "--model_name", TARGET, "--lamda", "0.3",
+                          "--num_select", "5"]) == 0
+    assert "6 selection   5 questions" in capsys.readouterr().out
+    r = subprocess.run([sys.executable, "-m", "ddcf.summary", "--lamda", "7"], capture_output=True, text=True,
+                       cwd=ROOT, timeout=120)
+    assert r.returncode == 2 and "--lamda" in r.stderr and "Traceback" not in r.stderr
+    json.dumps(r.stdout)  # plain text output
