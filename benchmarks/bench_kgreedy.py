@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without `pip install -e .`
 
-from ddcf.select import kgreedy_fast, kgreedy_reference  # noqa: E402
+from ddcf.select import kgreedy_fast, kgreedy_reference
 
 
 def make_embeddings(n: int, d: int, seed: int, n_clusters: int = 4000, rank: int = 16, dup_frac: float = 0.005,

@@ -34,15 +34,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without `pip install -e .`
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.utils.data import DataLoader, Dataset  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
 
-from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads  # noqa: E402
-from ddcf.predictor.fastpath import StepInputs  # noqa: E402
-from ddcf.predictor.model import CorrectnessPredictor  # noqa: E402
-from ddcf.predictor.train import (  # noqa: E402
+from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads
+from ddcf.predictor.fastpath import StepInputs
+from ddcf.predictor.model import CorrectnessPredictor
+from ddcf.predictor.train import (
     NoisePrefetcher,
     make_optimizer,
     train_epoch,

@@ -20,6 +20,7 @@ you follow the README) and is overridden with ``--workdir`` or the
         embeddings/{seed,corpus}.npy    (+ .json manifest, + .ids.parquet)
         predictor/                      model.safetensors, config.json, metrics.json
         selection/<model>/<run>/        selection.parquet, dataset/, report.json, *.png
+        <folder>/<stage>.config.yaml    the options a stage ran with, beside its outputs (--config repeats it)
       factorized_data/
         <model>.parquet                 question_id, predicted_correctness (stage 5)
         <model>.hist.png                histogram of it

@@ -44,8 +44,10 @@ class Report:
         lines = [self.summary.rstrip()] if self.summary else []
         for w in self.warnings:
             lines.append(textwrap.fill(f"warning: {w}", width=width, subsequent_indent="  "))
-        if self.files:
-            lines.append("wrote:")
+        if len(self.files) <= 10:
+            lines.extend(["wrote:"] + [f"  {p}" for p in self.files] if self.files else [])
+        else:  # e.g. one verdict table per model: one line per folder
+            lines.append(f"wrote {len(self.files)} files:")
             by_dir: dict[Path, list[str]] = {}
             for p in map(Path, self.files):
                 by_dir.setdefault(p.parent, []).append(p.name)

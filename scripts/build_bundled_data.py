@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ddcf.cli import run_main  # noqa: E402
-from ddcf.data.bundled import BUNDLED_DIR, build_bundled_data, export_corpus_embedding_cache  # noqa: E402
+from ddcf.cli import run_main
+from ddcf.data.bundled import BUNDLED_DIR, build_bundled_data, export_corpus_embedding_cache
 
 
 def main(argv=None) -> int:

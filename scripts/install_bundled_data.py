@@ -17,8 +17,8 @@ from pathlib import Path
 # Runs from a checkout without `pip install -e .` too (scripts/ is not the repository root).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ddcf.cli import run_main  # noqa: E402
-from ddcf.data.cli import main  # noqa: E402
+from ddcf.cli import run_main
+from ddcf.data.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(run_main(main))

@@ -5,6 +5,8 @@ The slice's selection (ids in pick order) and predictor metrics are compared wit
 seeds: restructuring the package must not change a single pick.
 """
 
+import dataclasses
+import importlib
 import json
 import subprocess
 import sys
@@ -122,6 +124,9 @@ def test_every_ddcf_subcommand_has_help(name, capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "--config" in out and "--workdir" in out
+    config = importlib.import_module(SUBCOMMANDS[name][0]).command.config
+    missing = [f.name for f in dataclasses.fields(config) if f"--{f.name}" not in out]
+    assert not missing, f"ddcf {name} --help does not explain {missing}"
 
 
 def test_ddcf_lists_its_commands_and_rejects_unknown_ones(capsys):

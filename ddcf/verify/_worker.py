@@ -29,19 +29,19 @@ if __name__ == "__main__" and sys.path and os.path.abspath(sys.path[0]) == os.pa
     # must not shadow anything sympy or math-verify import.
     sys.path.pop(0)
 
-import json  # noqa: E402
-import logging  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from functools import lru_cache  # noqa: E402
+import json
+import logging
+import signal
+import time
+import warnings
+from functools import lru_cache
 
 
 class SoftTimeout(BaseException):
     """Raised by SIGALRM inside a worker when a pair exceeds its soft limit."""
 
 
-def _on_alarm(signum, frame):  # noqa: ARG001
+def _on_alarm(signum, frame):
     raise SoftTimeout()
 
 

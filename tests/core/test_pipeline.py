@@ -62,7 +62,8 @@ def test_stage_errors_become_one_paragraph_and_exit_2(command, tmp_path, capsys)
 
 
 def test_report_render_lists_files_and_warnings(tmp_path):
-    r = Report(stage="x", summary="done", files=[tmp_path / f"f{i}" for i in range(10)], warnings=["w"])
+    r = Report(stage="x", summary="done", files=[tmp_path / f"f{i}" for i in range(3)], warnings=["w"])
     text = r.render()
-    assert text.startswith("done") and "warning: w" in text
-    assert f"{tmp_path}/: f0, f1, f2, f3, f4 and 5 more" in text
+    assert text.startswith("done") and "warning: w" in text and f"  {tmp_path / 'f2'}\n" in text + "\n"
+    many = Report(stage="x", files=[tmp_path / f"f{i}" for i in range(12)]).render()
+    assert many.startswith("wrote 12 files:") and f"{tmp_path}/: f0, f1, f2, f3, f4 and 7 more" in many

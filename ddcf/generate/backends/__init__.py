@@ -240,7 +240,7 @@ class Backend(ABC):
     def info(self) -> dict:
         return {"backend": self.name}
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Free the engine (GPU memory, worker processes)."""
 
     def __enter__(self):
