@@ -14,6 +14,9 @@ from ddcf.errors import DDCFError
 
 #: subcommand -> (module holding ``command``, the top-level script that runs the same stage, what it does)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "download": ("ddcf.download.cli", "download_ddcf_math_from_hf.py", "stage 0: seed/corpus questions from the Hub"),
+    "download-correctness": ("ddcf.download_correctness.cli", "download_binary_correctness_from_hf.py",
+                             "stage 0': published verdict tables from the Hub"),
     "verify": ("ddcf.verify.cli", "infer.py --completions PATH", "stage 1: grade existing completions"),
     "generate": ("ddcf.generate.cli", "infer.py --model_name M", "stage 1: answer the seed questions with an LLM"),
     "passrate": ("ddcf.generate.passrate_cli", "python -m ddcf.generate.passrate", "pass-rate buckets per model"),
@@ -25,6 +28,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "select": ("ddcf.select.cli", "k_greedy_selection.py", "stage 6: k-greedy difficulty/diversity selection"),
     "summary": ("ddcf.summary.cli", "python -m ddcf.summary", "one-screen summary of a run"),
     "install-bundled": ("ddcf.data.cli", "scripts/install_bundled_data.py", "install the bundled demo data"),
+    "push": ("ddcf.push.cli", "ddcf push matrix|predictor|selection", "publish an artifact to the Hub, with a card"),
+    "pull": ("ddcf.pull.cli", "ddcf pull predictor REPO", "fetch a published predictor into the layout"),
 }
 
 

@@ -38,8 +38,9 @@ CONFIG_HELP = (
 
 def option(default: Any = None, help: str = "", **meta: Any) -> Any:
     """A config field.  ``meta`` may hold ``choices``, ``min``, ``max``, ``min_excl``, ``max_excl``,
-    ``required`` (must be given, on the command line or in the YAML file), ``metavar`` and ``aliases``
-    (older flag spellings still accepted on the command line, e.g. ``("--model",)``)."""
+    ``required`` (must be given, on the command line or in the YAML file), ``metavar``, ``aliases``
+    (older flag spellings still accepted on the command line, e.g. ``("--model",)``) and ``positional``
+    (a str field given as a bare word, e.g. ``ddcf push matrix``)."""
     if not help:
         raise ValueError("every option needs a help text")
     if isinstance(default, (list, dict, set)):
@@ -204,6 +205,11 @@ def _add_option(group, f: dataclasses.Field, kind: _Kind) -> None:
         else:
             group.add_argument(*flags, dest=f.name, action="store_true", default=False, help=help_text)
         return
+    if meta.get("positional"):  # e.g. `ddcf push matrix`: optional on the line, so a --config file may give it
+        group.add_argument(f.name, nargs="?", default=default, metavar=meta.get("metavar") or f.name.upper(),
+                           choices=[*meta["choices"], default] if "choices" in meta else None,
+                           help=help_text + (" (required)" if meta.get("required") else ""))
+        return
     kw: dict[str, Any] = {"dest": f.name, "default": default, "metavar": meta.get("metavar")}
     if kind.is_list:
         kw.update(nargs="+", type=str)
@@ -290,7 +296,7 @@ def validate(config: Any) -> None:
     for f, kind in _fields(type(config)):
         value = getattr(config, f.name)
         meta = f.metadata
-        flag = f"--{f.name}"
+        flag = f"the argument {f.name}" if meta.get("positional") else f"--{f.name}"
         if value is None:
             if meta.get("required"):
                 raise DDCFError(f"{flag} is required.", f"pass {flag} (or set '{f.name}:' in the --config file).")

@@ -137,3 +137,23 @@ def test_resolved_config_repeats_the_run(tmp_path):
 def test_option_needs_help():
     with pytest.raises(ValueError):
         option(1)
+
+
+@dataclass
+class PushLike(StageConfig):
+    """A command with a positional word."""
+
+    what: str | None = option(None, "What to push.", positional=True, required=True,
+                              choices=("matrix", "predictor"))
+    repo_id: str = option("me/x", "Repo.")
+
+
+def test_positional_option_from_the_line_or_the_file(tmp_path):
+    assert parse_config(PushLike, ["matrix", "--repo_id", "a/b"])[0].what == "matrix"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("what: predictor\n")
+    assert parse_config(PushLike, ["--config", str(cfg)])[0].what == "predictor"
+    with pytest.raises(DDCFError, match="the argument what is required"):
+        parse_config(PushLike, [])
+    with pytest.raises(SystemExit):
+        parse_config(PushLike, ["nonsense"])
