@@ -9,7 +9,8 @@ Measures, in one run:
 * baseline: a random sample of the distinct (prediction, gold) pairs checked by math-verify alone,
   serially (one worker process, so a hang cannot stall the benchmark), no fast path, no cache,
   extrapolated to all distinct pairs and to all rows;
-* the pathological set (power tower, 10,000-character answer, deep nesting, malformed ``\\boxed{``).
+* the pathological set (power tower, 10,000-character answer, deep nesting, malformed ``\\boxed{``);
+* answer extraction on 10 MB pathological completions (bounded: only the last ``SCAN_CHARS`` are read).
 
 Usage::
 
@@ -93,6 +94,7 @@ def main(argv=None) -> int:
         print(f"  {sec:6.2f}  {p[:60]!r:64} {g[:20]!r:22} {st}")
     acc = verdicts.groupby("dataset")["correct"].mean()
     print("accuracy (correct / all rows): " + ", ".join(f"{k} {v:.2%}" for k, v in acc.items()))
+    print("status: " + ", ".join(f"{k} {v:,}" for k, v in verdicts["status"].value_counts().items()))
 
     # ------------------------------------------------------------------ ours, warm cache
     t0 = time.perf_counter()
@@ -146,6 +148,22 @@ def main(argv=None) -> int:
             verdict = v.check([(prediction_key(text, "math", gk), gk, "math")])[0]
             print(f"  {name:32} -> correct={verdict.correct} status={verdict.status:8} "
                   f"{time.perf_counter() - t0:5.2f} s")
+
+    # ------------------------------------------------------------------ pathological completions
+    from ddcf.verify.extract import SCAN_CHARS
+
+    mb = 10_000_000
+    completions = {
+        'repeated \'"answer": "\'': '"answer": "' * (mb // 11),
+        'repeated \'"answer": {\'': '"answer": {' * (mb // 11),
+        "repeated '\\n## Question:'": "\n## Question:" * (mb // 13),
+        "10 MB of digits": "9" * mb,
+    }
+    print(f"\n== extraction on 10 MB completions (scans the last {SCAN_CHARS:,} characters) ==")
+    for name, text in completions.items():
+        t0 = time.perf_counter()
+        ex = [get_chain(c)(text) for c in ("math", "gsm8k")]
+        print(f"  {name:32} -> {time.perf_counter() - t0:5.2f} s (truncated={ex[0].truncated})")
     return 0
 
 

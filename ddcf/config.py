@@ -208,7 +208,8 @@ def _add_option(group, f: dataclasses.Field, kind: _Kind) -> None:
     if meta.get("positional"):  # e.g. `ddcf push matrix`: optional on the line, so a --config file may give it
         group.add_argument(f.name, nargs="?", default=default, metavar=meta.get("metavar") or f.name.upper(),
                            choices=[*meta["choices"], default] if "choices" in meta else None,
-                           help=help_text + (" (required)" if meta.get("required") else ""))
+                           help=f"{help_text} (a bare word; in a --config file: '{f.name}: ...')"
+                           + (" (required)" if meta.get("required") else ""))
         return
     kw: dict[str, Any] = {"dest": f.name, "default": default, "metavar": meta.get("metavar")}
     if kind.is_list:

@@ -2,7 +2,9 @@
 
 Every artifact goes through :func:`atomic_path`: we write to a temporary file in
 the destination directory, fsync it, then ``os.replace`` it over the target.  A
-killed stage therefore leaves either the old artifact or the new one.
+killed stage therefore leaves either the old artifact or the new one, plus at
+most a hidden ``.<name>.<pid>.<random>.tmp`` file, which the next write of the
+same target removes once it is stale (see :func:`remove_stale_temps`).
 Nothing here uses pickle.
 """
 
@@ -12,7 +14,10 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -32,12 +37,78 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+# A temporary file is only ever written by a live process within seconds of its last change, so one that has not
+# changed for this long and whose writer (the pid in its name) is gone is debris of a killed write.
+STALE_TEMP_SECONDS = 10 * 60
+# Past this age a temp file is removed even if a process with its pid is alive: pids are reused, and a writer on
+# another machine sharing the folder cannot be checked at all.
+ABANDONED_TEMP_SECONDS = 24 * 3600
+# ``.{name}.{pid}.{8 random chars}.tmp{suffix}`` (the pid part is absent in names written before it was added).
+_TEMP_REST = re.compile(r"^(?:(\d+)\.)?[A-Za-z0-9_]{8}\.tmp")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (a zombie counts as alive: it may not be reaped yet)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists but belongs to someone else
+        return True
+    return True
+
+
+def is_stale(path: Path, pid: int | None, now: float | None = None) -> bool:
+    """A leftover of a killed writer: unchanged for :data:`STALE_TEMP_SECONDS` and its writer gone (or unknown),
+    or unchanged for :data:`ABANDONED_TEMP_SECONDS` whatever its pid says."""
+    try:
+        age = (time.time() if now is None else now) - path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if age >= ABANDONED_TEMP_SECONDS:
+        return True
+    return age >= STALE_TEMP_SECONDS and (pid is None or (pid != os.getpid() and not pid_alive(pid)))
+
+
+def remove_stale_temps(directory: str | os.PathLike, name: str | None = None) -> list[Path]:
+    """Delete stale temporary files that :func:`atomic_path` left in ``directory`` (those of target ``name``
+    only, when given); returns what was removed.  A concurrent writer's live temp file is kept (:func:`is_stale`)."""
+    directory = Path(directory)
+    prefix = f".{name}." if name is not None else "."
+    removed = []
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.startswith(prefix) and ".tmp" in e.name]
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        rest = entry.name[len(prefix):]
+        if name is None:  # ``.{any name}.{pid}.{random}.tmp``: the target name is what precedes the pid part
+            m = re.search(r"\.(?:(\d+)\.)?[A-Za-z0-9_]{8}\.tmp", entry.name)
+        else:
+            m = _TEMP_REST.match(rest)
+        if not m or not entry.is_file(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        if is_stale(path, int(m.group(1)) if m.group(1) else None):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it over ``target`` on success."""
+    """Yield a temporary path next to ``target``; rename it over ``target`` on success.
+
+    Stale temporary files of ``target`` from killed earlier writes are removed first.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + suffix, dir=target.parent)
+    remove_stale_temps(target.parent, target.name)
+    # The pid in the name lets a later run tell a dead writer's leftover from a concurrent writer's live file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp" + suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates 0600 files; artifacts are meant to be shared like any other output file.
@@ -53,6 +124,29 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder next to ``target``; on success it replaces ``target`` as a whole.
+
+    Two renames (old aside, new in), so a reader never sees a mix of two runs' files and a run cut short
+    leaves the previous folder as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None) -> Path:
@@ -78,9 +172,22 @@ def read_parquet_metadata(path: str | os.PathLike) -> dict:
     return json.loads(raw) if raw else {}
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN/inf float (an undefined metric) as None, so JSON files stay strict (null, not NaN)."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def write_json(obj: Any, path: str | os.PathLike) -> Path:
+    """Strict JSON (an undefined number is written as null, never as a bare NaN), atomically."""
+    text = json.dumps(json_safe(obj), indent=2, sort_keys=True, default=_json_default, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+        tmp.write_text(text + "\n")
     return Path(path)
 
 
@@ -201,6 +308,17 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def array_sha256(arr: np.ndarray, rows: int = 65536) -> str:
+    """SHA-256 of a 2-D array's values (C order, stored dtype), read in row blocks so a memory map stays cheap.
+
+    The shape and dtype are not part of it; manifests record them beside it.
+    """
+    h = hashlib.sha256()
+    for start in range(0, arr.shape[0], rows):
+        h.update(np.ascontiguousarray(arr[start : start + rows]).tobytes())
+    return h.hexdigest()
+
+
 # --------------------------------------------------------------------------- embeddings with manifest
 def manifest_path(npy_path: str | os.PathLike) -> Path:
     return Path(npy_path).with_suffix(".json")
@@ -219,8 +337,9 @@ def save_embeddings(
 ) -> Path:
     """Write ``arr`` (.npy), its question ids (.ids.parquet) and a JSON manifest, each atomically.
 
-    The manifest is written last: a reader that finds a manifest whose hash
-    matches the ids file knows the pair is complete.
+    The manifest is written last and records hashes of both the ids (``question_ids_sha256``) and the vectors
+    (``vectors_sha256``, :func:`array_sha256`): a reader whose files match them knows the three belong together,
+    even when a file was replaced after its manifest (:func:`load_embeddings` checks both).
     """
     if arr.ndim != 2 or arr.shape[0] != len(question_ids):
         raise ValueError(f"embedding rows {arr.shape} do not match {len(question_ids)} ids")
@@ -232,6 +351,7 @@ def save_embeddings(
         dim=int(arr.shape[1]),
         dtype=str(arr.dtype),
         question_ids_sha256=hash_ids(question_ids),
+        vectors_sha256=array_sha256(arr),
         npy=Path(npy_path).name,
         ids=ids_path(npy_path).name,
     )
@@ -239,10 +359,24 @@ def save_embeddings(
     return Path(npy_path)
 
 
+# Matrices up to this size have their vectors hash checked by default (about 1 s of SHA-256 per GiB); larger
+# ones only when asked (``verify_hash=True``), since every stage maps them rather than reading them whole.
+VERIFY_HASH_MAX_BYTES = 1 << 30
+
+
 def load_embeddings(
-    npy_path: str | os.PathLike, what: str = "embeddings", mmap: bool = True, check_finite: bool = True
+    npy_path: str | os.PathLike,
+    what: str = "embeddings",
+    mmap: bool = True,
+    check_finite: bool = True,
+    verify_hash: bool | None = None,
 ) -> tuple[np.ndarray, list[str], dict]:
-    """Load an embedding matrix with its ids and manifest, checking they agree."""
+    """Load an embedding matrix with its ids and manifest, checking they agree.
+
+    The id list is always checked against the manifest's ``question_ids_sha256``.  The vectors are checked against
+    its ``vectors_sha256`` when ``verify_hash`` is True, or by default (None) when the matrix is at most
+    :data:`VERIFY_HASH_MAX_BYTES`; manifests written before that key existed load unchecked.
+    """
     fix = "recompute them with get_question_embeddings.py."
     p = require_file(npy_path, what, fix)
     manifest = read_json(manifest_path(p), f"{what} manifest", fix)
@@ -260,6 +394,15 @@ def load_embeddings(
         raise InputMismatchError(
             f"The {what} manifest {manifest_path(p)} does not match its id list {ids_path(p)} "
             "(the files come from different runs).",
+            fix,
+        )
+    expected = manifest.get("vectors_sha256")
+    if verify_hash is None:
+        verify_hash = arr.nbytes <= VERIFY_HASH_MAX_BYTES
+    if expected and verify_hash and array_sha256(arr) != expected:
+        raise InputMismatchError(
+            f"The {what} file {p} does not hold the vectors its manifest {manifest_path(p)} describes "
+            "(vectors_sha256 differs): the file was replaced or damaged after the manifest was written.",
             fix,
         )
     if check_finite:

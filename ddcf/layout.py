@@ -20,6 +20,7 @@ you follow the README) and is overridden with ``--workdir`` or the
         embeddings/{seed,corpus}.npy    (+ .json manifest, + .ids.parquet)
         predictor/                      model.safetensors, config.json, metrics.json
         selection/<model>/<run>/        selection.parquet, dataset/, report.json, *.png
+        push/<kind>/<repo>/             the folder and README card `ddcf push` uploads (all of --dry_run)
         <folder>/<stage>.config.yaml    the options a stage ran with, beside its outputs (--config repeats it)
       factorized_data/
         <model>.parquet                 question_id, predicted_correctness (stage 5)
@@ -33,6 +34,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ddcf.errors import DDCFError
 from ddcf.names import safe_name
 
 WORKDIR_ENV = "DDCF_WORKDIR"
@@ -197,6 +199,35 @@ class Layout:
     @staticmethod
     def selection_plot(run_dir: Path) -> Path:
         return Path(run_dir) / "report.png"
+
+    # ---- many per-model files written by one run
+    @staticmethod
+    def check_distinct_paths(models, path_fn) -> list[Path]:
+        """``path_fn(m)`` for every model, refused (DDCFError) when two different models would share a file.
+
+        ``safe_name`` is injective, but two names that differ only in case share one file on a case-insensitive
+        file system (macOS, Windows), and a hand-made name could embed another name's hash suffix; a stage that
+        writes one file per model calls this before writing any, so no model's output silently replaces another's.
+        """
+        seen: dict[str, str] = {}
+        paths = []
+        for model in dict.fromkeys(models):  # a model named twice is one file, not a clash
+            path = Path(path_fn(model))
+            other = seen.setdefault(str(path).casefold(), model)
+            if other != model:
+                raise DDCFError(
+                    f"The models {other!r} and {model!r} would be written to the same file {path} (their file "
+                    "names are equal or differ only in case, which a case-insensitive file system does not tell "
+                    "apart).",
+                    "rename one of the models (e.g. in the correctness table or model_order.csv) so that their "
+                    "names differ by more than case, then rerun.",
+                )
+            paths.append(path)
+        return paths
+
+    # ---- what `ddcf push` stages (and, with --dry_run, only stages) before uploading: one folder per repo
+    def push_dir(self, kind: str, repo_id: str) -> Path:
+        return self.data / "push" / kind / safe_name(repo_id)
 
     # ---- the resolved options of a stage run, written beside its outputs (rerun with --config FILE)
     @staticmethod

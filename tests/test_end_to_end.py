@@ -125,7 +125,8 @@ def test_every_ddcf_subcommand_has_help(name, capsys):
     out = capsys.readouterr().out
     assert "--config" in out and "--workdir" in out
     config = importlib.import_module(SUBCOMMANDS[name][0]).command.config
-    missing = [f.name for f in dataclasses.fields(config) if f"--{f.name}" not in out]
+    missing = [f.name for f in dataclasses.fields(config)
+               if (f.name if f.metadata.get("positional") else f"--{f.name}") not in out]
     assert not missing, f"ddcf {name} --help does not explain {missing}"
 
 

@@ -180,15 +180,21 @@ def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR
     return cache.dir
 
 
-def install_bundled_embedding_cache(layout: Layout) -> int:
+def install_bundled_embedding_cache(layout: Layout, warnings: list[str] | None = None) -> int:
     """Import the shipped cache into the layout's embedding cache; returns the number of shipped vectors.
 
-    Importing twice copies nothing: a shipped chunk already installed is kept.
+    Importing twice copies nothing: a shipped chunk already installed is kept.  A damaged chunk (shipped or
+    installed) is skipped or set aside, with a line in ``warnings``; its texts are then embedded by stage 3.
     """
     from ddcf.embed.cache import EmbeddingCache
 
     n = 0
     for model in EmbeddingCache.models(EMBED_CACHE_DIR):
-        shipped = EmbeddingCache(EMBED_CACHE_DIR, model)
-        n += EmbeddingCache(layout.embedding_shards, model).import_from(shipped, first_chunk=SHIPPED_CHUNK_OFFSET)
+        # The shipped copy lives in the repository: read it, never move or clean anything there.
+        shipped = EmbeddingCache(EMBED_CACHE_DIR, model, quarantine=False)
+        installed = EmbeddingCache(layout.embedding_shards, model)
+        n += installed.import_from(shipped, first_chunk=SHIPPED_CHUNK_OFFSET)
+        if warnings is not None:
+            fix = " (restore it with: git checkout -- data/bundled/embedding_cache)" if shipped.warnings else ""
+            warnings.extend([w + fix for w in shipped.warnings] + installed.warnings)
     return n

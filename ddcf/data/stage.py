@@ -19,11 +19,12 @@ def run(layout: Layout, config: InstallConfig) -> Report:
     ]
     files = [layout.seed_questions, layout.corpus_questions]
     details = dict(counts)
+    warnings: list[str] = []
     if not config.no_embedding_cache:
-        n = install_bundled_embedding_cache(layout)
+        n = install_bundled_embedding_cache(layout, warnings)
         details["shipped_vectors"] = n
         files.append(layout.embedding_shards)
         lines.append(f"                             {n} shipped corpus vectors (all-MiniLM-L6-v2) -> "
                      f"{layout.embedding_shards}")
-    return Report(stage="install_bundled", summary="\n".join(lines), files=files, config_dir=layout.data,
-                  details=details, seconds=time.perf_counter() - t0)
+    return Report(stage="install_bundled", summary="\n".join(lines), files=files, warnings=warnings,
+                  config_dir=layout.data, details=details, seconds=time.perf_counter() - t0)

@@ -43,6 +43,37 @@ def check_embedding_compat(pred: LoadedPredictor, manifest: dict, dim: int, corp
     return warnings
 
 
+def untrained_fix(model: str) -> str:
+    return (f"add verdicts for {model} (infer.py --completions ... or --model_name {model}) and rerun "
+            "create_training_data.py and train_correctness_predictor.py, or pick a model the predictor was trained on.")
+
+
+def check_trained(pred: LoadedPredictor, models: list[str], all_models: bool) -> tuple[list[str], list[str]]:
+    """The models that can be scored and warnings: a model without training rows is refused (its embedding is
+    the random initial one, so its scores would look real and mean nothing); with ``--all_models`` it is
+    skipped with a warning.  A predictor trained before this was recorded cannot be checked (a warning)."""
+    trained = pred.config.get("models_with_training_rows")
+    if trained is None:
+        return models, [f"the predictor in {pred.directory} does not record which models had training rows (it was "
+                        "trained by an older ddcf), so a model it never saw an answer of cannot be told apart; "
+                        "retrain it with train_correctness_predictor.py to enable that check."]
+    known = set(trained)
+    untrained = [m for m in models if m not in known]
+    if untrained and not all_models:
+        raise DDCFError(
+            f"The predictor in {pred.directory} never saw an answer of {untrained[0]!r}: the model is listed in its "
+            "model order but had no training rows, so its embedding is the random initial one and every score "
+            "would be a meaningless number near 0.5.",
+            untrained_fix(untrained[0]),
+        )
+    warnings = [f"skipped {m!r}: the predictor never saw an answer of it (no training rows), so it cannot be "
+                f"scored; to score it, {untrained_fix(m)}" for m in untrained]
+    one_class = pred.config.get("one_class_models") or {}
+    warnings += [f"every training answer of {m!r} was {one_class[m]}, so its scores do not rank questions by "
+                 "difficulty for it." for m in models if m in one_class]
+    return [m for m in models if m in known], warnings
+
+
 def resolve_models(predictor_models: list[str], model_name: str | None, all_models: bool) -> list[str]:
     """The models to score (``DifficultyConfig.check`` made sure exactly one of the two is given)."""
     if all_models:

@@ -27,7 +27,7 @@ class DifficultyConfig(StageConfig):
         "Also write the factorized question embeddings (question-encoder output) to "
         "factorized_data/question_embeddings.npy.",
     )
-    chunk_size: int = option(32768, "Corpus questions per forward pass.", min=1)
+    chunk_size: int = option(32768, "Corpus questions per forward pass.", min=1, max=1 << 24)
     device: str = option("auto", "auto (CUDA when available), cpu, or cuda[:N].")
     no_plot: bool = option(False, "Do not write histogram PNGs.")
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf import __version__
-from ddcf.difficulty.compat import check_embedding_compat, resolve_models
+from ddcf.difficulty.compat import check_embedding_compat, check_trained, resolve_models
 from ddcf.difficulty.config import DifficultyConfig
 from ddcf.difficulty.plots import plot_histogram
 from ddcf.difficulty.scoring import score_chunks, summarize
@@ -49,9 +49,14 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
     config.validate()
     device = resolve_device(config.device)
     pred = load_predictor(layout.predictor_config, layout.predictor_weights, device="cpu")
-    models = resolve_models(pred.models, config.model_name, config.all_models)
+    models, warnings = check_trained(pred, resolve_models(pred.models, config.model_name, config.all_models),
+                                     config.all_models)
+    # One file per model: refuse before writing any if two models would share one (case-insensitive disks).
+    Layout.check_distinct_paths(models, layout.difficulty)
+    if not config.no_plot:
+        Layout.check_distinct_paths(models, layout.difficulty_histogram)
     corpus, ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings", mmap=True)
-    warnings = check_embedding_compat(pred, manifest, corpus.shape[1], layout.corpus_embeddings)
+    warnings += check_embedding_compat(pred, manifest, corpus.shape[1], layout.corpus_embeddings)
     corpus_hash = manifest.get("question_ids_sha256") or hash_ids(ids)
     t0 = time.perf_counter()
     fact = np.empty(corpus.shape, np.float32) if config.save_factorized_embeddings else None
@@ -74,10 +79,12 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
     )
     files: list[Path] = []
     rows = []
+    train_rows = pred.config.get("train_rows_per_model") or {}
     for i, model in enumerate(models):
         p = probs[i]
         df = pd.DataFrame({"question_id": qids, "predicted_correctness": p})
-        files.append(write_parquet(df, layout.difficulty(model), metadata=dict(model=model, **base_meta)))
+        meta = dict(model=model, model_train_rows=train_rows.get(model), **base_meta)
+        files.append(write_parquet(df, layout.difficulty(model), metadata=meta))
         if not config.no_plot:
             files.append(plot_histogram(p, model, layout.difficulty_histogram(model)))
         rows.append(dict(model=model, dataset="(all)", **summarize(p)))

@@ -17,6 +17,11 @@ DTYPES = ("float32", "float16")
 # Texts per forward pass when --batch_size is not given (why these values: ddcf/embed/batching.py).
 CPU_BATCH_SIZE = 16
 GPU_BATCH_SIZE = 64
+# A shard (one cache chunk) is flushed after this many texts or this many seconds of embedding, whichever comes
+# first, so a kill loses at most that much work (plus one batch): 2,048 MiniLM texts alone are over 30 s on 2 CPU cores
+# (60 texts/s on short questions, well under that on long ones).
+SHARD_SIZE = 2048
+SHARD_SECONDS = 30.0
 
 
 @dataclass
@@ -44,11 +49,19 @@ class EmbedConfig(StageConfig):
         min=1,
     )
     shard_size: int = option(
-        2048, "Texts per checkpointed shard; a rerun after an interruption redoes at most one shard.", min=1
+        SHARD_SIZE, "Most texts per checkpointed shard (a cache chunk); a rerun after an interruption redoes at "
+        "most one shard.", min=1
+    )
+    shard_seconds: float = option(
+        SHARD_SECONDS, "Most seconds of embedding per checkpointed shard: a shard is written after --shard_size "
+        "texts or this long, whichever comes first, so a kill loses at most this much work (plus one batch).",
+        min_excl=0,
     )
     dtype: str = option("float32", "Stored dtype of the .npy files.", choices=DTYPES)
     no_normalize: bool = option(False, "Store raw vectors instead of L2-normalised ones (not recommended).")
-    overwrite: bool = option(False, "Drop this model's cached shards and embed everything again.")
+    overwrite: bool = option(
+        False, "Embed everything again and then drop this model's earlier cached shards (they stay usable until "
+        "the new vectors are written, so an interrupted --overwrite loses nothing).")
 
     def check(self) -> None:
         check_device(self.device, "--device")

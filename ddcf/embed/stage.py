@@ -3,7 +3,10 @@
 Texts are de-duplicated by content hash, sorted by token count, longest first
 (so each batch pads little), embedded in shards that land in an :class:`EmbeddingCache` as they
 finish, and finally assembled into one ``.npy`` per table with a manifest and
-an id list.  Interrupt it at any point and rerun: finished shards are reused.
+an id list.  Interrupt it at any point and rerun: finished shards are reused.  A
+shard is flushed after ``shard_size`` texts or ``shard_seconds`` of embedding,
+whichever comes first, so a kill loses little work; ``overwrite`` drops the old
+vectors only after the new ones are in the cache.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pandas as pd
 
 from ddcf.embed.batching import default_batch_size, encode_in_batches, order_by_tokens, plan_texts, token_lengths
 from ddcf.embed.cache import EmbeddingCache
-from ddcf.embed.config import TABLES, EmbedConfig
+from ddcf.embed.config import SHARD_SECONDS, SHARD_SIZE, TABLES, EmbedConfig
 from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer, resolve_model
 from ddcf.errors import DDCFError
 from ddcf.io import ids_path, manifest_path, read_table, save_embeddings, text_hash
@@ -51,6 +54,7 @@ class RunStats:
     n_tokens: int | None  # tokens fed to the model (after truncation); None if the encoder has no tokenizer
     embed_seconds: float  # time inside the embedding loop
     wall_seconds: float = 0.0  # the whole call: reading tables, embedding, writing artifacts
+    warnings: list[str] = field(default_factory=list)  # damaged cache chunks set aside
 
     @property
     def duplicates_skipped(self) -> int:
@@ -80,14 +84,25 @@ def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
         dup = df.loc[df["question_id"].duplicated(), "question_id"].iloc[0]
         raise DDCFError(f"The {which} question table {path} repeats the question id {dup!r}.",
                         "make question ids unique.")
-    bad = df["question"].isna() | (df["question"].astype(str).str.strip() == "")
+    bad = ~df["question"].map(lambda t: not pd.isna(t) and has_visible_text(str(t))).astype(bool)
     if bad.any():
-        qid = df.loc[bad, "question_id"].iloc[0]
+        ids = ", ".join(repr(str(q)) for q in df.loc[bad, "question_id"].head(5))
         raise DDCFError(
-            f"The {which} question table {path} has {int(bad.sum())} empty question text(s) (e.g. id {qid!r}).",
-            "drop those rows or fill in their text; an empty text has no meaningful embedding.",
+            f"The {which} question table {path} has {int(bad.sum())} empty question text(s) (empty or only "
+            f"whitespace; ids {ids}{', ...' if bad.sum() > 5 else ''}).",
+            "drop those rows or fill in their text; an empty text has no meaningful embedding and would reach the "
+            "fine-tuning data as an empty prompt.",
         )
     return df, path
+
+
+# str.strip() keeps these, yet they show nothing: a text made only of them is as empty as "".
+_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\u00ad")
+
+
+def has_visible_text(text: str) -> bool:
+    """False for an empty text, or one of only whitespace and zero-width characters."""
+    return bool(text.translate(_INVISIBLE).strip())
 
 
 def embed_tables(
@@ -96,7 +111,8 @@ def embed_tables(
     embedding_model: str = "auto",
     device: str = "auto",
     batch_size: int | None = None,
-    shard_size: int = 2048,
+    shard_size: int = SHARD_SIZE,
+    shard_seconds: float = SHARD_SECONDS,
     normalize: bool = True,
     dtype: str = "float32",
     overwrite: bool = False,
@@ -112,18 +128,21 @@ def embed_tables(
     """
     # The option rules (ranges, choices) live in the config class only; a library caller gets the same errors.
     EmbedConfig(embedding_model=embedding_model, device=device, which=list(which), batch_size=batch_size,
-                shard_size=shard_size, dtype=dtype, no_normalize=not normalize, overwrite=overwrite).validate()
+                shard_size=shard_size, shard_seconds=shard_seconds, dtype=dtype, no_normalize=not normalize,
+                overwrite=overwrite).validate()
     wall0 = time.perf_counter()
     spec = spec or resolve_model(embedding_model, device)
     batch_size = batch_size or default_batch_size(spec.device)
     tables = {w: _question_table(layout, w) for w in which}
 
     cache = EmbeddingCache(layout.embedding_shards, spec.name)
-    if overwrite:
-        cache.clear()
+    # --overwrite recomputes into new chunks and drops these only at the end: killed half way, it leaves the old
+    # vectors usable (the newest chunk wins where a text is in both).
+    replaced = cache.keys() if overwrite else []
 
     # One pass over all unique texts of all tables, longest first: similar lengths share a batch.
-    todo, n_rows, n_unique = plan_texts((t for df, _ in tables.values() for t in df["question"].astype(str)), cache)
+    texts = (t for df, _ in tables.values() for t in df["question"].astype(str))
+    todo, n_rows, n_unique = plan_texts(texts, () if overwrite else cache)
 
     if todo:
         encoder = encoder or load_sentence_transformer(spec)
@@ -137,17 +156,11 @@ def embed_tables(
         n_tokens = None if lengths is None else int(lengths.sum())
         bar = progress_bar(total=len(todo), desc=f"embedding ({spec.name.split('/')[-1]}, {spec.device})", unit="q",
                            enabled=progress, smoothing=0.1)
-        for start in range(0, len(todo), shard_size):
-            shard = todo[start : start + shard_size]
-            vecs = encode_in_batches(encoder, [t for _, t in shard], batch_size, normalize, on_batch=bar.update)
-            if not np.isfinite(vecs).all():
-                raise DDCFError(
-                    f"The embedding model {spec.name} produced NaN/inf vectors for shard starting at text #{start}.",
-                    "use float32 (--device cpu) or another model; bf16/fp16 overflow is the usual cause.",
-                )
-            cache.add([h for h, _ in shard], vecs)
-            embedded_now += len(shard)
+        embedded_now = _embed_into_cache(cache, encoder, todo, spec.name, batch_size, shard_size, shard_seconds,
+                                         normalize, bar.update)
         bar.close()
+    if replaced:
+        cache.drop(replaced)
     elapsed = time.perf_counter() - t0
     stats = RunStats(
         n_rows=n_rows,
@@ -156,6 +169,7 @@ def embed_tables(
         n_embedded=embedded_now,
         n_tokens=n_tokens if todo else 0,
         embed_seconds=elapsed,
+        warnings=list(cache.warnings),
     )
 
     results = []
@@ -190,6 +204,33 @@ def embed_tables(
     return results
 
 
+def _embed_into_cache(cache: EmbeddingCache, encoder, todo: list[tuple[str, str]], model: str, batch_size: int,
+                      shard_size: int, shard_seconds: float, normalize: bool, on_batch) -> int:
+    """Embed ``todo`` batch by batch, writing a cache chunk after ``shard_size`` texts or ``shard_seconds``,
+    whichever comes first (and at the end); returns how many texts were embedded."""
+    hashes: list[str] = []
+    vectors: list[np.ndarray] = []
+    since = time.perf_counter()
+    done = start = 0
+    while start < len(todo):
+        # A batch never crosses a shard boundary, so a shard holds at most shard_size texts.
+        batch = todo[start : start + min(batch_size, shard_size - len(hashes))]
+        vecs = encode_in_batches(encoder, [t for _, t in batch], batch_size, normalize, on_batch=on_batch)
+        if not np.isfinite(vecs).all():
+            raise DDCFError(
+                f"The embedding model {model} produced NaN/inf vectors for the batch starting at text #{start}.",
+                "use float32 (--device cpu) or another model; bf16/fp16 overflow is the usual cause.",
+            )
+        hashes += [h for h, _ in batch]
+        vectors.append(vecs)
+        start += len(batch)
+        if len(hashes) >= shard_size or time.perf_counter() - since >= shard_seconds or start >= len(todo):
+            cache.add(hashes, np.concatenate(vectors))
+            done += len(hashes)
+            hashes, vectors, since = [], [], time.perf_counter()
+    return done
+
+
 def run(layout: Layout, config: EmbedConfig) -> Report:
     spec = resolve_model(config.embedding_model, config.device)
     results = embed_tables(
@@ -198,6 +239,7 @@ def run(layout: Layout, config: EmbedConfig) -> Report:
         spec=spec,
         batch_size=config.batch_size,
         shard_size=config.shard_size,
+        shard_seconds=config.shard_seconds,
         normalize=not config.no_normalize,
         dtype=config.dtype,
         overwrite=config.overwrite,
@@ -214,6 +256,7 @@ def run(layout: Layout, config: EmbedConfig) -> Report:
         stage="embed",
         summary="\n".join(lines),
         files=[f for r in results for f in (r.path, manifest_path(r.path), ids_path(r.path))],
+        warnings=results[0].stats.warnings,
         config_dir=layout.embeddings_dir,
         details={"results": results, "stats": results[0].stats, "embedding_model": spec.name, "device": spec.device},
         seconds=results[0].stats.wall_seconds,

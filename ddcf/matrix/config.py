@@ -27,7 +27,7 @@ class MatrixConfig(StageConfig):
                                       metavar="MODEL")
     val_ratio: float = option(0.1, "Share of questions held out for validation, in (0, 1).",
                               min_excl=0.0, max_excl=1.0)
-    seed: int = option(42, "Seed of the question split.")
+    seed: int = option(42, "Seed of the question split.", min=0, max=2**32 - 1)
     pass_threshold: float = option(
         0.5,
         "A (model, question) with several verdicts (n samples) counts as correct when its pass rate >= this; "

@@ -21,6 +21,11 @@ _TRUE = {"1", "true", "t", "yes", "y", "correct", "1.0"}
 _FALSE = {"0", "false", "f", "no", "n", "incorrect", "wrong", "0.0"}
 
 
+def blank_text(texts: pd.Series) -> pd.Series:
+    """True where a text is missing, empty or whitespace only (such a question or response is no text)."""
+    return texts.isna() | (texts.astype(str).str.strip() == "")
+
+
 def coerce_correct(values: pd.Series, path: Path | str) -> pd.Series:
     """Map booleans, 0/1 and common words to floats in [0, 1]; NaN stays NaN (= missing)."""
     if pd.api.types.is_bool_dtype(values):
@@ -75,6 +80,16 @@ def load_user_table(path: str | Path, models: list[str] | None = None) -> pd.Dat
         raise DDCFError(f"The correctness table {path} has rows without a model name.", "fill in or drop those rows.")
     if df["question_id"].isna().any() or (df["question_id"] == "").any():
         raise DDCFError(f"The correctness table {path} has rows without a question_id.", "fill in or drop those rows.")
+    # An empty or whitespace-only text is no text: the question would be embedded (and later fine-tuned on) as "".
+    df["question"] = df["question"].where(~blank_text(df["question"]))
+    has_text = df["question"].notna().groupby(df["question_id"]).any()
+    if not has_text.all():
+        ids = has_text.index[~has_text].tolist()
+        raise DDCFError(
+            f"The correctness table {path} has {len(ids):,} question id(s) whose question text is empty or only "
+            f"whitespace in every row (e.g. {', '.join(map(repr, ids[:5]))}).",
+            "fill in the question text of those ids, or drop their rows.",
+        )
     texts = df.groupby("question_id")["question"].nunique(dropna=True)
     if (texts > 1).any():
         qid = texts[texts > 1].index[0]

@@ -18,6 +18,8 @@ from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
 from ddcf.runtime import check_device, usable_cores
 
+MAX_BATCH = 1 << 24  # pairs per step/forward pass: far above what any memory holds at useful dims
+
 
 @dataclass
 class PredictorConfig(StageConfig):
@@ -28,10 +30,10 @@ class PredictorConfig(StageConfig):
     DDCF_data/model_order.csv and the seed embeddings; writes DDCF_data/predictor/ (model.safetensors,
     config.json, metrics.json, training_curve.png, and predictor.config.yaml: the options of the run)."""
 
-    epochs: int = option(30, "Training epochs (paper: 30).", min=1)
-    batch_size: int = option(1028, "Pairs per optimisation step (paper: 1028).", min=1)
-    lr: float = option(1e-3, "Peak learning rate of Adam (paper: 1e-3).", min_excl=0.0)
-    weight_decay: float = option(1e-5, "Adam weight decay (L2 added to the gradient; paper: 1e-5).", min=0.0)
+    epochs: int = option(30, "Training epochs (paper: 30).", min=1, max=100_000)
+    batch_size: int = option(1028, "Pairs per optimisation step (paper: 1028).", min=1, max=MAX_BATCH)
+    lr: float = option(1e-3, "Peak learning rate of Adam (paper: 1e-3).", min_excl=0.0, max=10.0)
+    weight_decay: float = option(1e-5, "Adam weight decay (L2 added to the gradient; paper: 1e-5).", min=0.0, max=1.0)
     warmup_ratio: float = option(
         0.03, "Fraction of all steps spent in linear warmup before the cosine decay (paper: 0.03).", min=0.0, max=1.0
     )
@@ -39,16 +41,18 @@ class PredictorConfig(StageConfig):
         1e-2,
         "Std of the Gaussian noise added to model and question embeddings during training only (paper: 1e-2).",
         min=0.0,
+        max=10.0,
     )
     dropout: float = option(0.8, "Dropout rate inside the residual MLP blocks (paper: 0.8).", min=0.0, max_excl=1.0)
     hidden_ratio: float = option(
-        0.1, "Hidden width of the residual MLP blocks as a fraction of the embedding dim (paper: 0.1).", min_excl=0.0
+        0.1, "Hidden width of the residual MLP blocks as a fraction of the embedding dim (paper: 0.1).", min_excl=0.0,
+        max=16.0,
     )
-    seed: int = option(42, "Random seed for initialisation, shuffling, dropout and noise.")
-    knn_k: int = option(20, "Neighbours of the kNN baseline (cosine over question embeddings).", min=1)
-    eval_batch_size: int = option(65536, "Pairs per forward pass when evaluating (no gradients).", min=1)
+    seed: int = option(42, "Random seed for initialisation, shuffling, dropout and noise.", min=0, max=2**32 - 1)
+    knn_k: int = option(20, "Neighbours of the kNN baseline (cosine over question embeddings).", min=1, max=100_000)
+    eval_batch_size: int = option(65536, "Pairs per forward pass when evaluating (no gradients).", min=1, max=MAX_BATCH)
     threads: int = option(
-        0, "CPU threads for torch (0: auto = 1 on <= 2 cores, else half the cores, at most 8).", min=0
+        0, "CPU threads for torch (0: auto = 1 on <= 2 cores, else half the cores, at most 8).", min=0, max=1024
     )
     device: str = option("auto", "Where to train: auto (CUDA when available), cpu, or cuda[:N].")
     noise_prefetch: str = option(

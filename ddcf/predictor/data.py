@@ -101,6 +101,35 @@ def _read_split(path: Path, what: str, models: list[str], model_order_path: Path
     return out
 
 
+def training_coverage(models: list[str], train: pd.DataFrame) -> dict:
+    """Which models the predictor sees answers of: a model without training rows keeps its random initial
+    embedding, and one whose rows are all one class only learns "always" or "never" (both look like real
+    predictions when scored, so they are recorded and reported)."""
+    per_model = train.groupby("model_id")["correct"].agg(["size", "min", "max"])
+    with_rows = [models[i] for i in range(len(models)) if i in per_model.index]
+    one_class = {models[i]: ("correct" if row["min"] == 1 else "wrong")
+                 for i, row in per_model.iterrows() if row["min"] == row["max"]}
+    return dict(
+        models_with_training_rows=with_rows,
+        models_without_training_rows=[m for m in models if m not in set(with_rows)],
+        one_class_models=one_class,
+        train_rows_per_model={models[i]: int(n) for i, n in per_model["size"].items()},
+    )
+
+
+def coverage_warnings(stats: dict, model_order: Path) -> list[str]:
+    """One warning per model that the predictor cannot really predict (see :func:`training_coverage`)."""
+    out = [f"the model {m!r} is listed in {model_order} but has no training rows: the predictor never saw one of "
+           "its answers, so its embedding stays at its random start and difficulty/selection will refuse it. Add "
+           "its verdicts (infer.py) and rerun create_training_data.py and train_correctness_predictor.py."
+           for m in stats["models_without_training_rows"]]
+    out += [f"every training answer of the model {m!r} is {word}: the predictor can only learn that it is always "
+            f"{word}, so its scores say nothing about which questions are harder for it. Add more varied verdicts "
+            "for it, or leave it out of difficulty estimation."
+            for m, word in stats["one_class_models"].items()]
+    return out
+
+
 def split_sha256(train: pd.DataFrame, val: pd.DataFrame) -> str:
     """Content hash of both splits (row order included): which pairs, which labels, which side."""
     rows = (
@@ -142,6 +171,7 @@ def load_training_data(layout: Layout) -> TrainingData:
         train_accuracy=float(train["correct"].mean()),
         val_accuracy=float(val["correct"].mean()),
         models_without_train_rows=sorted(set(range(len(models))) - set(train["model_id"].tolist())),
+        **training_coverage(models, train),
     )
     info = dict(
         path=str(layout.seed_embeddings),

@@ -9,11 +9,11 @@ embeddings; writes the weights, config, metrics and training curve at the paths 
 from __future__ import annotations
 
 from ddcf import __version__
-from ddcf.io import write_json
+from ddcf.io import json_safe, write_json
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.predictor.config import PredictorConfig
-from ddcf.predictor.data import load_training_data
+from ddcf.predictor.data import coverage_warnings, load_training_data
 from ddcf.predictor.evaluation import PREDICTOR, evaluate_all
 from ddcf.predictor.metrics import format_table
 from ddcf.predictor.plots import plot_training_curve
@@ -33,20 +33,29 @@ def run(layout: Layout, config: PredictorConfig) -> Report:
     training = config.training_options()
     training.update(resolved_device=result.device, resolved_threads=result.threads,
                     resolved_noise_prefetch=result.noise_prefetch, resolved_step=result.step)
+    warnings = coverage_warnings(data.stats, layout.model_order)
+    if data.val.correct.min() == data.val.correct.max():
+        warnings.append("every validation answer has the same label, so the AUCs are undefined (written as null); "
+                        "the accuracy alone says little. Use more varied verdicts or another --val_ratio/--seed "
+                        "in create_training_data.py.")
     cfg = save_predictor(
         result.model,
         layout.predictor_weights,
         layout.predictor_config,
-        dict(
+        json_safe(dict(
             created_by=f"ddcf {__version__} {SCRIPT}",
             models=data.models,
+            # difficulty and selection refuse a model the predictor never saw an answer of
+            models_with_training_rows=data.stats["models_with_training_rows"],
+            one_class_models=data.stats["one_class_models"],
+            train_rows_per_model=data.stats["train_rows_per_model"],
             training=training,
             embedding=data.embedding_info,
             split=dict(sha256=data.split_sha256, train=str(layout.train_split), val=str(layout.val_split),
                        **{k: data.stats[k] for k in ("n_train", "n_val", "n_train_questions", "n_val_questions")}),
             best_epoch=result.best_epoch,
             best_val_accuracy=results[PREDICTOR]["accuracy"],
-        ),
+        )),
     )
     metrics = dict(
         best_epoch=result.best_epoch,
@@ -60,13 +69,15 @@ def run(layout: Layout, config: PredictorConfig) -> Report:
         weights_sha256=cfg["weights_sha256"],
         **extra,
     )
-    files = [layout.predictor_weights, layout.predictor_config, write_json(metrics, layout.predictor_metrics)]
+    files = [layout.predictor_weights, layout.predictor_config,
+             write_json(metrics, layout.predictor_metrics)]
     if not config.no_plot:
         files.append(plot_training_curve(result.history, result.best_epoch, layout.predictor_curve))
     return Report(
         stage="predictor",
         summary=_summary(data.stats, config, result, results),
         files=files,
+        warnings=warnings,
         config_dir=layout.predictor_dir,
         details=dict(results=results, best_epoch=result.best_epoch, history=result.history, stats=data.stats,
                      device=result.device, threads=result.threads, train_seconds=result.seconds),

@@ -216,6 +216,15 @@ def train_predictor(data: TrainingData, config: PredictorConfig) -> TrainResult:
     config.validate()
     if len(data.train) == 0 or len(data.val) == 0:
         raise DDCFError("The training or validation split has no rows.", SPLIT_FIX)
+    labels = np.unique(data.train.correct)
+    if len(labels) < 2:
+        word = "correct" if labels[0] == 1 else "wrong"
+        raise DDCFError(
+            f"Every one of the {len(data.train):,} training answers is {word}: a predictor trained on one class "
+            "learns only that class, and its scores cannot rank questions by difficulty (its AUCs are undefined).",
+            "add verdicts with both correct and wrong answers (more models or harder questions), then rerun "
+            "create_training_data.py and train_correctness_predictor.py.",
+        )
     device = resolve_device(config.device)
     threads = resolve_threads(config.threads)
     old_threads = torch.get_num_threads()

@@ -26,11 +26,13 @@ class SelectConfig(StageConfig):
         0.2, "Weight of predicted correctness vs diversity in [0, 1]: 1 = hardest first, 0 = most diverse; "
         "the paper uses 0.2.", min=0.0, max=1.0,
     )
-    num_select: int = option(1000, "Number of questions k to select.", min=1, metavar="K")
+    num_select: int = option(1000, "Number of questions k to select.", min=1, max=1 << 31, metavar="K")
     max_score: float = option(
-        1.0, "Candidate pool: only questions with predicted correctness <= this (1.0 keeps every question)."
+        1.0, "Candidate pool: only questions with predicted correctness <= this, in [0, 1] (1.0 keeps every question).",
+        min=0.0, max=1.0,
     )
-    seed: int = option(0, "Seed of the random k-subset the report shows next to the selection.")
+    seed: int = option(0, "Seed of the random k-subset the report shows next to the selection.", min=0,
+                      max=2**32 - 1)
     device: str = option(
         "auto", "auto (CUDA through torch when available, else the exact lazy CPU selector), cpu, cuda or cuda:N; "
         "every device picks the same questions.",
@@ -49,6 +51,10 @@ class SelectConfig(StageConfig):
 
     def check(self) -> None:
         check_device(self.device)
+        if self.output_dir:
+            from ddcf.select.output import check_replaceable  # imports pandas-free modules only
+
+            check_replaceable(self.output_dir)
         if self.tokenizer and self.chat_template != CHATML:
             raise DDCFError(
                 "Both --tokenizer and --chat_template were given.",

@@ -27,14 +27,14 @@ then renamed into place (an older version is moved aside first and deleted after
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
 from ddcf.errors import DDCFError, first_line
+from ddcf.io import atomic_dir
+from ddcf.matrix.sources import blank_text
 from ddcf.select.config import CHATML as CHATML_NAME
 
 Renderer = Callable[[list], str]
@@ -116,7 +116,22 @@ def _jinja_renderer(path: Path) -> tuple[Renderer, str]:
 
 
 def build_records(rows: pd.DataFrame, render: Renderer) -> dict:
-    """Columns of the SFT dataset from a frame with question_id, question, response, dataset, rank."""
+    """Columns of the SFT dataset from a frame with question_id, question, response, dataset, rank.
+
+    Never an example with an empty user turn or response: such rows are refused, naming their ids (a missing
+    text would otherwise become the string "nan").
+    """
+    for column, turn in (("question", "user turn"), ("response", "assistant response")):
+        empty = blank_text(rows[column])
+        if empty.any():
+            ids = rows.loc[empty, "question_id"].astype(str).tolist()
+            raise DDCFError(
+                f"{len(ids):,} of the {len(rows):,} selected examples would have an empty {turn} (no {column} "
+                f"text), e.g. question id(s) {', '.join(map(repr, ids[:5]))}; the SFT dataset was not written.",
+                f"fill in the {column} of those questions in DDCF_data/corpus/questions.parquet (or drop them), "
+                "then rerun get_question_embeddings.py, fullcorpus_difficulty_estimation.py and "
+                "k_greedy_selection.py.",
+            )
     questions = rows["question"].astype(str).tolist()
     responses = rows["response"].astype(str).tolist()
     messages = [make_messages(q, r) for q, r in zip(questions, responses)]
@@ -141,19 +156,10 @@ def save_dataset_atomic(records: dict, target: str | os.PathLike, progress: bool
         ds_logging.disable_progress_bar()
 
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        Dataset.from_dict(records).save_to_disk(str(tmp / "ds"))
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp / "ds", target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with atomic_dir(target) as tmp:
+            Dataset.from_dict(records).save_to_disk(str(tmp))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
         if was_enabled and not progress:
             ds_logging.enable_progress_bar()
     return target

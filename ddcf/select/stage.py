@@ -14,7 +14,7 @@ correctness <= max_score, in the order of the corpus embedding file.
 
 from __future__ import annotations
 
-import math
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf import __version__
+from ddcf.config import write_resolved_config
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import (
     hash_ids,
@@ -34,13 +35,17 @@ from ddcf.io import (
     write_parquet,
 )
 from ddcf.layout import Layout
+from ddcf.matrix.sources import blank_text
 from ddcf.pipeline import Report
 from ddcf.runtime import resolve_device
 from ddcf.select.config import SelectConfig
 from ddcf.select.kgreedy_common import KGreedyResult
 from ddcf.select.kgreedy_lazy import kgreedy_fast
+from ddcf.select.output import check_replaceable, staged_dir
 from ddcf.select.report import COLUMN, plot_report, set_stats, summary_text
 from ddcf.select.sft_dataset import build_records, resolve_renderer, save_dataset_atomic
+
+SCRIPT = "k_greedy_selection.py"
 
 CORPUS_FIX = ("create the corpus question table first (scripts/install_bundled_data.py for the bundled data, or write "
               "DDCF_data/corpus/questions.parquet with question_id, question, response).")
@@ -56,17 +61,6 @@ class Pool:
     warnings: list[str] = field(default_factory=list)
 
 
-def _finite(obj):
-    """NaN -> None so report.json stays strict JSON."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def read_predicted_correctness(layout: Layout, model: str) -> tuple[pd.DataFrame, dict, Path]:
     path = layout.difficulty(model)
     fix = f"run `python fullcorpus_difficulty_estimation.py --model_name {model}` first."
@@ -78,6 +72,7 @@ def read_predicted_correctness(layout: Layout, model: str) -> tuple[pd.DataFrame
             f"The difficulty table {path} was computed for the model {meta['model']!r}, not {model!r}.",
             fix,
         )
+    _check_model_trained(layout, model, meta, path)
     df = df[["question_id", "predicted_correctness"]].copy()
     df["question_id"] = df["question_id"].astype(str)
     if df["question_id"].duplicated().any():
@@ -94,6 +89,30 @@ def read_predicted_correctness(layout: Layout, model: str) -> tuple[pd.DataFrame
         )
     df["predicted_correctness"] = df["predicted_correctness"].astype(np.float32)
     return df, meta, path
+
+
+def _check_model_trained(layout: Layout, model: str, meta: dict, path: Path) -> None:
+    """Refuse a difficulty table of a model the predictor never saw an answer of (its scores are the random
+    initial embedding's): recorded in the table, or in the predictor config the table was computed with."""
+    untrained = meta.get("model_train_rows") == 0
+    if not untrained and layout.predictor_config.is_file() and meta.get("predictor_config_sha256"):
+        try:
+            cfg = json.loads(layout.predictor_config.read_text())
+        except (OSError, ValueError):
+            cfg = {}  # a damaged config is the difficulty stage's to report; the table itself is checked above
+        trained = cfg.get("models_with_training_rows")
+        if trained is not None and model not in trained:
+            from ddcf.predictor.store import config_sha256  # imports torch: only for this rare case
+
+            untrained = config_sha256(cfg) == meta["predictor_config_sha256"]
+    if untrained:
+        from ddcf.difficulty.compat import untrained_fix
+
+        raise DDCFError(
+            f"The difficulty table {path} scores {model!r}, but the predictor it came from never saw an answer of "
+            "that model (no training rows): its predicted correctness is the output of a random initial embedding.",
+            untrained_fix(model),
+        )
 
 
 def read_corpus(layout: Layout) -> pd.DataFrame:
@@ -153,13 +172,15 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
             "rerun stages 3 and 5 on the current corpus table, or restore the table the embeddings were made from.",
         )
     questions = q_index.loc[ids].reset_index()
-    empty = questions["response"].isna() | (questions["response"].astype(str).str.strip() == "")
-    if empty.any():
-        raise DDCFError(
-            f"{int(empty.sum()):,} candidate questions have an empty response in {layout.corpus_questions} "
-            f"(e.g. {questions.loc[empty, 'question_id'].iloc[0]!r}); they cannot become SFT examples.",
-            "fill in their responses or drop those questions (then rerun stages 3 and 5).",
-        )
+    for column in ("question", "response"):  # either empty would make an SFT example with an empty turn
+        empty = blank_text(questions[column])
+        if empty.any():
+            raise DDCFError(
+                f"{int(empty.sum()):,} candidate questions have an empty {column} in {layout.corpus_questions} "
+                f"(e.g. {', '.join(map(repr, questions.loc[empty, 'question_id'].head(5)))}); they cannot become "
+                "SFT examples.",
+                f"fill in their {column} text or drop those questions (then rerun stages 3 and 5).",
+            )
     if len(rows) == len(emb_ids):
         x = arr  # rows == 0..n-1: use the memory map itself, no copy
     else:
@@ -217,8 +238,8 @@ def run(layout: Layout, config: SelectConfig) -> Report:
         "dataset": datasets[rows],
     })
     out = Path(config.output_dir) if config.output_dir else layout.selection_dir(model, lamda, k)
-    table, dataset, plot, report_path = (layout.selection_table(out), layout.selection_dataset(out),
-                                         layout.selection_plot(out), layout.selection_report(out))
+    check_replaceable(out)
+    table, dataset, plot = layout.selection_table(out), layout.selection_dataset(out), layout.selection_plot(out)
 
     rnd = np.random.default_rng(seed).choice(n, size=k, replace=False)
     report = dict(
@@ -236,15 +257,19 @@ def run(layout: Layout, config: SelectConfig) -> Report:
     )
     records = build_records(sel.merge(pool.questions[["question_id", "question", "response"]], on="question_id",
                                       how="left", sort=False), render)
-    files = [save_dataset_atomic(records, dataset, progress=config.progress)]
     meta = dict(model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
-                pool_size=n, method=result.method, created_by=f"ddcf {__version__} k_greedy_selection.py",
+                pool_size=n, method=result.method, created_by=f"ddcf {__version__} {SCRIPT}",
                 **pool.meta)
-    files.append(write_parquet(sel, table, metadata=meta))
-    files.append(plot_report(plot, pc, pc[rows], pc[rnd], result.max_similarity, result.cost,
-                             f"{model}: k={k:,}, lamda={lamda:g}, pool={n:,}"))
-    report["seconds_total"] = round(time.perf_counter() - t0, 3)
-    files.append(write_json(_finite(report), report_path))  # written last: marks a complete run
+    report["selection_ids_sha256"] = hash_ids(sel["question_id"])  # ties report.json to its table and dataset
+    with staged_dir(out) as tmp:  # the whole folder is swapped in at the end: never half old, half new
+        save_dataset_atomic(records, layout.selection_dataset(tmp), progress=config.progress)
+        write_parquet(sel, layout.selection_table(tmp), metadata=meta)
+        plot_report(layout.selection_plot(tmp), pc, pc[rows], pc[rnd], result.max_similarity, result.cost,
+                    f"{model}: k={k:,}, lamda={lamda:g}, pool={n:,}")
+        write_resolved_config(config, layout.resolved_config(tmp, "select"), "select", SCRIPT)
+        report["seconds_total"] = round(time.perf_counter() - t0, 3)
+        write_json(report, layout.selection_report(tmp))
+    files = [dataset, table, plot, layout.selection_report(out)]
     summary = (summary_text(report) + "\n\n"
                f"  SFT dataset (Hugging Face, column 'text'): {dataset}")
     return Report(

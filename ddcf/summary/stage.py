@@ -11,10 +11,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from ddcf.io import manifest_path
+from ddcf.io import hash_ids, manifest_path
 from ddcf.layout import Layout
 from ddcf.matrix.sources import verdict_files
 from ddcf.pipeline import Report
+from ddcf.select.output import current_dir
 from ddcf.select.report import COLUMN, block_value, read_selection_table
 from ddcf.summary.config import SummaryConfig
 
@@ -94,7 +95,8 @@ def _difficulty_lines(layout: Layout, target: str) -> list[str]:
 
 
 def _selection_lines(layout: Layout, target: str, lamda: float, k: int) -> list[str]:
-    out_dir = layout.selection_dir(target, lamda, k)
+    # a run killed between its two renames leaves the previous (complete) selection set aside: show that one
+    out_dir = current_dir(layout.selection_dir(target, lamda, k))
     sel_path = layout.selection_table(out_dir)
     if not sel_path.exists():
         return [f"6 selection   (missing: run k_greedy_selection.py --model_name {target} --lamda {lamda:g} "
@@ -103,6 +105,9 @@ def _selection_lines(layout: Layout, target: str, lamda: float, k: int) -> list[
     lines = [f"6 selection   {len(sel):,} questions (lamda={lamda:g}) -> {out_dir}"]
     rep_path = layout.selection_report(out_dir)
     rep = json.loads(rep_path.read_text()) if rep_path.exists() else {}
+    if rep.get("selection_ids_sha256") not in (None, hash_ids(sel["question_id"].astype(str))):
+        return lines + [f"              warning: {rep_path} describes another selection than {sel_path} (a "
+                        "folder half-written by an older ddcf); rerun k_greedy_selection.py to replace it."]
     s, r = rep.get("selection", {}), rep.get("random", {})
     if not s and COLUMN in sel.columns:  # report.json missing or partial: the table still has the values
         s = {"mean_predicted_correctness": float(sel[COLUMN].mean())}

@@ -55,12 +55,23 @@ def register_filter(name: str, kind: Kind) -> Callable:
     return deco
 
 
+#: Only the last SCAN_CHARS characters of a completion are searched for its final answer: the
+#: answer ends a completion, and this bounds the work (and the time) per row whatever the output.
+#: The longest of the 88,090 bundled completions has 21,535 characters; a longer completion is
+#: degenerate output, and its verdict row gets status 'truncated'.
+SCAN_CHARS = 100_000
+
+
 @dataclass(frozen=True)
 class Extraction:
-    """What a chain found: the answer text (``None`` = no answer) and which extractor found it."""
+    """What a chain found: the answer text (``None`` = no answer) and which extractor found it.
+
+    ``truncated``: the completion was longer than :data:`SCAN_CHARS`; only its tail was searched.
+    """
 
     answer: str | None
     method: str
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,9 @@ class FilterChain:
         text = completion if isinstance(completion, str) else ""
         if not text or text.isspace():
             return Extraction(None, "empty")
+        truncated = len(text) > SCAN_CHARS
+        if truncated:
+            text = text[-SCAN_CHARS:]
         for name in self.transforms:
             text = FILTERS[name].fn(text) or ""
         for name in self.extractors:
@@ -91,8 +105,8 @@ class FilterChain:
                     break
                 ans = FILTERS[cname].fn(ans)
             if ans is not None:
-                return Extraction(ans, name)
-        return Extraction(None, "none")
+                return Extraction(ans, name, truncated)
+        return Extraction(None, "none", truncated)
 
 
 CHAINS: dict[str, FilterChain] = {}
@@ -136,10 +150,10 @@ def cut_continuation(text: str) -> str:
     """Cut the text at the first invented follow-up question that comes after an answer."""
     if not any(w in text for w in _CONTINUATION_WORDS):  # cheap pre-check: most outputs have none
         return text
-    for m in _CONTINUATION.finditer(text):
-        if _ANSWER_SIGNAL.search(text, 0, m.start()):
-            return text[: m.start() + 1]
-    return text
+    # The first heading after the first answer signal (one search each: linear in the text).
+    signal = _ANSWER_SIGNAL.search(text)
+    m = _CONTINUATION.search(text, signal.end()) if signal else None
+    return text[: m.start() + 1] if m else text
 
 
 # =========================================================================== JSON "answer" field
@@ -159,18 +173,18 @@ _STR_TOKEN = re.compile(r"""\\(?:u[0-9a-fA-F]{4}|.)|["']""", re.DOTALL)
 _VALUE_END = re.compile(r"\s*(?:[,}\]]|$)|[ \t]*\r?\n")
 
 
-def _scan_string(text: str, start: int, quote: str) -> tuple[str, int] | None:
+def _scan_string(text: str, start: int, quote: str, stop: int) -> tuple[str, int] | None:
     """Read a quoted value starting after the opening quote at ``start``; lenient about backslashes.
 
     ``\\\\`` -> ``\\``, ``\\"`` -> ``"``; ``\\n``/``\\t``/``\\r`` are whitespace only when
     no letter follows (``\\neq``, ``\\theta``, ``\\right`` are LaTeX); any other
     backslash is kept as written, so ``\\frac`` survives.  A quote closes the value
     only when what follows looks like the end of a JSON value; models sometimes
-    put bare quotes inside answers.
+    put bare quotes inside answers.  Nothing at or after ``stop`` (the next key) is read.
     """
     out: list[str] = []
     n = len(text)
-    limit = min(n, start + _MAX_VALUE)
+    limit = min(stop, start + _MAX_VALUE)
     first_close: tuple[str, int] | None = None
     pos = start
     # Jump from one backslash/quote to the next; plain text is copied in slices.
@@ -200,14 +214,17 @@ def _scan_string(text: str, start: int, quote: str) -> tuple[str, int] | None:
     return first_close
 
 
-def _scan_bare(text: str, start: int) -> str | None:
-    """Read an unquoted value (number, object, list) up to the end of the JSON value."""
-    if start >= len(text):
+_BARE_VALUE = re.compile(r"[^,}\n]*")
+
+
+def _scan_bare(text: str, start: int, stop: int) -> str | None:
+    """Read an unquoted value (number, object, list) up to the end of the JSON value, before ``stop``."""
+    if start >= stop:
         return None
     if text[start] in "{[":
         open_, close = text[start], "}" if text[start] == "{" else "]"
         depth = 0
-        for j in range(start, min(len(text), start + _MAX_VALUE)):
+        for j in range(start, min(stop, start + _MAX_VALUE)):
             if text[j] == open_:
                 depth += 1
             elif text[j] == close:
@@ -215,7 +232,7 @@ def _scan_bare(text: str, start: int) -> str | None:
                 if depth == 0:
                     return text[start : j + 1]
         return None
-    m = re.match(r"[^,}\n]*", text[start:])
+    m = _BARE_VALUE.match(text, start, min(stop, start + _MAX_VALUE))
     val = m.group(0).strip() if m else ""
     return val or None
 
@@ -223,7 +240,11 @@ def _scan_bare(text: str, start: int) -> str | None:
 def json_answer_values(text: str) -> list[str]:
     """All values of ``"answer"``/``"final_answer"`` keys in ``text``, in order, leniently decoded."""
     values: list[str] = []
-    for m in _KEY.finditer(text):
+    keys = list(_KEY.finditer(text))
+    for k, m in enumerate(keys):
+        # A value ends before the next key: every character is scanned for one key at most, so
+        # text made of nothing but keys ('"answer": "' a million times) stays linear.
+        stop = keys[k + 1].start() if k + 1 < len(keys) else len(text)
         head = _KEY_HEAD.search(text, max(0, m.start() - 9), m.start())
         if head is None or head.group("q") != m.group("q") or head.group("esc") != m.group("esc"):
             continue
@@ -231,16 +252,16 @@ def json_answer_values(text: str) -> list[str]:
             continue
         pos = m.end()
         if m.group("esc"):
-            ev = _ESCAPED_VALUE.match(text, pos)
+            ev = _ESCAPED_VALUE.match(text, pos, min(stop, pos + _MAX_VALUE))
             if ev:
                 values.append(ev.group("v"))
             continue
         if pos < len(text) and text[pos] in "\"'":
-            got = _scan_string(text, pos + 1, text[pos])
+            got = _scan_string(text, pos + 1, text[pos], stop)
             if got is not None:
                 values.append(got[0])
         else:
-            val = _scan_bare(text, pos)
+            val = _scan_bare(text, pos, stop)
             if val is not None and val.lower() != "null":
                 values.append(val)
     return values
@@ -281,12 +302,15 @@ def _match_brace(text: str, i: int, max_span: int = _MAX_BOX_SPAN) -> int | None
     return None
 
 
+_BARE_TOKEN = re.compile(r"[^\s$.,]{1,%d}" % _MAX_BOX_SPAN)
+
+
 def _box_at(text: str, m: re.Match) -> str | None:
     i = m.end()
     if i < len(text) and text[i] == "{":
         end = _match_brace(text, i)
         return text[i + 1 : end] if end is not None else None
-    tok = re.match(r"[^\s$.,]+", text[i:])  # "\boxed 5": TeX allows one unbraced token
+    tok = _BARE_TOKEN.match(text, i)  # "\boxed 5": TeX allows one unbraced token
     return tok.group(0) if tok else None
 
 
@@ -314,7 +338,8 @@ def boxed(text: str) -> str | None:
 
 
 # =========================================================================== "The answer is X"
-_PHRASE = re.compile(r"\banswer\b\**\s*(?:is|=|:)\**\s*:?\s*(?P<rest>[^\n]{1,300})", re.IGNORECASE)
+# Possessive whitespace: "\s*:?\s*" backtracks quadratically over a long run of blank lines.
+_PHRASE = re.compile(r"\banswer\b\**+\s*+(?:is|=|:)\**+\s*+:?\s*+(?P<rest>[^\n]{1,300})", re.IGNORECASE)
 
 
 def _phrase_value(rest: str) -> str | None:
@@ -342,10 +367,12 @@ def answer_phrase(text: str) -> str | None:
 
 
 # =========================================================================== GSM8K-style
+_HASH = re.compile(r"####\s*+([^\n]+)")
+
 @register_filter("hash_answer", "extract")
 def hash_answer(text: str) -> str | None:
     """GSM8K's ``#### N`` marker (last one)."""
-    found = re.findall(r"####\s*([^\n]+)", text)
+    found = _HASH.findall(text)
     return found[-1].strip() if found else None
 
 

@@ -15,21 +15,32 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ddcf.errors import DDCFError
+from ddcf.errors import DDCFError, first_line
 from ddcf.io import hash_ids, write_parquet
 from ddcf.layout import Layout
 from ddcf.runtime import progress as progress_bar
 from ddcf.verify.config import DEFAULT_TIMEOUT_S
 from ddcf.verify.equivalence import Verifier, gold_key, prediction_key
-from ddcf.verify.extract import get_chain
+from ddcf.verify.extract import SCAN_CHARS, get_chain
 from ddcf.verify.gold import grading_style, normalize_gold
 
 COMPLETION_COLUMNS = ["model", "question_id", "question", "gold", "completion"]
 VERDICT_COLUMNS = [
     "model", "question_id", "question", "dataset", "completion", "prediction", "gold", "correct", "status"
 ]
+#: What the status column of a verdict table says (``correct`` is False unless the status is 'ok'
+#: or 'truncated'):
+VERDICT_STATUSES = {
+    "ok": "the answer was extracted and checked",
+    "no_answer": "no final answer could be extracted",
+    "timeout": "the checker hit the per-pair time limit",
+    "error": "extraction, normalisation or the checker failed on this row; the run went on",
+    "truncated": f"the completion is longer than {SCAN_CHARS:,} characters; only its end was searched for the "
+                 "answer, which was then checked (a 'timeout' or 'error' on such a row keeps that status)",
+}
 
 
 def _is_missing(x) -> bool:
@@ -43,7 +54,7 @@ def check_completions(df: pd.DataFrame, what: str) -> None:
             f"The {what} lacks the column(s) {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}.",
             f"provide a table with the columns {', '.join(COMPLETION_COLUMNS)} (and optionally dataset).",
         )
-    for col in ("model", "question_id", "gold"):
+    for col in ("model", "question_id", "question", "gold"):
         bad = df[col].isna() | (df[col].astype(str).str.strip() == "")
         if bad.any():
             rows = ", ".join(map(str, list(df.index[bad])[:5]))
@@ -59,6 +70,47 @@ def check_completions(df: pd.DataFrame, what: str) -> None:
             f"{first['model']!r} / {first['question_id']!r}.",
             "keep one completion per model and question (e.g. the first sample) before verifying.",
         )
+
+
+def _bad_cell(x) -> str | None:
+    """Why ``x`` is no text cell (None when it is one, or missing, or a number / bool written as text)."""
+    if x is None or isinstance(x, str) or (isinstance(x, float) and math.isnan(x)):
+        return None
+    if isinstance(x, (bool, int, float, np.integer, np.floating, np.bool_)):
+        return None
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        try:
+            bytes(x).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"bytes that are not valid UTF-8 (byte 0x{bytes(x)[exc.start]:02x} at offset {exc.start})"
+        return None
+    return f"a {type(x).__name__} ({first_line(repr(x), 60)})"
+
+
+def text_columns(df: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``df`` with bytes in its text columns decoded, or a DDCFError for content that is not text.
+
+    Unambiguous cells are converted: UTF-8 bytes (a Parquet binary column) are decoded and numbers
+    are written as text (CSV question ids).  Bytes that are not UTF-8, lists, dicts or other
+    objects stop the run with the file, column and row named: ``str()`` of them would be
+    graded as if it were the text (``"b'...'"``, ``"[1, 2]"``).
+    """
+    out = {}
+    for col in [*COMPLETION_COLUMNS, "dataset"]:
+        if col not in df.columns or df[col].dtype != object:
+            continue  # a numeric column reads as text unambiguously; str columns need nothing
+        values = df[col].tolist()
+        for row, x in zip(df.index, values):
+            why = _bad_cell(x)
+            if why is not None:
+                raise DDCFError(
+                    f"The {what} has non-text content in column '{col}' (row {row}: {why}).",
+                    f"store '{col}' as text (UTF-8 strings) in every row.",
+                )
+        if any(isinstance(x, (bytes, bytearray, memoryview)) for x in values):
+            out[col] = [bytes(x).decode("utf-8") if isinstance(x, (bytes, bytearray, memoryview)) else x
+                        for x in values]
+    return df.assign(**out) if out else df
 
 
 def grade_completions(
@@ -77,12 +129,14 @@ def grade_completions(
     optionally dataset (``'gsm8k'``/``'math'``/...).  Without dataset, a ``# N``
     or plain-number gold means GSM8K-style grading, anything else MATH-style.
     Returns one row per input row, in input order, with :data:`VERDICT_COLUMNS`;
-    status is 'ok' (checked), 'no_answer' (nothing extractable: correct=False),
-    'timeout' or 'error' (checker gave up: correct=False).
+    status is one of :data:`VERDICT_STATUSES`.  A row whose extraction or normalisation raises
+    gets status 'error' (correct=False) and the others are graded as usual; the
+    exceptions are listed in ``result.attrs["row_errors"]`` as (row, "Type: message").
 
     Pass a :class:`Verifier` to share its worker pool and caches across calls;
     otherwise one is made from ``timeout``/``workers``/``cache_path`` and closed.
     """
+    df = text_columns(df, what)
     check_completions(df, what)
     own = verifier is None
     if own:
@@ -93,40 +147,70 @@ def grade_completions(
         datasets = df["dataset"].tolist() if "dataset" in df.columns else [None] * n
         completions = ["" if _is_missing(c) else str(c) for c in df["completion"].tolist()]
 
+        # Every row gets a verdict: an exception in one row's gold, extraction or normalisation
+        # (a 5,000-digit "number", a bug on an odd input) marks that row 'error' and the run goes on.
+        row_errors: list[tuple[int, str]] = []
+        status = ["no_answer"] * n
+
+        def failed(i: int, exc: Exception) -> None:
+            status[i] = "error"
+            row_errors.append((i, f"{type(exc).__name__}: {first_line(exc, 200)}"))
+
         style_of: dict[tuple, str] = {}
-        gold_of: dict[tuple[str, str], tuple[str, str]] = {}
-        styles, gold_norm, gold_keys = [], [], []
-        for g, d in zip(golds, datasets):
+        gold_of: dict[tuple[str, str], tuple[str, str] | Exception] = {}
+        styles: list[str] = []
+        gold_keys: list[str | None] = []
+        for i, (g, d) in enumerate(zip(golds, datasets)):
             sk = (None if _is_missing(d) else str(d), g)
             st = style_of.get(sk)
             if st is None:
                 st = style_of[sk] = grading_style(sk[0], g)
             gk = gold_of.get((g, st))
             if gk is None:
-                gn = normalize_gold(g, st)
-                gk = gold_of[(g, st)] = (gn, gold_key(gn, st))
+                try:
+                    gn = normalize_gold(g, st)
+                    gk = (gn, gold_key(gn, st))
+                except Exception as exc:  # noqa: BLE001 - see above
+                    gk = exc
+                gold_of[(g, st)] = gk
             styles.append(st)
-            gold_norm.append(gk[0])
-            gold_keys.append(gk[1])
+            if isinstance(gk, Exception):
+                failed(i, gk)
+                gold_keys.append(None)
+            else:
+                gold_keys.append(gk[1])
 
-        predictions: list[str | None] = []
-        for comp, st in progress_bar(
+        predictions: list[str | None] = [None] * n
+        pred_keys: dict[int, str] = {}
+        truncated = [False] * n
+        for i, (comp, st) in enumerate(progress_bar(
             zip(completions, styles), total=n, desc="extract", unit="row", enabled=progress, mininterval=0.5,
             leave=False,
-        ):
-            predictions.append(get_chain(st)(comp).answer)
+        )):
+            gk = gold_keys[i]
+            if gk is None:
+                continue
+            try:
+                ex = get_chain(st)(comp)
+                truncated[i] = ex.truncated
+                if ex.answer is not None:
+                    pred_keys[i] = prediction_key(ex.answer, st, gk)
+                    predictions[i] = ex.answer
+            except Exception as exc:  # noqa: BLE001 - see above
+                failed(i, exc)
 
-        idx = [i for i, p in enumerate(predictions) if p is not None]
-        triples = [(prediction_key(predictions[i], styles[i], gold_keys[i]), gold_keys[i], styles[i]) for i in idx]
-        verdicts = verifier.check(triples)
+        idx = list(pred_keys)
+        verdicts = verifier.check([(pred_keys[i], gold_keys[i], styles[i]) for i in idx])
 
         correct = [False] * n
-        status = ["no_answer"] * n
         for i, v in zip(idx, verdicts):
             correct[i] = bool(v.correct)
             status[i] = v.status
+        for i in range(n):
+            if truncated[i] and status[i] in ("ok", "no_answer"):
+                status[i] = "truncated"  # the verdict stands, but only the completion's tail was read
         out_dataset = [st if _is_missing(d) else str(d) for d, st in zip(datasets, styles)]
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "model": df["model"].astype(str).to_numpy(),
                 "question_id": df["question_id"].astype(str).to_numpy(),
@@ -140,6 +224,8 @@ def grade_completions(
             },
             columns=VERDICT_COLUMNS,
         )
+        out.attrs["row_errors"] = row_errors
+        return out
     finally:
         if own:
             verifier.close()

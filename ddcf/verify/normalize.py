@@ -111,7 +111,14 @@ _SLASH = re.compile(r"^([+-]?\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)$")
 _SIMPLE_NUM = re.compile(r"^\s*\$?\s*(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*$")
 
 
+#: A digit string longer than this is not read as a number: Python refuses ``int()`` of more than
+#: 4,300 digits, and such an "answer" is degenerate output (golds have a few dozen digits at most).
+MAX_NUMBER_CHARS = 1000
+
+
 def _plain(s: str) -> Fraction | None:
+    if len(s) > MAX_NUMBER_CHARS:
+        return None
     if s.isdigit():
         return Fraction(int(s))
     if not s or not _PLAIN_NUM.match(s) or not re.search(r"\d", s):
@@ -168,24 +175,62 @@ def strict_number(s: str) -> Fraction | None:
 
 
 _NUM_IN_TEXT = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
+# Arithmetic that makes an answer an expression: an operator sign, a math command, or a binary minus.
+_OPERATOR = re.compile(
+    r"[+*/^×÷·]|\\(?:times|cdot|div|sqrt|frac|pi|binom|log|ln|exp|sin|cos|tan)(?![A-Za-z])"
+    r"|(?<=[\w)}\]])\s*[-−–]\s*(?=[\w({\[\\])"
+)
+# "m/s", "miles/hour": a unit, not a division.  Starts only at a word's start (linear on long words).
+_RATE = re.compile(r"(?<![A-Za-z])[A-Za-z]++\s*+/\s*+[A-Za-z]++")
+# "=" that is not part of "<=", ">=", "!=", "==".
+_EQUALS = re.compile(r"(?<![<>!=])=(?!=)")
+# Trailing unit words: "\\frac{3}{4} cups", "$25,000/year" (possessive: no backtracking on long words).
+_TRAILING_WORDS = re.compile(r"(?:\s*+/?\s*+(?:\\text\{[^{}]*+\}|[A-Za-z][A-Za-z\-./]*+))++\s*+$")
+_CURRENCY_PERCENT = re.compile(r"^\$|(?<=\d)%$|^\\\$")
+_MAX_UNIT_SCAN = 200  # only short answers are "a number and its unit"
+
+
+def is_expression(s: str) -> bool:
+    """True when ``s`` is a math expression, not prose: ``2^{10}``, ``\\sqrt{2}``, ``x+3``, ``27+18``.
+
+    It has arithmetic (an operator, ``\\sqrt``/``\\frac``/..., a binary minus) and no word of
+    two or more letters outside LaTeX commands (``5 pounds/day``, ``Jack has $120 now`` are prose).
+    Unit rates between letters (``55 m/s``) are not division.
+    """
+    if not _OPERATOR.search(_RATE.sub(" ", s)):
+        return False
+    return not any(len(w) > 1 for w in free_symbols(s))
 
 
 def lenient_number(s: str) -> Fraction | None:
-    """The number a GSM8K-style answer means: ``$1,200`` -> 1200, ``18 dollars`` -> 18, ``25%`` -> 25.
+    """The number a GSM8K-style answer states: ``$1,200`` -> 1200, ``18 dollars`` -> 18, ``25%`` -> 25.
 
-    A whole-string number (incl. fractions) wins; otherwise the last number in
-    the text (``5 * 4 = 20`` -> 20).  ``None`` when there is no digit.
+    In order: a whole-string number (incl. fractions, currency, percent, trailing unit words);
+    the value after the last ``=`` (``5 * 4 = 20`` -> 20); for prose, the last number in the text
+    (``Jack has $120 now`` -> 120).  A math expression (:func:`is_expression`: ``2^{10}``,
+    ``\\sqrt{2}``, ``x+3``) is never reduced to one of its numbers: it gives ``None`` so the caller
+    compares it as what it is.  ``None`` also when there is no digit.
     """
     m = _SIMPLE_NUM.match(s)
     if m:  # the common case ("18", "-3.5", "1,200"): skip the LaTeX clean-up
         return _plain(m.group(1))
     s = strip_delimiters(s)
-    compact = normalize_latex(s)
-    compact = strip_trailing_unit(compact)
-    compact = re.sub(r"^\$|(?<=\d)%$|^\\\$", "", compact)
-    v = strict_number(compact)
+    v = strict_number(_CURRENCY_PERCENT.sub("", strip_trailing_unit(normalize_latex(s))))
     if v is not None:
         return v
+    core = s  # the answer without its unit words: "2^{10} cups" is still an expression
+    tail = _TRAILING_WORDS.search(s) if len(s) <= _MAX_UNIT_SCAN else None
+    # Only real words are units: the "x" of "4750 / x" is a variable, and "m/s" alone is left as it is.
+    if tail is not None and tail.start() > 0 and re.search(r"[A-Za-z]{2}", tail.group(0)):
+        core = s[: tail.start()]
+        v = strict_number(_CURRENCY_PERCENT.sub("", normalize_latex(core)))
+        if v is not None:
+            return v
+    parts = _EQUALS.split(s)
+    if len(parts) > 1 and parts[-1].strip():
+        return lenient_number(parts[-1])  # "5 * 4 = 20": the stated result (it holds no "=": one level deep)
+    if is_expression(core):
+        return None
     found = _NUM_IN_TEXT.findall(s.replace("\\!", "").replace("{,}", ","))
     for tok in reversed(found):
         tok = tok.rstrip(",")
@@ -195,6 +240,11 @@ def lenient_number(s: str) -> Fraction | None:
         if v is not None:
             return v
     return None
+
+
+def plain_number(s: str) -> Fraction | None:
+    """The value of a plain decimal number up to :data:`MAX_NUMBER_CHARS` long (``strict_number`` stops at 64)."""
+    return _plain(s) if _PLAIN_NUM.match(s) else None
 
 
 _LIST = re.compile(r"^[(\[{]?([^()\[\]{}]+)[)\]}]?$")

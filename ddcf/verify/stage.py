@@ -62,9 +62,10 @@ def read_completions(path: str) -> pd.DataFrame:
     """The completions table with string columns and a dataset (grading style) on every row."""
     from ddcf.io import read_table
     from ddcf.verify.gold import grading_style
-    from ddcf.verify.grade import COMPLETION_COLUMNS, check_completions
+    from ddcf.verify.grade import COMPLETION_COLUMNS, check_completions, text_columns
 
     df = read_table(path, "completions", COMPLETION_COLUMNS, COMPLETIONS_FIX)
+    df = text_columns(df, f"completions file {path}")
     check_completions(df, f"completions file {path}")
     df = df.assign(
         model=df["model"].astype(str),
@@ -89,6 +90,28 @@ def read_completions(path: str) -> pd.DataFrame:
     return df
 
 
+def _row_warnings(verdicts: pd.DataFrame) -> list[str]:
+    """One line per kind of row that was graded but deserves a look ('error', 'truncated')."""
+    from ddcf.verify.extract import SCAN_CHARS
+
+    out = []
+    errors = verdicts.attrs.get("row_errors", [])
+    if errors:
+        i, msg = errors[0]
+        row = verdicts.iloc[i]
+        out.append(
+            f"{len(errors)} row(s) could not be graded and count as not correct (status 'error'), e.g. model "
+            f"{row['model']!r}, question {row['question_id']!r}: {msg}."
+        )
+    n_trunc = int((verdicts["status"] == "truncated").sum())
+    if n_trunc:
+        out.append(
+            f"{n_trunc} completion(s) are longer than {SCAN_CHARS:,} characters; only their last {SCAN_CHARS:,} "
+            "were searched for the final answer (status 'truncated')."
+        )
+    return out
+
+
 def run(layout: Layout, config: VerifyConfig) -> Report:
     from ddcf.data.bundled import seed_questions_from_completions
     from ddcf.io import hash_ids, write_parquet
@@ -111,6 +134,8 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
 
     all_models = sorted(df["model"].unique())
     models = select_models(all_models, config.models, path)
+    # one verdict table per model: refuse before writing any if two names would share a file
+    layout.check_distinct_paths(all_models, layout.verdicts)
     version = verifier_version()
     by_model = {m: g for m, g in df[df["model"].isin(models)].groupby("model", sort=False)}
     todo, skipped = [], []
@@ -128,6 +153,7 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
     )
     stats = None
     fresh: dict = {}
+    warnings: list[str] = []
     if todo:
         rows = pd.concat([by_model[m] for m in todo], ignore_index=True)
         with Verifier(
@@ -137,6 +163,7 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
                 rows, verifier=verifier, progress=config.progress, what=f"completions file {path}"
             )
             stats = verifier.stats
+        warnings += _row_warnings(verdicts)
         for m, g in verdicts.groupby("model", sort=False):
             files.append(
                 write_verdicts(layout, m, g, source=str(path), timeout=config.timeout, verifier_version=version)
@@ -169,6 +196,7 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
         summary="\n".join(lines),
         files=files,
         config_dir=layout.verdicts_dir,
+        warnings=warnings,
         details={"verified": todo, "skipped": skipped, "summary": summary, "stats": stats},
         seconds=seconds,
     )

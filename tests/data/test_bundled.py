@@ -86,3 +86,21 @@ def test_export_then_install_round_trip(tmp_path, monkeypatch):
     assert bundled.install_bundled_embedding_cache(work) == 3
     np.testing.assert_array_equal(EmbeddingCache(work.embedding_shards, "org/tiny").gather(hashes),
                                   exported.gather(hashes))
+
+
+def test_a_damaged_shipped_chunk_is_skipped_with_a_warning_and_left_in_place(tmp_path, monkeypatch):
+    from ddcf.data import bundled
+    from ddcf.layout import Layout
+
+    shipped = EmbeddingCache(tmp_path / "shipped", "org/tiny")
+    shipped.add(["a", "b"], np.ones((2, 4), dtype=np.float16), chunk=0)
+    shipped.add(["c"], np.ones((1, 4), dtype=np.float16), chunk=1)
+    npy = shipped._chunk_paths(1)[0]
+    npy.write_bytes(npy.read_bytes()[:64])  # truncated
+    monkeypatch.setattr(bundled, "EMBED_CACHE_DIR", tmp_path / "shipped")
+    warnings = []
+    assert bundled.install_bundled_embedding_cache(Layout(tmp_path / "work"), warnings) == 2
+    [w] = warnings
+    assert "chunk-000001.npy" in w and "git checkout" in w and "skipped" in w
+    assert npy.exists() and not (shipped.dir / "damaged").exists()  # the repository copy is never moved
+    assert len(EmbeddingCache(Layout(tmp_path / "work").embedding_shards, "org/tiny")) == 2

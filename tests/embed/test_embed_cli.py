@@ -16,8 +16,8 @@ from ddcf.embed.config import EmbedConfig
 from ddcf.io import load_embeddings
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTIONS = ["--embedding_model", "--model", "--device", "--which", "--batch_size", "--shard_size", "--dtype",
-           "--no_normalize", "--overwrite", "--workdir", "--no_progress", "--config"]
+OPTIONS = ["--embedding_model", "--model", "--device", "--which", "--batch_size", "--shard_size", "--shard_seconds",
+           "--dtype", "--no_normalize", "--overwrite", "--workdir", "--no_progress", "--config"]
 
 
 @pytest.fixture

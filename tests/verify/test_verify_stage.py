@@ -220,3 +220,22 @@ def test_inconsistent_golds(slice_path, tmp_path, capsys):
     assert "different gold answers" in err
 
 
+
+
+def test_models_whose_files_would_clash_are_refused_before_writing(tmp_path, capsys):
+    """`org/m` and `org__m` are two files; `Org/M` next to `org/m` would be one on a case-insensitive disk."""
+    rows = [dict(model=m, question_id="q1", question="1+1?", gold="2", completion="The answer is 2")
+            for m in ("org/m", "org__m")]
+    comp = tmp_path / "c.parquet"
+    pd.DataFrame(rows).to_parquet(comp)
+    work = tmp_path / "w"
+    assert run_main(main, ["--workdir", str(work), "--completions", str(comp), "--workers", "1"]) == 0
+    layout = Layout(work)
+    assert layout.verdicts("org/m") != layout.verdicts("org__m")
+    assert {pd.read_parquet(layout.verdicts(m))["model"].iloc[0] for m in ("org/m", "org__m")} == {"org/m", "org__m"}
+
+    pd.DataFrame([{**rows[0], "model": m} for m in ("org/m", "Org/M")]).to_parquet(comp)
+    work2 = tmp_path / "w2"
+    assert run_main(main, ["--workdir", str(work2), "--completions", str(comp), "--workers", "1"]) == 2
+    assert "would be written to the same file" in capsys.readouterr().err
+    assert not Layout(work2).verdicts_dir.exists()

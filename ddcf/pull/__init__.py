@@ -1,0 +1,1 @@
+"""``ddcf pull predictor REPO``: a published correctness predictor into the layout, checked against its embeddings."""
