@@ -25,7 +25,8 @@ from ddcf.layout import Layout
 TARGET = "Meta-Llama-3-8B-Instruct"
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden" / "e2e_slice.json"
-SCRIPTS = ["infer.py", "create_training_data.py", "get_question_embeddings.py", "train_correctness_predictor.py",
+SCRIPTS = ["download_ddcf_math_from_hf.py", "download_binary_correctness_from_hf.py", "infer.py",
+           "create_training_data.py", "get_question_embeddings.py", "train_correctness_predictor.py",
            "fullcorpus_difficulty_estimation.py", "k_greedy_selection.py"]
 
 
