@@ -31,6 +31,13 @@ def main(argv=None) -> int:
     p.add_argument("--num_select", type=int, default=1000)
     args = p.parse_args(argv)
     a, b = Layout(Path(args.old)), Layout(Path(args.new))
+    for x in (a, b):
+        run = x.selection_dir(args.model_name, args.lamda, args.num_select)
+        for need in (x.selection_table(run), x.predictor_metrics, x.difficulty(args.model_name)):
+            if not need.is_file():
+                print(f"error: {need} does not exist; run the whole pipeline (make demo WORKDIR=...) in {x.root} "
+                      "first, with the same --model_name/--lamda/--num_select.")
+                return 2
     ok = True
 
     sel = [pd.read_parquet(x.selection_table(x.selection_dir(args.model_name, args.lamda, args.num_select)))
