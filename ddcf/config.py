@@ -40,7 +40,8 @@ def option(default: Any = None, help: str = "", **meta: Any) -> Any:
     """A config field.  ``meta`` may hold ``choices``, ``min``, ``max``, ``min_excl``, ``max_excl``,
     ``required`` (must be given, on the command line or in the YAML file), ``metavar``, ``aliases``
     (older flag spellings still accepted on the command line, e.g. ``("--model",)``) and ``positional``
-    (a str field given as a bare word, e.g. ``ddcf push matrix``)."""
+    (given as bare words: a str field one, e.g. ``ddcf push matrix``; a ``list[str]`` field any number,
+    e.g. ``ddcf report DIR DIR``)."""
     if not help:
         raise ValueError("every option needs a help text")
     if isinstance(default, (list, dict, set)):
@@ -206,8 +207,9 @@ def _add_option(group, f: dataclasses.Field, kind: _Kind) -> None:
             group.add_argument(*flags, dest=f.name, action="store_true", default=False, help=help_text)
         return
     if meta.get("positional"):  # e.g. `ddcf push matrix`: optional on the line, so a --config file may give it
-        group.add_argument(f.name, nargs="?", default=default, metavar=meta.get("metavar") or f.name.upper(),
-                           choices=[*meta["choices"], default] if "choices" in meta else None,
+        group.add_argument(f.name, nargs="*" if kind.is_list else "?", default=default,
+                           metavar=meta.get("metavar") or f.name.upper(),
+                           choices=[*meta["choices"], default] if "choices" in meta and not kind.is_list else None,
                            help=f"{help_text} (a bare word; in a --config file: '{f.name}: ...')"
                            + (" (required)" if meta.get("required") else ""))
         return

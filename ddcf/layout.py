@@ -20,6 +20,10 @@ you follow the README) and is overridden with ``--workdir`` or the
         embeddings/{seed,corpus}.npy    (+ .json manifest, + .ids.parquet)
         predictor/                      model.safetensors, config.json, metrics.json
         selection/<model>/<run>/        selection.parquet, dataset/, report.json, *.png
+        report/<name>/                  index.html, report.md, report.json, *.png of `ddcf report`
+        cache/projection/<key>.npy      the corpus's 2-D map (+ .ids.parquet, .json), cached by `ddcf report`
+        scores/<model>/                 scores.parquet (+ shards/): token log-probs of the corpus responses
+        sft/<model>/<run>/              fine-tuned model, checkpoint-N/, sft_report.json, eval/ (stage 7)
         push/<kind>/<repo>/             the folder and README card `ddcf push` uploads (all of --dry_run)
         <folder>/<stage>.config.yaml    the options a stage ran with, beside its outputs (--config repeats it)
       factorized_data/
@@ -184,6 +188,10 @@ class Layout:
     def selection_dir(self, model: str, lamda: float, k: int) -> Path:
         return self.data / "selection" / safe_name(model) / f"lamda{lamda:g}_k{k}"
 
+    def selection_method_dir(self, model: str, method: str, k: int, tag: str = "") -> Path:
+        """The folder of a non-ddcf selector's run: <method>_k<k>[_<tag>] (ddcf keeps lamda<l>_k<k>)."""
+        return self.data / "selection" / safe_name(model) / (f"{method}_k{k}" + (f"_{tag}" if tag else ""))
+
     @staticmethod
     def selection_table(run_dir: Path) -> Path:
         return Path(run_dir) / "selection.parquet"
@@ -199,6 +207,77 @@ class Layout:
     @staticmethod
     def selection_plot(run_dir: Path) -> Path:
         return Path(run_dir) / "report.png"
+
+    # ---- `ddcf report`: figures + index.html of one or several selections, and the corpus's cached 2-D map
+    @property
+    def reports_dir(self) -> Path:
+        return self.data / "report"
+
+    def report_dir(self, name: str) -> Path:
+        return self.reports_dir / safe_name(name)
+
+    def projection_cache(self, key: str) -> Path:
+        """2-D coordinates of every corpus embedding (.npy + .ids.parquet + .json manifest), one file per key
+        (corpus embeddings manifest hash + method + parameters), so a corpus is projected once."""
+        return self.data / "cache" / "projection" / f"{safe_name(key)}.npy"
+
+    # ---- stage 7: supervised fine-tuning of the target model on one selection run
+    def sft_dir(self, model: str, lamda: float, k: int) -> Path:
+        """Checkpoints, the fine-tuned model (in the folder itself, as TRL saves it) and sft_report.json; named
+        like the selection run it trains on."""
+        return self.data / "sft" / safe_name(model) / self.selection_dir(model, lamda, k).name
+
+    @staticmethod
+    def sft_report(run_dir: Path) -> Path:
+        """Written last: its presence means the fine-tuning run finished."""
+        return Path(run_dir) / "sft_report.json"
+
+    @staticmethod
+    def sft_run_config(run_dir: Path) -> Path:
+        """The settings a run's checkpoints were trained with (a resume must match them)."""
+        return Path(run_dir) / "sft_run_config.json"
+
+    @staticmethod
+    def sft_eval_dir(run_dir: Path) -> Path:
+        """Where train/run.sh evaluates the fine-tuned model of ``run_dir``."""
+        return Path(run_dir) / "eval"
+
+    # ---- evaluation (eval/evaluate.py): one folder per evaluated model, one per comparison
+    def eval_dir(self, model: str) -> Path:
+        """Default --output_dir of an evaluation of ``model``."""
+        return self.data / "eval" / safe_name(model)
+
+    def compare_dir(self) -> Path:
+        return self.data / "eval" / "compare"
+
+    @staticmethod
+    def eval_shards(run_dir: Path, benchmark: str) -> Path:
+        """Sharded completions of one benchmark (resumable) and its run_config.json."""
+        return Path(run_dir) / "shards" / benchmark
+
+    @staticmethod
+    def eval_predictions(run_dir: Path) -> Path:
+        return Path(run_dir) / "predictions.parquet"
+
+    @staticmethod
+    def eval_results(run_dir: Path, ext: str) -> Path:
+        """results.md / results.csv (Table 2 layout) and results.json (every metric, provenance)."""
+        return Path(run_dir) / f"results.{ext}"
+
+    @staticmethod
+    def compare_plot(out_dir: Path) -> Path:
+        return Path(out_dir) / "comparison.png"
+
+    # ---- `ddcf score`: the target's token log-probabilities of every corpus response (perplexity selectors)
+    def scores_dir(self, model: str) -> Path:
+        return self.data / "scores" / safe_name(model)
+
+    def score_shards(self, model: str) -> Path:
+        """Resumable cache: one Parquet shard per scored block, rows keyed by (question id, text hash)."""
+        return self.scores_dir(model) / "shards"
+
+    def scores(self, model: str) -> Path:
+        return self.scores_dir(model) / "scores.parquet"
 
     # ---- many per-model files written by one run
     @staticmethod

@@ -19,13 +19,30 @@ from ddcf.generate.questions import question_seed
 from ddcf.generate.shards import SHARD_COLUMNS
 from ddcf.verify.extract import has_boxed_answer
 
-__all__ = ["followup_context", "generate_shard", "has_boxed_answer"]
+__all__ = ["followup_context", "generate_shard", "has_boxed_answer", "run_followups"]
 
 
 def followup_context(completion: str) -> str:
     """Text appended after the prompt for the follow-up request (and kept in the final completion)."""
     body = completion.rstrip()
     return (body + "\n" if body else "") + P.FOLLOWUP_SUFFIX
+
+
+def run_followups(backend: Backend, prompts: list, contexts: list[str], spec) -> tuple[list, int]:
+    """One short generation per (prompt ids, context text): the context (the completion so far plus
+    :data:`ddcf.generate.prompts.FOLLOWUP_SUFFIX`) is appended to the prompt, left-truncated to fit the model.
+    Returns the completions and the prompt tokens sent.  The evaluation stage uses it too (one code path)."""
+    tok = backend.tokenizer
+    conts = tok.encode(contexts, add_special_tokens=False)
+    limit = backend.context_limit
+    bos = getattr(tok, "bos_token_id", None)
+    fu_prompts = []
+    for prompt, cont in zip(prompts, conts):
+        ids = list(prompt) + list(cont)
+        if limit and len(ids) > limit - spec.max_new_tokens:
+            ids = P.left_truncate(ids, max(limit - spec.max_new_tokens, 1), bos)
+        fu_prompts.append(ids)
+    return [row[0] for row in backend.generate(fu_prompts, spec)], sum(len(p) for p in fu_prompts)
 
 
 def generate_shard(backend: Backend, part: pd.DataFrame, config: GenerateConfig) -> tuple[pd.DataFrame, dict]:
@@ -46,18 +63,10 @@ def generate_shard(backend: Backend, part: pd.DataFrame, config: GenerateConfig)
     fu_texts: dict[tuple[int, int], Any] = {}
     prompt_tokens = sum(len(b.ids) for b in built) * config.n
     if need:
-        conts = tok.encode([followup_context(outs[i][s].text) for i, s in need], add_special_tokens=False)
-        limit = backend.context_limit
-        bos = getattr(tok, "bos_token_id", None)
-        fu_prompts = []
-        for (i, _), cont in zip(need, conts):
-            ids = list(built[i].ids) + list(cont)
-            if limit and len(ids) > limit - config.followup_max_tokens:
-                ids = P.left_truncate(ids, max(limit - config.followup_max_tokens, 1), bos)
-            fu_prompts.append(ids)
-        prompt_tokens += sum(len(p) for p in fu_prompts)
-        fu_outs = backend.generate(fu_prompts, fu_spec)
-        fu_texts = {key: row[0] for key, row in zip(need, fu_outs)}
+        fu_outs, fu_prompt_tokens = run_followups(
+            backend, [built[i].ids for i, _ in need], [followup_context(outs[i][s].text) for i, s in need], fu_spec)
+        prompt_tokens += fu_prompt_tokens
+        fu_texts = dict(zip(need, fu_outs))
     wall = time.perf_counter() - t0
 
     rows = []

@@ -7,16 +7,22 @@ from dataclasses import dataclass
 from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
 from ddcf.runtime import check_device
+from ddcf.select.methods import get_method, help_table
 
 CHATML = "chatml"  # the built-in template of the dataset's text column (ddcf.select.sft_dataset)
 
 
 @dataclass
 class SelectConfig(StageConfig):
-    """Pick k corpus questions that are hard for the target model and diverse (paper eq. 5): repeatedly add
-    the question with the smallest lamda * predicted_correctness + (1 - lamda) * max cosine similarity to the
-    questions already picked. Writes the selection, an SFT-ready Hugging Face dataset and a report next to a
-    random subset of the same pool."""
+    """Pick k fine-tuning questions with one of several selectors (--method; default ddcf, paper eq. 5:
+    repeatedly add the question with the smallest lamda * predicted_correctness + (1 - lamda) * max cosine
+    similarity to the questions already picked). Every method writes the same selection folder: the selection,
+    an SFT-ready Hugging Face dataset and a report next to a random subset of the same pool."""
+
+    method: str = option(
+        "ddcf", "Selection method: " + help_table() + ". Options marked 'only for --method X' apply to X only.",
+        metavar="NAME",
+    )
 
     model_name: str | None = option(
         None, "Target model; reads factorized_data/<model>.parquet from fullcorpus_difficulty_estimation.py.",
@@ -31,14 +37,62 @@ class SelectConfig(StageConfig):
         1.0, "Candidate pool: only questions with predicted correctness <= this, in [0, 1] (1.0 keeps every question).",
         min=0.0, max=1.0,
     )
-    seed: int = option(0, "Seed of the random k-subset the report shows next to the selection.", min=0,
-                      max=2**32 - 1)
+    pool: str | None = option(
+        None, "Candidate pool: only these question ids (a .txt file, one id a line, or a .parquet/.csv with a "
+        "question_id column); applied with --max_score, for every method.", metavar="FILE",
+    )
+    seed: int = option(0, "Seed of every random choice (the random methods, sampling, k-means) and of the random "
+                       "k-subset the report shows next to the selection.", min=0, max=2**32 - 1)
+    length_of: str = option(
+        "response", "Only for --method longest: rank by the length of the question or of the response (tokens of "
+        "--length_tokenizer when given, else whitespace-separated words).", choices=("question", "response"),
+    )
+    length_tokenizer: str | None = option(
+        None, "Only for --method longest: local tokenizer folder whose tokens measure the length (default: "
+        "whitespace-separated words).", metavar="DIR",
+    )
+    passrate_source: str = option(
+        "predicted", "Only for --method passrate_band: 'predicted' (corpus questions, stage-5 predicted "
+        "correctness) or 'measured' (seed questions, pass rates of infer.py --n K; their completions become the "
+        "responses).", choices=("predicted", "measured"),
+    )
+    band: str | None = option(
+        None, "Only for --method passrate_band (required there): the pass-rate band 'LO,HI' in [0, 1] (inclusive), "
+        "or a bucket of ddcf.generate.passrate: impossible, 'very hard', hard, medium, easy, 'very easy', perfect.",
+        metavar="LO,HI|BUCKET",
+    )
+    band_pick: str = option(
+        "sample", "Only for --method passrate_band: how k are chosen inside the band: a seeded sample, the hardest "
+        "(lowest pass rate) or the easiest first.", choices=("sample", "hardest", "easiest"),
+    )
+    crowd_weights: str = option(
+        "1,1,1", "Only for --method crowd: weights of difficulty, separability and stability (comma-separated, >= 0).",
+        metavar="WD,WS,WT",
+    )
+    clusters: int = option(
+        10, "Only for --method crowd: number of k-means clusters of the embeddings (capped at k); every cluster "
+        "gets k / clusters picks (more for larger clusters).", min=1, max=1 << 20,
+    )
+    ratings: str | None = option(
+        None, "Only for --method ds2: ratings table (.parquet or .csv with question_id, rating; ratings are "
+        "discrete scores, e.g. 0..5 from an LLM rater). Without it, --ds2_models gives the ratings.", metavar="FILE",
+    )
+    ds2_models: list[str] = option(
+        [], "Only for --method ds2 without --ratings: models whose mean predicted correctness, binned into "
+        "--ds2_bins scores (0 = every model right, i.e. easy ... bins-1 = hard), is the rating; default the target.",
+        metavar="MODEL",
+    )
+    ds2_bins: int = option(5, "Only for --method ds2 without --ratings: number of score bins.", min=2, max=100)
+    neighbours: int = option(
+        10, "Only for --method ds2: k of the k-NN label consensus and of the long-tail score.", min=1, max=1000
+    )
     device: str = option(
         "auto", "auto (CUDA through torch when available, else the exact lazy CPU selector), cpu, cuda or cuda:N; "
         "every device picks the same questions.",
     )
     output_dir: str | None = option(
-        None, "Where to write the outputs (default: DDCF_data/selection/<model>/lamda<l>_k<k>).", metavar="DIR"
+        None, "Where to write the outputs (default: DDCF_data/selection/<model>/lamda<l>_k<k> for --method ddcf, "
+        "DDCF_data/selection/<model>/<method>_k<k>[_<options>] for the others).", metavar="DIR"
     )
     chat_template: str = option(
         CHATML, "Template of the dataset's text column: 'chatml' (built in) or the path of a Jinja chat template "
@@ -50,7 +104,16 @@ class SelectConfig(StageConfig):
     )
 
     def check(self) -> None:
+        get_method(self.method)  # an unknown name: one paragraph listing the methods
         check_device(self.device)
+        if self.method == "passrate_band":
+            from ddcf.select.methods.band import parse_band  # pandas-free
+
+            parse_band(self.band)
+        if self.method == "crowd":
+            from ddcf.select.methods.band import parse_weights
+
+            parse_weights(self.crowd_weights, "--crowd_weights", 3)
         if self.output_dir:
             from ddcf.select.output import check_replaceable  # imports pandas-free modules only
 

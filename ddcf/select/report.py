@@ -60,27 +60,36 @@ def set_stats(x, rows: np.ndarray, predicted_correctness: np.ndarray, datasets: 
     return out
 
 
+def method_label(method: str | None) -> str:
+    """How tables and plots name a selection: 'DDCF selection' for the paper's method, '<method> selection'."""
+    return "DDCF selection" if method in (None, "ddcf") else f"{method} selection"
+
+
 def summary_text(report: dict) -> str:
     """One screen: the selection next to the random subset and the pool."""
     sel, rnd, pool = report["selection"], report["random"], report["pool"]
+    method = report.get("method", "ddcf")
+    label = method_label(method)
+    head = "k-greedy selection" if method == "ddcf" else f"--method {method} selection"
+    corr = "measured pass rate" if report.get("pool_kind") == "seed" else "predicted correctness"
     lines = [
-        f"Stage 6 - k-greedy selection for {report['model']}",
-        f"  lamda={report['lamda']:g}  k={report['k']:,}  pool={pool['n']:,} questions "
-        f"(predicted correctness <= {report['max_score']:g})  method={report['method']}",
+        f"Stage 6 - {head} for {report['model']}",
+        (f"  lamda={report['lamda']:g}  " if method == "ddcf" else "  ") + f"k={report['k']:,}  pool={pool['n']:,} "
+        f"questions ({corr} <= {report['max_score']:g})  engine={report.get('engine', report.get('method'))}",
         f"  selected in {report['seconds_selection']:.1f} s (stage total {report['seconds_total']:.1f} s)",
         "",
         f"  {'':22s} {'mean pred. correctness':>22s} {'mean pairwise cos':>18s} {'mean NN cos':>12s}",
     ]
-    for name, block in (("DDCF selection", sel), (f"random k (seed {report['seed']})", rnd), ("whole pool", pool)):
+    for name, block in ((label, sel), (f"random k (seed {report['seed']})", rnd), ("whole pool", pool)):
         lines.append(
             f"  {name:22s} {block['mean_predicted_correctness']:22.3f} {block['mean_pairwise_similarity']:18.3f} "
             f"{block['mean_nearest_neighbour_similarity']:12.3f}"
         )
-    lines.append("  (predicted correctness of the target model: lower = harder; NN = nearest neighbour within the set)")
+    lines.append(f"  ({corr} of the target model: lower = harder; NN = nearest neighbour within the set)")
     lines.append("")
     names = sorted(set(sel["composition"]) | set(rnd["composition"]) | set(pool["composition"]))
     lines.append(f"  {'composition':22s} " + " ".join(f"{n:>10s}" for n in names))
-    for name, block in (("DDCF selection", sel), ("random k", rnd), ("whole pool", pool)):
+    for name, block in ((label, sel), ("random k", rnd), ("whole pool", pool)):
         total = max(block["n"], 1)
         lines.append(
             f"  {name:22s} " + " ".join(f"{block['composition'].get(n, 0) / total:10.1%}" for n in names)
@@ -89,7 +98,7 @@ def summary_text(report: dict) -> str:
 
 
 def plot_report(path: str | Path, pool_pc: np.ndarray, sel_pc: np.ndarray, rnd_pc: np.ndarray,
-                max_sim: np.ndarray, cost: np.ndarray, title: str) -> Path:
+                max_sim: np.ndarray, cost: np.ndarray, title: str, label: str = "DDCF selection") -> Path:
     """Predicted-correctness histograms (pool / selection / random) and max-similarity + cost over rank."""
     import matplotlib
 
@@ -100,7 +109,7 @@ def plot_report(path: str | Path, pool_pc: np.ndarray, sel_pc: np.ndarray, rnd_p
     bins = np.linspace(0.0, 1.0, 41)
     ax1.hist(pool_pc, bins=bins, density=True, alpha=0.35, label=f"pool (n={len(pool_pc):,})", color="grey")
     ax1.hist(rnd_pc, bins=bins, density=True, histtype="step", lw=1.5, label="random k", color="tab:blue")
-    ax1.hist(sel_pc, bins=bins, density=True, histtype="step", lw=2, label="DDCF selection", color="tab:red")
+    ax1.hist(sel_pc, bins=bins, density=True, histtype="step", lw=2, label=label, color="tab:red")
     ax1.set_xlabel("predicted correctness (lower = harder)")
     ax1.set_ylabel("density")
     ax1.legend()

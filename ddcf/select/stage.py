@@ -42,7 +42,7 @@ from ddcf.select.config import SelectConfig
 from ddcf.select.kgreedy_common import KGreedyResult
 from ddcf.select.kgreedy_lazy import kgreedy_fast
 from ddcf.select.output import check_replaceable, staged_dir
-from ddcf.select.report import COLUMN, plot_report, set_stats, summary_text
+from ddcf.select.report import COLUMN, method_label, plot_report, set_stats, summary_text
 from ddcf.select.sft_dataset import build_records, resolve_renderer, save_dataset_atomic
 
 SCRIPT = "k_greedy_selection.py"
@@ -211,23 +211,76 @@ def select(x, predicted_correctness, k: int, lamda: float, device: str = "auto",
     return kgreedy_fast(x, predicted_correctness, k, lamda, progress=progress)
 
 
+def pool_kind(config: SelectConfig) -> str:
+    from ddcf.select.methods import get_method, load_method
+
+    module = load_method(config.method)
+    kind = getattr(module, "pool_kind", None)
+    return kind(config) if kind else get_method(config.method).pool
+
+
+def load_method_pool(layout: Layout, config: SelectConfig) -> Pool:
+    """The candidates of ``config.method``: the corpus pool or the seed pool, then --max_score and --pool."""
+    from ddcf.select.pools import load_seed_pool, restrict
+
+    if pool_kind(config) == "seed":
+        pool = load_seed_pool(layout, config.model_name, need_pass_rates=config.method == "passrate_band")
+        keep = pool.predicted_correctness <= config.max_score  # the measured pass rate, for seed pools
+        if not keep.any():
+            raise DDCFError(f"--max_score {config.max_score:g} leaves no seed question: the lowest measured pass "
+                            f"rate is {pool.predicted_correctness.min():.4f}.", "raise --max_score.")
+        if not keep.all():
+            rows = np.flatnonzero(keep)
+            pool = Pool(x=pool.x[rows], ids=[pool.ids[r] for r in rows],
+                        predicted_correctness=pool.predicted_correctness[rows],
+                        questions=pool.questions.iloc[rows].reset_index(drop=True), meta=pool.meta)
+    else:
+        pool = load_pool(layout, config.model_name, config.max_score)
+    return restrict(pool, config.pool)
+
+
+def output_dir(layout: Layout, config: SelectConfig) -> Path:
+    if config.output_dir:
+        return Path(config.output_dir)
+    if config.method == "ddcf":  # existing runs, the summary and `ddcf push` keep their paths
+        return layout.selection_dir(config.model_name, config.lamda, config.num_select)
+    from ddcf.select.methods import load_method
+
+    tag = getattr(load_method(config.method), "folder_tag", None)
+    return layout.selection_method_dir(config.model_name, config.method, config.num_select,
+                                       tag(config) if tag else "")
+
+
 def run(layout: Layout, config: SelectConfig) -> Report:
-    """Select ``num_select`` questions for ``model_name``; write the table, the SFT dataset and the report."""
+    """Select ``num_select`` questions for ``model_name`` with ``method``; write the table, dataset and report."""
+    from ddcf.select.methods import load_method
+    from ddcf.select.methods.common import Context, max_similarity_at_pick
+
     t0 = time.perf_counter()
     model, lamda, k, max_score, seed = (config.model_name, config.lamda, config.num_select, config.max_score,
                                         config.seed)
+    method = config.method
+    module = load_method(method)
     render, template_desc = resolve_renderer(config.chat_template, config.tokenizer)  # fail before the work
-    pool = load_pool(layout, model, max_score)
+    pool = load_method_pool(layout, config)
     n = len(pool.ids)
     if k > n:
         raise DDCFError(
             f"--num_select {k:,} is larger than the candidate pool of {n:,} questions "
-            f"(predicted correctness <= {max_score:g}).",
-            f"select at most {n:,} questions, or raise --max_score.",
+            f"(correctness <= {max_score:g}{', ids in --pool' if config.pool else ''}).",
+            f"select at most {n:,} questions, or widen the pool (--max_score, --pool).",
         )
     pc = pool.predicted_correctness
-    result = select(pool.x, pc, k, lamda, device=config.device, progress=config.progress)
-    rows = result.indices
+    picks = module.select(Context(layout=layout, config=config, pool=pool, k=k))
+    rows = np.asarray(picks.indices, dtype=np.int64)
+    if len(rows) != k or len(np.unique(rows)) != k:  # a selector bug, not a user error
+        raise AssertionError(f"--method {method} returned {len(rows)} rows ({len(np.unique(rows))} distinct), not {k}")
+    msim = picks.max_similarity if picks.max_similarity is not None else max_similarity_at_pick(pool.x, rows)
+    cost = picks.score if picks.score is not None else np.arange(1, k + 1, dtype=np.float64)
+    pool.warnings = list(pool.warnings) + list(picks.warnings)
+    result = KGreedyResult(indices=rows, lamda=float(lamda), cost=np.asarray(cost, dtype=np.float64),
+                           max_similarity=np.asarray(msim, dtype=np.float64), seconds=picks.seconds,
+                           method=picks.engine, stats=picks.stats)
     datasets = pool.questions["dataset"].astype(str).to_numpy()
     sel = pd.DataFrame({
         "rank": np.arange(1, k + 1, dtype=np.int64),
@@ -237,14 +290,15 @@ def run(layout: Layout, config: SelectConfig) -> Report:
         "max_similarity": result.max_similarity,
         "dataset": datasets[rows],
     })
-    out = Path(config.output_dir) if config.output_dir else layout.selection_dir(model, lamda, k)
+    out = output_dir(layout, config)
     check_replaceable(out)
     table, dataset, plot = layout.selection_table(out), layout.selection_dataset(out), layout.selection_plot(out)
 
     rnd = np.random.default_rng(seed).choice(n, size=k, replace=False)
     report = dict(
         model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
-        method=result.method, seconds_selection=round(result.seconds, 3),
+        method=method, engine=result.method, seconds_selection=round(result.seconds, 3),
+        pool_kind=pool.meta.get("pool_kind", "corpus"),
         selection=set_stats(pool.x, rows, pc, datasets, seed),
         random=set_stats(pool.x, rnd, pc, datasets, seed),
         pool=set_stats(pool.x, np.arange(n), pc, datasets, seed),
@@ -258,14 +312,15 @@ def run(layout: Layout, config: SelectConfig) -> Report:
     records = build_records(sel.merge(pool.questions[["question_id", "question", "response"]], on="question_id",
                                       how="left", sort=False), render)
     meta = dict(model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
-                pool_size=n, method=result.method, created_by=f"ddcf {__version__} {SCRIPT}",
+                pool_size=n, method=method, engine=result.method, created_by=f"ddcf {__version__} {SCRIPT}",
                 **pool.meta)
     report["selection_ids_sha256"] = hash_ids(sel["question_id"])  # ties report.json to its table and dataset
     with staged_dir(out) as tmp:  # the whole folder is swapped in at the end: never half old, half new
         save_dataset_atomic(records, layout.selection_dataset(tmp), progress=config.progress)
         write_parquet(sel, layout.selection_table(tmp), metadata=meta)
         plot_report(layout.selection_plot(tmp), pc, pc[rows], pc[rnd], result.max_similarity, result.cost,
-                    f"{model}: k={k:,}, lamda={lamda:g}, pool={n:,}")
+                    f"{model}: {method}, k={k:,}" + (f", lamda={lamda:g}" if method == "ddcf" else "")
+                    + f", pool={n:,}", label=method_label(method))
         write_resolved_config(config, layout.resolved_config(tmp, "select"), "select", SCRIPT)
         report["seconds_total"] = round(time.perf_counter() - t0, 3)
         write_json(report, layout.selection_report(tmp))

@@ -157,3 +157,19 @@ def test_positional_option_from_the_line_or_the_file(tmp_path):
         parse_config(PushLike, [])
     with pytest.raises(SystemExit):
         parse_config(PushLike, ["nonsense"])
+
+
+@dataclass
+class ManyDirs(StageConfig):
+    """A command taking any number of folders."""
+
+    dirs: list[str] = option([], "Folders.", positional=True, metavar="DIR")
+    title: str = option("t", "Title.")
+
+
+def test_positional_list(tmp_path):
+    assert parse_config(ManyDirs, ["a", "b,c", "--title", "x"])[0].dirs == ["a", "b", "c"]
+    assert parse_config(ManyDirs, [])[0].dirs == []
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dirs: [p, q]\n")
+    assert parse_config(ManyDirs, ["--config", str(cfg)])[0].dirs == ["p", "q"]

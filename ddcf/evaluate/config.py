@@ -1,0 +1,117 @@
+"""Options of ``eval/evaluate.py`` / ``ddcf evaluate``, as one dataclass.
+
+Defaults are the paper's evaluation settings: the model's chat template asking for a boxed answer, sampling
+at temperature 0.6, top_p 0.95, top_k 20, min_p 0, up to 16,384 new tokens; one sample per question (pass@1),
+64 for AIME24 and AMC23 (reported as pass@32).  The engine options are those of the generation stage
+(written once, in :class:`ddcf.generate.config.GenerateConfig`).  Imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddcf.config import option
+from ddcf.errors import DDCFError
+from ddcf.generate.config import GenerateConfig
+from ddcf.verify.config import VerifyOptions
+
+BENCHMARK_NAMES = ("aime24", "math500", "olympiadbench", "gsm8k", "sat", "minervamath", "gaokao", "stem", "svamp",
+                   "amc23")  # ddcf.evaluate.benchmarks.BENCHMARKS is the registry; kept here so --help is instant
+
+
+def _engine_option(name: str):
+    """The generation stage's option ``name`` (default, help, range), so it is written in one place."""
+    f = GenerateConfig.__dataclass_fields__[name]
+    meta = dict(f.metadata)
+    return option(f.default, meta.pop("help"), **meta)
+
+
+@dataclass
+class EvaluateConfig(VerifyOptions):
+    """Evaluate a model on the paper's ten math benchmarks (Table 2): generate, verify, pass@k, results table.
+
+    Completions are checkpointed per benchmark in shards under --output_dir/shards/ (a rerun resumes); writes
+    predictions.parquet (one row per question and sample) and results.md / results.csv / results.json."""
+
+    model_name_or_path: str | None = option(
+        None, "Model to evaluate: a local folder (e.g. an SFT output_dir) or a Hugging Face Hub id.",
+        required=True, metavar="MODEL", aliases=("--model_name",))
+    benchmarks: list[str] = option(
+        ["all"], f"Benchmarks: 'all' or a comma-separated list of {', '.join(BENCHMARK_NAMES)}.",
+        metavar="NAMES")
+    output_dir: str | None = option(
+        None, "Folder of this evaluation run (default: DDCF_data/eval/<model>/ in the work directory).",
+        metavar="DIR")
+    backend: str = _engine_option("backend")
+    tensor_parallel_size: int = _engine_option("tensor_parallel_size")
+    data_parallel_size: int | None = _engine_option("data_parallel_size")
+    mem_fraction: float | None = _engine_option("mem_fraction")
+    dtype: str = _engine_option("dtype")
+    batch_size: int | None = _engine_option("batch_size")
+    trust_remote_code: bool = _engine_option("trust_remote_code")
+    chat_template: str = option(
+        "auto",
+        "Prompt format: auto (the tokenizer's own chat template; an error if it has none), chatml (the generic "
+        "<|im_start|> layout of Qwen models), plain (no template: 'Problem: ... Solution:', for base models) or "
+        "the path of a .jinja chat-template file.", metavar="auto|chatml|plain|FILE.jinja")
+    n: int | None = option(
+        None, "Samples per question for every benchmark (default: 64 for AIME24 and AMC23, 1 for the others).",
+        min=1, metavar="N")
+    k: list[str] = option(
+        [], "Also report pass@k at these k (e.g. --k 1,8,32); each must be <= the samples per question. AIME24 "
+        "and AMC23 report pass@32 by default (the first --k instead, when given).", metavar="K")
+    temperature: float = option(0.6, "Sampling temperature (paper: 0.6); 0 = greedy decoding.", min=0.0)
+    top_p: float = option(0.95, "Nucleus sampling mass (paper: 0.95).", min_excl=0.0, max=1.0)
+    top_k: int = option(20, "Top-k sampling, -1 = off (paper: 20).")
+    min_p: float = option(
+        0.0, "Min-p sampling (paper: 0). The generation backends always send min_p=0 to the engines, so only 0 "
+        "is accepted.", min=0.0, max=1.0)
+    max_new_tokens: int = option(16384, "Most tokens generated per completion (paper: 16,384).", min=1)
+    followup_max_tokens: int = option(
+        32, "Tokens of the one follow-up generation after 'The final answer is $\\boxed{' when a completion never "
+        "closes its reasoning (</think>) or never gives a boxed answer.", min=1)
+    seed: int = option(0, "Random seed for sampling (per-question seeds derive from it).")
+    limit: int | None = option(None, "Use only the first N questions of each benchmark (smoke runs).", min=1,
+                               metavar="N")
+    shard_size: int = option(
+        100, "Questions per checkpoint shard; a killed run resumes after the last finished shard.", min=1)
+    force_regenerate: bool = option(False, "Delete this run's finished shards and generate everything again.")
+
+    def check(self) -> None:
+        from ddcf.evaluate.benchmarks import resolve
+
+        resolve(self.benchmarks)  # an unknown name is an error before any work
+        ks = self.k_values
+        if self.n is not None and ks and max(ks) > self.n:
+            raise DDCFError(f"--n {self.n} is smaller than --k {max(ks)}: pass@{max(ks)} needs at least "
+                            f"{max(ks)} samples per question.", f"raise --n to at least {max(ks)} or lower --k.")
+        if self.greedy and (self.n or 1) > 1:
+            raise DDCFError(f"--n {self.n} with greedy decoding (--temperature 0) would give identical samples.",
+                            "use a sampling temperature (the paper's is 0.6) or --n 1.")
+        if self.min_p != 0.0:
+            raise DDCFError(f"--min_p {self.min_p} is not supported: the generation backends send min_p=0 to "
+                            "every engine.", "drop --min_p (the paper's value is 0).")
+
+    @property
+    def k_values(self) -> list[int]:
+        out = []
+        for v in self.k:
+            try:
+                out.append(int(v))
+            except ValueError:
+                raise DDCFError(f"--k has {v!r}, which is not a whole number.", "pass numbers, e.g. --k 1,8,32.")
+            if out[-1] < 1:
+                raise DDCFError(f"--k has {v!r}; pass@k needs k >= 1.", "pass positive numbers, e.g. --k 8,32.")
+        return out
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    # duck-typed for ddcf.generate.runner.make_backend / resolve_parallelism (one engine set-up for both stages)
+    @property
+    def model_name(self) -> str:
+        return str(self.model_name_or_path)
+
+    def resolved_backend(self) -> str:
+        return GenerateConfig.resolved_backend(self)  # type: ignore[arg-type]

@@ -1,0 +1,201 @@
+"""``eval/evaluate.py``: generate on each benchmark (resumable shards), verify, pass@k, Table 2.
+
+Flow of :func:`run`:
+
+1. Resolve the benchmarks, their samples per question (``--n`` or 64 for AIME24/AMC23, 1 otherwise) and the
+   reported k; check the seed/benchmark overlap (:mod:`ddcf.evaluate.overlap`).
+2. Per benchmark, cut its questions into fixed shards under ``<output_dir>/shards/<benchmark>/`` (the shard
+   store of the generation stage, :mod:`ddcf.generate.shards`); ``run_config.json`` records the settings and
+   a resume with other settings is refused.  The engine is loaded only if some shard is missing.
+3. Grade every completion with the project's verifier (:mod:`ddcf.evaluate.scoring`), write
+   ``predictions.parquet`` and ``results.{json,md,csv}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from ddcf.errors import DDCFError
+from ddcf.evaluate import benchmarks as B
+from ddcf.evaluate import prompts as EP
+from ddcf.evaluate import scoring, tables
+from ddcf.evaluate.config import EvaluateConfig
+from ddcf.evaluate.generation import followup_sampling, generate_eval_shard, sampling
+from ddcf.evaluate.overlap import overlap_warnings
+from ddcf.generate import shards as S
+from ddcf.generate.backends import BackendOptions, check_model_reference, get_backend_class
+from ddcf.io import hash_ids, read_json, write_csv, write_json, write_parquet, write_text
+from ddcf.layout import Layout
+from ddcf.pipeline import Report
+from ddcf.runtime import progress as progress_bar
+from ddcf.verify.equivalence import Verifier
+
+PREDICTION_COLUMNS = ["benchmark", "question_id", "sample", "completion", "prediction", "correct", "gold", "status",
+                      "followup", "finish_reason", "completion_tokens"]
+
+
+def plan_benchmarks(config: EvaluateConfig) -> tuple[list[dict], list[str]]:
+    """Per benchmark: samples, reported ks and headline k; plus warnings."""
+    ks, warnings, plans = config.k_values, [], []
+    for b in B.resolve(config.benchmarks):
+        n = config.n or b.samples
+        head = None
+        if b.k is not None:
+            head = next((k for k in ks if k <= n), None) if ks else b.k
+            if head is None or head > n:
+                warnings.append(f"{b.column}: pass@{b.k} needs {b.k} samples per question, this run has {n}; "
+                                f"reporting pass@{min(b.k, n)} instead.")
+                head = min(b.k, n)
+        plans.append({"bench": b, "n": n, "ks": sorted({k for k in ks + ([head] if head else []) if k <= n}),
+                      "headline_k": head or 1})
+    return plans, warnings
+
+
+def run_config(config: EvaluateConfig, bench_name: str, ids: list[str], n: int, eos: list[int]) -> dict:
+    """What a benchmark's shards are generated with (the keys of :data:`ddcf.generate.shards.ENFORCED_KEYS`)."""
+    enforced = {
+        "model": config.model_name, "prompts_sha256": EP.fingerprint(config.chat_template),
+        "chat_template": config.chat_template, "max_prompt_tokens": None,
+        "sampling": {**sampling(config, n, eos).to_dict(), "stop_token_ids": None, "benchmark": bench_name},
+        "followup": {**followup_sampling(config, eos).to_dict(), "stop_token_ids": None},
+        "question_ids_sha256": hash_ids(ids), "n_questions": len(ids), "shard_size": config.shard_size,
+    }
+    digest = hashlib.sha256(json.dumps(enforced, sort_keys=True).encode()).hexdigest()
+    return {**enforced, "config_sha256": digest, "format": 1}
+
+
+def _check_run_config(gen_dir: Path, rc: dict, n_done: int) -> None:
+    path = gen_dir / "run_config.json"
+    if not path.exists():
+        write_json(rc, path)
+        return
+    old = read_json(path, "evaluation run config", "delete that folder or rerun with --force_regenerate.")
+    diffs = S.config_differences(old, rc)
+    if diffs:
+        raise DDCFError(
+            f"The completions in {gen_dir} were generated with other settings than this run: " + "; ".join(diffs)
+            + ".", f"rerun with the original settings to resume ({n_done} finished shard(s) are kept), pass "
+            "another --output_dir, or add --force_regenerate to start this benchmark over.")
+
+
+class _LazyBackend:
+    """Loads the engine the first time a shard is missing (a finished run never loads the model)."""
+
+    def __init__(self, config: EvaluateConfig, log):
+        from ddcf.generate.runner import make_backend, resolve_parallelism
+
+        self.config, self.log, self.backend, self.load_s = config, log, None, 0.0
+        self.name = config.resolved_backend()
+        self._make = lambda: make_backend(config, self.name, resolve_parallelism(config, self.name))
+
+    def get(self):
+        if self.backend is None:
+            t0 = time.perf_counter()
+            self.log(f"{self.config.model_name}: loading the {self.name} backend ...")
+            self.backend = self._make()
+            EP.renderer(self.backend.tokenizer, self.config.chat_template)  # no template: error before generating
+            self.load_s = time.perf_counter() - t0
+        return self.backend
+
+    def close(self):
+        if self.backend is not None:
+            self.backend.close()
+
+
+def preflight(config: EvaluateConfig) -> None:
+    """Bad model paths and template-less tokenizers fail here, before any engine loads."""
+    check_model_reference(config.model_name)
+    cls = get_backend_class(config.resolved_backend())
+    tok = cls.load_tokenizer(config.model_name, BackendOptions(trust_remote_code=config.trust_remote_code))
+    EP.renderer(tok, config.chat_template)
+
+
+def run(layout: Layout, config: EvaluateConfig, *, backend=None, on_shard_written=None, log=print) -> Report:
+    t_start = time.perf_counter()
+    model = config.model_name
+    out_dir = Path(config.output_dir) if config.output_dir else layout.eval_dir(model)
+    plans, warnings = plan_benchmarks(config)
+    questions = {p["bench"].name: B.load(p["bench"], config.limit) for p in plans}
+    columns = {p["bench"].name: p["bench"].column for p in plans}
+    more, overlaps = overlap_warnings(model, layout, {k: v["question"] for k, v in questions.items()}, columns)
+    warnings += more
+    lazy = _LazyBackend(config, log)
+    if backend is not None:
+        lazy.backend, lazy.name = backend, backend.name
+    else:
+        preflight(config)
+    verifier = Verifier(timeout=config.timeout, workers=config.workers, cache_path=layout.verify_cache,
+                        progress=False)
+    per_bench, frames, n_generated = {}, [], 0
+    try:
+        for p in plans:
+            b, n = p["bench"], p["n"]
+            qs = questions[b.name]
+            gen_dir = Layout.eval_shards(out_dir, b.name)
+            plan = S.ShardPlan(tuple(qs["question_id"]), config.shard_size)
+            with S.model_lock(gen_dir):
+                if config.force_regenerate:
+                    for f in [*gen_dir.glob(S.SHARD_GLOB), gen_dir / "run_config.json"]:
+                        f.unlink()
+                S.remove_stale_tmp(gen_dir)
+                # eos ids are part of the settings only through the tokenizer; keep them out of the hash
+                rc = run_config(config, b.name, list(plan.question_ids), n, [])
+                done = [S.shard_is_done(gen_dir, i, rc["config_sha256"], plan.ids_hash(i),
+                                        (plan.bounds(i)[1] - plan.bounds(i)[0]) * n) for i in range(plan.n_shards)]
+                _check_run_config(gen_dir, rc, sum(done))
+                pending = [i for i, d in enumerate(done) if not d]
+                grading = {t: scoring.GRADING[t] for t in B.ANSWER_TYPES}
+                for i in progress_bar(pending, desc=f"{b.name} shards", unit="shard", enabled=config.progress):
+                    be = lazy.get()
+                    a, z = plan.bounds(i)
+                    t0 = time.perf_counter()
+                    df, stats = generate_eval_shard(be, qs.iloc[a:z], config, n, grading)
+                    meta = {"config_sha256": rc["config_sha256"], "question_ids_sha256": plan.ids_hash(i),
+                            "n_rows": int(len(df)), "shard": i, "benchmark": b.name, "model": model,
+                            "wall_s": time.perf_counter() - t0, **stats}
+                    path = S.write_shard(gen_dir, i, df, meta)
+                    n_generated += 1
+                    if on_shard_written is not None:
+                        on_shard_written(b.name, i, path)
+                gens = S.read_shards(gen_dir, plan.n_shards)
+            verdicts = scoring.grade_benchmark(gens, model, verifier, n)
+            m = scoring.metrics(verdicts, p["ks"])
+            head = f"pass@{p['headline_k']}"
+            per_bench[b.name] = {"column": b.column, "role": b.role, **m, "headline_metric": head,
+                                 "headline": m[head], "seed_overlap": overlaps.get(b.name, 0)}
+            frames.append(verdicts.assign(benchmark=b.name)[PREDICTION_COLUMNS])
+    finally:
+        verifier.close()
+        lazy.close()
+    return _write_outputs(layout, config, out_dir, per_bench, frames, warnings, lazy,
+                          time.perf_counter() - t_start, n_generated)
+
+
+def _write_outputs(layout, config, out_dir, per_bench, frames, warnings, lazy, wall_s, n_generated) -> Report:
+    model = config.model_name
+    preds = pd.concat(frames, ignore_index=True)
+    preds["correct"] = preds["correct"].astype(bool)
+    files = [write_parquet(preds, Layout.eval_predictions(out_dir), metadata={"model": model})]
+    results = {"model": model, "backend": lazy.name, "output_dir": str(out_dir), "benchmarks": per_bench,
+               "settings": config.to_dict(include_run_only=False), "warnings": warnings,
+               "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "this_run": {"wall_s": wall_s, "model_load_s": lazy.load_s, "shards_generated": n_generated}}
+    row = tables.table_row(results)
+    results["table"] = row
+    md = tables.markdown([Path(model).name or model], [row], [tables.flagged_columns(results)], mark_best=False,
+                         headers=tables.headline_names(results))
+    files.append(write_json(results, Layout.eval_results(out_dir, "json")))
+    files.append(write_text(md, Layout.eval_results(out_dir, "md")))
+    files.append(write_csv(tables.frame([model], [row]), Layout.eval_results(out_dir, "csv")))
+    lines = [f"Evaluation of {model} ({lazy.name} backend), {wall_s:.0f} s:", "", md]
+    for name, r in per_bench.items():
+        ks = ", ".join(f"{k} {100 * v:.1f}" for k, v in r.items() if k.startswith("pass@"))
+        lines.append(f"  {name:<14} {r['n_questions']:>5} questions x {r['n_samples']:>2}  {ks}  "
+                     f"(follow-ups {r['followups']}, no answer {r['no_answer']})")
+    return Report(stage="evaluate", summary="\n".join(lines), files=files, warnings=warnings, config_dir=out_dir,
+                  details={"results": results, "predictions": preds})

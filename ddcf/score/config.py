@@ -1,0 +1,44 @@
+"""Options of ``ddcf score``: the only place they are written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddcf.config import StageConfig, option
+
+DEFAULT_TEMPLATE = "{question}\n"
+
+
+@dataclass
+class ScoreConfig(StageConfig):
+    """Score every corpus response with the target model: the sum and mean of its token log-probabilities given
+    the question (a prompt made with --prompt_template). Resumable: finished shards are a cache keyed by
+    (model, question id, text); a rerun scores only what is missing or changed. Needed by
+    k_greedy_selection.py --method perplexity and --method least_confidence."""
+
+    model_name: str | None = option(
+        None, "The target model: a local folder or a Hugging Face Hub id (its scores go to "
+        "DDCF_data/scores/<model>/).", required=True, metavar="MODEL",
+    )
+    backend: str = option(
+        "auto", "auto (vllm when a CUDA GPU and vLLM are present, else hf), hf (transformers; CPU or GPU) or vllm "
+        "(prompt_logprobs). SGLang is not supported for scoring.", choices=("auto", "hf", "vllm"),
+    )
+    prompt_template: str = option(
+        DEFAULT_TEMPLATE, "Text before the response; {question} is replaced by the question. Only the response "
+        "tokens are scored.", metavar="TEXT",
+    )
+    max_length: int | None = option(
+        None, "Longest prompt + response in tokens (default: the model's context); longer responses are cut at "
+        "the end and flagged (truncated=True).", min=2, metavar="TOKENS",
+    )
+    batch_size: int | None = option(None, "Sequences per forward pass (default 8 on CPU, 32 on a GPU; hf only).",
+                                    min=1, metavar="N")
+    shard_size: int = option(1000, "Questions per cache shard (a kill loses at most one shard).", min=1)
+    dtype: str = option("auto", "Model dtype: auto, bfloat16, float16 or float32.",
+                        choices=("auto", "bfloat16", "float16", "float32"))
+    pool: str | None = option(
+        None, "Score only these question ids (a .txt file, one id a line, or a table with question_id).",
+        metavar="FILE",
+    )
+    trust_remote_code: bool = option(False, "Allow model code from the model folder (transformers/vLLM).")

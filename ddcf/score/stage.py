@@ -1,0 +1,125 @@
+"""``ddcf score``: the target's log-probability of every corpus response given its question, resumable.
+
+Reads  DDCF_data/corpus/questions.parquet (question_id, question, response)
+Writes DDCF_data/scores/<model>/shards/part-*.parquet   the cache, one shard per --shard_size questions
+       DDCF_data/scores/<model>/scores.parquet          question_id, n_tokens, sum_logprob, mean_logprob,
+                                                        perplexity, truncated (metadata: model, prompt_template)
+Cache key: (model, question id, sha256 of prompt template + question + response + max_length); a rerun scores
+only the questions whose key is not in a shard yet, so a killed run resumes and a changed corpus text is rescored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import numpy as np
+import pandas as pd
+
+from ddcf import __version__
+from ddcf.errors import DDCFError, InputMismatchError
+from ddcf.io import hash_ids, read_parquet_metadata, write_parquet
+from ddcf.layout import Layout
+from ddcf.pipeline import Report
+from ddcf.runtime import cuda_available, progress
+from ddcf.score.config import ScoreConfig
+from ddcf.score.logprobs import build_sequences, hf_logprobs, vllm_logprobs
+
+SCORE_COLUMNS = ["question_id", "n_tokens", "sum_logprob", "mean_logprob", "perplexity", "truncated"]
+
+
+def text_key(template: str, question: str, response: str, max_length: int | None) -> str:
+    return hashlib.sha256(f"{template}\x00{question}\x00{response}\x00{max_length}".encode()).hexdigest()[:32]
+
+
+def read_cache(layout: Layout, model: str) -> pd.DataFrame:
+    shards = sorted(layout.score_shards(model).glob("part-*.parquet"))
+    frames = []
+    for path in shards:
+        got = read_parquet_metadata(path).get("model")
+        if got != model:
+            raise InputMismatchError(
+                f"The score shard {path} was computed for the model {got!r}, not {model!r}.",
+                f"delete {layout.score_shards(model)} (or pass --model_name {got}) and rerun ddcf score.")
+        frames.append(pd.read_parquet(path))
+    if not frames:
+        return pd.DataFrame(columns=[*SCORE_COLUMNS, "key"])
+    return pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="last")
+
+
+def _scorer(config: ScoreConfig):
+    """fn(seqs) -> per-token log-probs, the tokenizer, the context limit and a description."""
+    from ddcf.generate.backends import BackendOptions, create_backend, engine_installed
+
+    name = config.backend
+    if name == "auto":
+        name = "vllm" if cuda_available() and engine_installed("vllm") else "hf"
+    options = BackendOptions(dtype=config.dtype, batch_size=config.batch_size, progress=config.progress,
+                             trust_remote_code=config.trust_remote_code)
+    backend = create_backend(name, config.model_name, options)
+    if name == "vllm":
+        return (lambda seqs: vllm_logprobs(backend.llm, seqs)), backend, "vllm prompt_logprobs"
+    return ((lambda seqs: hf_logprobs(backend.lm, seqs, backend.batch_size, backend.tokenizer.pad_token_id,
+                                      backend.device)), backend, f"transformers on {backend.device}")
+
+
+def run(layout: Layout, config: ScoreConfig) -> Report:
+    from ddcf.select.pools import read_pool_ids
+    from ddcf.select.stage import read_corpus
+
+    t0 = time.perf_counter()
+    model = config.model_name
+    if "{question}" not in config.prompt_template:
+        raise DDCFError(f"--prompt_template {config.prompt_template!r} does not contain {{question}}.",
+                        "put {question} where the question goes, e.g. --prompt_template 'Question: {question}\\n'.")
+    corpus = read_corpus(layout)
+    if config.pool:
+        corpus = corpus[corpus["question_id"].isin(read_pool_ids(config.pool))].reset_index(drop=True)
+    keys = [text_key(config.prompt_template, q, r, config.max_length)
+            for q, r in zip(corpus["question"].astype(str), corpus["response"].astype(str))]
+    corpus = corpus.assign(key=keys)
+    cache = read_cache(layout, model)
+    todo = corpus[~corpus["key"].isin(set(cache["key"]))].reset_index(drop=True)
+    shard_dir = layout.score_shards(model)
+    done_before = len(corpus) - len(todo)
+    how = "cache only"
+    if len(todo):
+        score, backend, how = _scorer(config)
+        tok = backend.tokenizer
+        limit = config.max_length or backend.context_limit
+        names = [int(p.stem.split("-")[1]) for p in shard_dir.glob("part-*.parquet") if p.stem.split("-")[1].isdigit()]
+        start = max(names, default=-1) + 1
+        bar = progress(total=len(todo), desc=f"scoring {model}", unit="q", enabled=config.progress)
+        for s in range(0, len(todo), config.shard_size):
+            part = todo.iloc[s:s + config.shard_size]
+            prompts = [config.prompt_template.replace("{question}", q) for q in part["question"].astype(str)]
+            seqs = build_sequences(tok, prompts, part["response"].astype(str).tolist(), limit)
+            lps = score(seqs)
+            sums = np.array([float(np.sum(lp)) for lp in lps])
+            n_tok = np.array([len(lp) for lp in lps], dtype=np.int64)
+            rows = pd.DataFrame({"question_id": part["question_id"].to_numpy(), "n_tokens": n_tok,
+                                 "sum_logprob": sums, "mean_logprob": sums / n_tok,
+                                 "perplexity": np.exp(-sums / n_tok), "truncated": [q.truncated for q in seqs],
+                                 "key": part["key"].to_numpy()})
+            write_parquet(rows, shard_dir / f"part-{start:05d}.parquet", metadata={"model": model})
+            start += 1
+            bar.update(len(part))
+        bar.close()
+        backend.close()
+        cache = read_cache(layout, model)
+    table = corpus[["question_id", "key"]].merge(cache, on=["question_id", "key"], how="left")
+    table = table[SCORE_COLUMNS]
+    out = layout.scores(model)
+    write_parquet(table, out, metadata=dict(model=model, prompt_template=config.prompt_template,
+                                            max_length=config.max_length, scorer=how,
+                                            question_ids_sha256=hash_ids(table["question_id"]),
+                                            created_by=f"ddcf {__version__} ddcf score"))
+    secs = time.perf_counter() - t0
+    n_trunc = int(table["truncated"].astype(bool).sum())
+    summary = (f"ddcf score - token log-probabilities of {len(table):,} corpus responses under {model}\n"
+               f"  scored now {len(todo):,} ({how}), from the cache {done_before:,}; {n_trunc:,} truncated\n"
+               f"  median perplexity {float(np.median(table['perplexity'])):.3f}; "
+               f"mean tokens {float(table['n_tokens'].mean()):.1f}\n  -> {out}")
+    warnings = [f"{n_trunc:,} responses were cut to fit the context (truncated=True)."] if n_trunc else []
+    return Report(stage="score", summary=summary, files=[out], warnings=warnings, config_dir=layout.scores_dir(model),
+                  details=dict(table=table, scored=len(todo), cached=done_before), seconds=secs)

@@ -1,0 +1,19 @@
+"""``--method ddcf`` (default): the paper's exact k-greedy (eq. 5) on predicted correctness and embeddings.
+
+Inputs: ``factorized_data/<model>.parquet`` (stage 5) and the corpus embeddings.  Corpus annotations: none (the
+predictor learnt from seed answers).  Options: ``--lamda``, ``--device``.  The engines live next to this registry
+(:mod:`ddcf.select.kgreedy_lazy`, :mod:`ddcf.select.kgreedy_torch`); every device picks the same questions.
+"""
+
+from __future__ import annotations
+
+from ddcf.select.methods.common import Context, Picks
+
+
+def select(ctx: Context) -> Picks:
+    from ddcf.select.stage import select as kgreedy
+
+    r = kgreedy(ctx.pool.x, ctx.pool.predicted_correctness, ctx.k, ctx.config.lamda, device=ctx.config.device,
+                progress=ctx.config.progress)
+    return Picks(indices=r.indices, score=r.cost, engine=r.method, stats=r.stats, seconds=r.seconds,
+                 max_similarity=r.max_similarity)

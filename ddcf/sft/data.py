@@ -1,0 +1,171 @@
+"""The selection's Hugging Face dataset -> a prompt-completion dataset in the TARGET model's chat template.
+
+Input: a dataset saved with ``save_to_disk`` (the selection's ``dataset/`` folder, see
+:mod:`ddcf.select.sft_dataset`, or any dataset with ``question`` + ``response`` columns, or a ``messages``
+column of user/assistant turns).  Its ``text`` column (rendered with the template chosen at selection time) is
+not used: the prompt must be in the template of the model being trained.
+
+For each example, with the tokenizer's chat template:
+
+* ``prompt``: the user turn rendered with the generation prompt (``add_generation_prompt=True``);
+* ``completion``: what the whole conversation adds after that prompt - the response and the template's
+  end-of-turn marker - followed by EOS.
+
+TRL's SFTTrainer then puts the loss on the completion tokens only (``completion_only_loss``).  Examples whose
+prompt + completion exceed ``max_length`` tokens are dropped and counted (the paper did the same), never truncated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ddcf.errors import DDCFError, first_line
+from ddcf.sft.config import CHATML
+
+#: ChatML as a Jinja chat template (for --chat_template chatml), the layout of ddcf.select.sft_dataset.render_chatml
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' "
+    "+ '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@dataclass
+class PreparedData:
+    dataset: object  # datasets.Dataset with prompt, completion, question_id
+    total: int
+    dropped_ids: list[str] = field(default_factory=list)
+    longest: int = 0  # tokens of the longest kept example
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dropped(self) -> int:
+        return len(self.dropped_ids)
+
+
+def set_chat_template(tokenizer, chat_template: str | None, model_name: str) -> str:
+    """Apply ``--chat_template`` (or check the tokenizer has one); returns what the prompts are rendered with."""
+    if chat_template:
+        if chat_template == CHATML:
+            tokenizer.chat_template = CHATML_TEMPLATE
+            return "chatml (built in, --chat_template chatml)"
+        path = Path(chat_template)
+        if not path.is_file():
+            raise DDCFError(f"--chat_template {path} is neither '{CHATML}' nor an existing Jinja template file.",
+                            f"pass --chat_template {CHATML} or the path of a .jinja chat template.")
+        tokenizer.chat_template = path.read_text()
+        return f"chat template {path}"
+    if not getattr(tokenizer, "chat_template", None):
+        raise DDCFError(
+            f"The tokenizer of {model_name} has no chat template, so the prompts cannot be written the way the "
+            "model will be asked at evaluation.",
+            f"pass --chat_template {CHATML} (the built-in ChatML layout) or --chat_template FILE.jinja (e.g. the "
+            "chat_template of the instruct version of the model), or train an instruct model.",
+        )
+    return "the tokenizer's chat template"
+
+
+def load_examples(path: str | Path):
+    """The dataset on disk as (datasets.Dataset, kind) with kind 'question_response' or 'messages'."""
+    from datasets import DatasetDict, load_from_disk
+
+    p = Path(path)
+    fix = ("pass the dataset/ folder of a selection run (DDCF_data/selection/<model>/lamda<l>_k<k>/dataset, written "
+           "by k_greedy_selection.py) or any dataset saved with datasets' save_to_disk that has question and "
+           "response columns (or messages)")
+    if not p.is_dir():
+        raise DDCFError(f"The training dataset {p} (--train_file_path) does not exist.", fix + ".")
+    try:
+        ds = load_from_disk(str(p))
+    except Exception as exc:  # noqa: BLE001 - any loader error becomes one message naming the folder
+        raise DDCFError(f"{p} is not a Hugging Face dataset saved on disk ({type(exc).__name__}: "
+                        f"{first_line(exc)}).", fix + ".") from None
+    if isinstance(ds, DatasetDict):
+        if "train" not in ds:
+            raise DDCFError(f"The dataset {p} has the splits {', '.join(ds)} but no 'train' split.", fix + ".")
+        ds = ds["train"]
+    cols = set(ds.column_names)
+    if {"question", "response"} <= cols:
+        kind = "question_response"
+    elif "messages" in cols:
+        kind = "messages"
+    else:
+        raise DDCFError(f"The dataset {p} has the columns {', '.join(sorted(cols)) or '(none)'}; training needs "
+                        "question and response (or messages).", fix + ".")
+    if len(ds) == 0:
+        raise DDCFError(f"The dataset {p} has no examples.", fix + ".")
+    return ds, kind
+
+
+def _turns(row: dict, kind: str, index: int, path) -> tuple[str, str]:
+    if kind == "question_response":
+        q, r = row["question"], row["response"]
+    else:
+        msgs = row["messages"] or []
+        users = [m["content"] for m in msgs if m.get("role") == "user"]
+        answers = [m["content"] for m in msgs if m.get("role") == "assistant"]
+        q, r = (users[0] if users else None), (answers[-1] if answers else None)
+    if not isinstance(q, str) or not q.strip() or not isinstance(r, str) or not r.strip():
+        qid = row.get("question_id", f"row {index}")
+        raise DDCFError(f"The example {qid!r} of {path} has an empty question or response.",
+                        "fill in or drop such examples, or rerun k_greedy_selection.py (it refuses them).")
+    return q, r
+
+
+def render_pair(tokenizer, question: str, response: str) -> tuple[str, str]:
+    """(prompt, completion) text of one example in the tokenizer's chat template (see the module docstring)."""
+    user = [{"role": "user", "content": question}]
+    prompt = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": response}], tokenize=False)
+    # The template's end-of-turn marker belongs to the completion; a template that renders the prompt differently
+    # alone (e.g. drops a thinking block) still trains on the response.
+    completion = full[len(prompt):] if full.startswith(prompt) else response
+    eos = tokenizer.eos_token
+    if eos and not completion.endswith(eos):
+        completion += eos
+    bos = tokenizer.bos_token
+    if bos and prompt.startswith(bos) and _adds_bos(tokenizer):
+        prompt = prompt[len(bos):]  # the tokenizer adds BOS itself when TRL tokenizes: never twice
+    return prompt, completion
+
+
+def _adds_bos(tokenizer) -> bool:
+    ids = tokenizer("a")["input_ids"]
+    return bool(ids) and tokenizer.bos_token_id is not None and ids[0] == tokenizer.bos_token_id
+
+
+def build_prompt_completion(ds, kind: str, tokenizer, max_length: int, path, progress: bool = True,
+                            batch: int = 256) -> PreparedData:
+    """Prompt-completion rows for TRL; examples longer than ``max_length`` tokens dropped and counted."""
+    from datasets import Dataset
+
+    from ddcf.runtime import progress as bar
+
+    prompts, completions, ids = [], [], []
+    for i, row in enumerate(ds):
+        q, r = _turns(row, kind, i, path)
+        p, c = render_pair(tokenizer, q, r)
+        prompts.append(p)
+        completions.append(c)
+        ids.append(str(row.get("question_id", i)))
+    lengths: list[int] = []
+    with bar(total=len(prompts), desc="counting tokens", unit="ex", enabled=progress) as pb:
+        for start in range(0, len(prompts), batch):
+            # TRL tokenizes prompt + completion with the tokenizer's own special tokens: count the same way
+            texts = [p + c for p, c in zip(prompts[start:start + batch], completions[start:start + batch])]
+            lengths.extend(len(x) for x in tokenizer(texts)["input_ids"])
+            pb.update(len(texts))
+    keep = [i for i, n in enumerate(lengths) if n <= max_length]
+    data = PreparedData(
+        dataset=Dataset.from_dict({"prompt": [prompts[i] for i in keep],
+                                   "completion": [completions[i] for i in keep],
+                                   "question_id": [ids[i] for i in keep]}),
+        total=len(prompts),
+        dropped_ids=[ids[i] for i, n in enumerate(lengths) if n > max_length],
+        longest=max((lengths[i] for i in keep), default=0),
+    )
+    if not keep:
+        raise DDCFError(f"Every one of the {len(prompts):,} examples of {path} is longer than --max_length "
+                        f"{max_length:,} tokens (the shortest has {min(lengths):,}).",
+                        "raise --max_length (the paper trains on 16,384 tokens).")
+    return data

@@ -1,0 +1,106 @@
+"""train/run.sh, scripts/gpu_check.sh, scripts/sft_smoke.sh and the accelerate configs, on the CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from testing_utils import require_trl
+
+from ddcf.layout import Layout
+from ddcf.sft.paths import run_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = [ROOT / "train" / "run.sh", ROOT / "scripts" / "gpu_check.sh", ROOT / "scripts" / "sft_smoke.sh"]
+
+
+def _env(**kw) -> dict:
+    env = {**os.environ, "PYTHON": sys.executable, **kw}
+    env.pop("ACCELERATE_CONFIG", None)
+    return env
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_parse(script):
+    subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+def test_paths_come_from_the_layout(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "ddcf.sft.paths", "--workdir", str(tmp_path), "--model_name",
+                          "Org/M 1", "--lamda", "0.2", "--num_select", "1000"], check=True, capture_output=True,
+                         text=True).stdout
+    got = dict(line.split("=", 1) for line in out.splitlines())
+    want = run_paths(Layout(tmp_path), "Org/M 1", 0.2, 1000)
+    assert {k: v.strip("'") for k, v in got.items()} == want
+    assert want["SFT_DIR"] == str(Layout(tmp_path).sft_dir("Org/M 1", 0.2, 1000))
+
+
+@require_trl
+def test_run_sh_skips_done_selection_trains_and_evaluates_then_skips(chat_lm, selection_ds, tmp_path):
+    import shutil
+
+    work = tmp_path / "work"
+    lay = Layout(work)
+    sel = lay.selection_dir("target-m", 0.2, 9)
+    shutil.copytree(selection_ds, lay.selection_dataset(sel))
+    lay.selection_report(sel).write_text("{}")  # a finished selection: run.sh must not redo it
+    fake_eval = tmp_path / "fake_eval.py"
+    fake_eval.write_text("import json, pathlib, sys\n"
+                         "out = pathlib.Path(sys.argv[-1]); out.mkdir(parents=True, exist_ok=True)\n"
+                         "(out / 'args.json').write_text(json.dumps(sys.argv[1:]))\n"
+                         "(out / 'results.json').write_text('{}')\n")
+    env = _env(DDCF_WORKDIR=str(work), SFT_MODEL=str(chat_lm), EVAL_SCRIPT=str(fake_eval), CUDA_VISIBLE_DEVICES="",
+               HF_HOME=str(tmp_path / "hf"))
+    cmd = ["bash", str(ROOT / "train" / "run.sh"), "target-m", "0.2", "9", "--max_steps", "2", "--max_length",
+           "128", "--no_progress", "--save_steps", "100"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    sft_dir = lay.sft_dir("target-m", 0.2, 9)
+    assert "1/3 selection" in out.stdout and "done before: skipped" in out.stdout
+    assert f"launch: {sys.executable} train/sft.py" in out.stdout  # no GPU, no accelerate config: plain python
+    report = json.loads(lay.sft_report(sft_dir).read_text())
+    assert report["steps"] == 2 and report["model_name"] == str(chat_lm)
+    eval_dir = lay.sft_eval_dir(sft_dir)
+    args = json.loads((eval_dir / "args.json").read_text())
+    assert args == ["--model_name_or_path", str(sft_dir), "--benchmarks", "all", "--output_dir", str(eval_dir)]
+    assert f"fine-tuned model: {sft_dir}" in out.stdout and f"evaluation:       {eval_dir}" in out.stdout
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.count("done before: skipped") == 3  # select, SFT, eval
+
+
+def _gpu_check(*args, **env):
+    return subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), *args], env=_env(**env),
+                          capture_output=True, text=True)
+
+
+def test_gpu_check_without_a_gpu_skips_cleanly():
+    out = _gpu_check(CUDA_VISIBLE_DEVICES="")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:4]] == ["SKIP sft", "SKIP select", "SKIP embed", "SKIP generate"]
+    assert "0 failed" in lines[-1]
+    dry = _gpu_check("--dry_run", "--only", "sft,embed")
+    assert dry.returncode == 0 and dry.stdout.startswith("SKIP sft: dry run\nSKIP embed: dry run")
+    assert _gpu_check("--only", "nope").returncode == 2
+
+
+def test_gpu_check_logic_on_the_cpu_pass_and_fail():
+    out = _gpu_check("--device", "cpu", "--only", "select,generate")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "PASS select: 200 of 4,000 picks identical" in out.stdout and "SKIP generate" in out.stdout
+    slow_check = _gpu_check("--device", "cpu", "--only", "sft", GPU_CHECK_TIMEOUT="1")
+    assert slow_check.returncode == 1 and "FAIL sft: timed out after 1 s" in slow_check.stdout
+
+
+def test_accelerate_configs_load():
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    one = load_config_from_file(str(ROOT / "train" / "accelerate" / "single_gpu.yaml"))
+    eight = load_config_from_file(str(ROOT / "train" / "accelerate" / "zero3_8gpu.yaml"))
+    assert (one.num_processes, one.mixed_precision, one.distributed_type.value) == (1, "bf16", "NO")
+    assert (eight.num_processes, eight.mixed_precision) == (8, "bf16")
+    assert eight.distributed_type.value == "DEEPSPEED" and eight.deepspeed_config["zero_stage"] == 3
