@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("ddcf.evaluate.cli", "eval/evaluate.py", "stage 8: the ten math benchmarks, pass@k"),
     "compare": ("ddcf.evaluate.compare_cli", "eval/compare.py", "one results table of several evaluation runs"),
     "report": ("ddcf.report.cli", "ddcf report SELECTION_DIR...", "selection report: figures and index.html"),
+    "distill": ("ddcf.distill.cli", "ddcf distill SELECTION_DIR --teacher M", "teacher responses for a selection"),
     "push": ("ddcf.push.cli", "ddcf push matrix|predictor|selection", "publish an artifact to the Hub, with a card"),
     "pull": ("ddcf.pull.cli", "ddcf pull predictor REPO", "fetch a published predictor into the layout"),
 }

@@ -208,6 +208,29 @@ class Layout:
     def selection_plot(run_dir: Path) -> Path:
         return Path(run_dir) / "report.png"
 
+    # ---- `ddcf distill`: teacher responses for a selection, inside the selection's folder
+    @staticmethod
+    def distill_dir(run_dir: Path) -> Path:
+        return Path(run_dir) / "distilled"
+
+    @staticmethod
+    def distill_dataset(run_dir: Path) -> Path:
+        """The SFT-ready dataset (same columns as the selection's dataset/), for train/sft.py --train_file_path."""
+        return Path(run_dir) / "distilled" / "dataset"
+
+    @staticmethod
+    def distill_shards(run_dir: Path) -> Path:
+        return Path(run_dir) / "distilled" / "shards"
+
+    @staticmethod
+    def distill_run_config(run_dir: Path) -> Path:
+        return Path(run_dir) / "distilled" / "shards" / "run_config.json"
+
+    @staticmethod
+    def distill_report(run_dir: Path) -> Path:
+        """Provenance (teacher, options, acceptance rate) and the teacher-token cost saved."""
+        return Path(run_dir) / "distilled" / "distill.json"
+
     # ---- `ddcf report`: figures + index.html of one or several selections, and the corpus's cached 2-D map
     @property
     def reports_dir(self) -> Path:

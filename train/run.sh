@@ -13,6 +13,10 @@
 #   BENCHMARKS          benchmarks to evaluate (default: all); EVAL_ARGS: more eval/evaluate.py options
 #   PYTHON              interpreter (default: .venv/bin/python when present, else python3)
 #   EVAL_SCRIPT         evaluation entry point (default: eval/evaluate.py)
+#   TEACHER             unannotated mode (the paper's Section 5): the corpus has no responses, so after the
+#                       selection `ddcf distill SELECTION_DIR --teacher $TEACHER $DISTILL_ARGS` writes them and SFT
+#                       trains on SELECTION_DIR/distilled/dataset (select -> distill -> SFT -> eval)
+#   DISTILL_ARGS        more ddcf distill options (e.g. "--verify_responses --thinking on")
 # Every path comes from ddcf's Layout (python -m ddcf.sft.paths).  Resumable: a step whose output is complete is
 # skipped (the evaluation too when its results.json exists and BENCHMARKS/EVAL_ARGS are unset); an interrupted
 # SFT resumes from its last checkpoint and an interrupted evaluation from its last finished shard.
@@ -43,9 +47,22 @@ else
     --num_select "$K"
 fi
 
-echo "== 2/3 fine-tuning $SFT_MODEL: $SFT_DIR"
 SFT_ARGS=(--workdir "$WORKDIR" --model_name "$SFT_MODEL" --selection_model "$TARGET" --lamda "$LAMDA"
-          --num_select "$K" "$@")
+          --num_select "$K")
+if [[ -n "${TEACHER:-}" ]]; then
+  eval "$("$PYTHON" -m ddcf.distill.paths "$SELECTION_DIR")"
+  echo "== 1b/3 distill with $TEACHER: $DISTILLED_DATASET"
+  if [[ -f "$DISTILL_REPORT" && -d "$DISTILLED_DATASET" ]]; then
+    echo "   done before: skipped"
+  else
+    # shellcheck disable=SC2086  # DISTILL_ARGS is a list of options on purpose
+    "$PYTHON" -m ddcf distill "$SELECTION_DIR" --teacher "$TEACHER" --workdir "$WORKDIR" ${DISTILL_ARGS:-}
+  fi
+  SFT_ARGS+=(--train_file_path "$DISTILLED_DATASET" --output_dir "$SFT_DIR")
+fi
+SFT_ARGS+=("$@")
+
+echo "== 2/3 fine-tuning $SFT_MODEL: $SFT_DIR"
 if [[ -f "$SFT_REPORT" ]]; then
   echo "   done before: skipped (train/sft.py --overwrite ... trains again)"
 else

@@ -1,7 +1,8 @@
 """Grading of evaluation completions through the project's verifier, and pass@k per benchmark.
 
 The benchmark's answer type picks the grading style: ``numeric`` -> the verifier's GSM8K style, ``math`` ->
-its MATH style (math-verify), ``choice`` -> the letter chain of :mod:`ddcf.verify.choice`.  pass@k is the
+its MATH style (math-verify), ``choice`` -> the ``choice`` answer type (:mod:`ddcf.verify.answer_types`):
+:func:`ddcf.verify.grade.grade_completions` picks the type from the ``dataset`` value.  pass@k is the
 unbiased estimator of Chen et al. (2021), :func:`ddcf.generate.passrate.pass_at_k`, averaged over questions.
 """
 
@@ -12,7 +13,6 @@ import pandas as pd
 
 from ddcf.generate.passrate import pass_at_k, pass_rates
 from ddcf.verify.choice import CHAIN as CHOICE
-from ddcf.verify.choice import grade_choices
 from ddcf.verify.equivalence import Verifier
 from ddcf.verify.generated import verify_generations
 from ddcf.verify.gold import GSM8K, MATH
@@ -23,17 +23,10 @@ GRADING = {"numeric": GSM8K, "math": MATH, "choice": CHOICE}
 
 
 def grader(verifier: Verifier):
-    """A ``grade_fn`` for :func:`verify_generations`: choice rows by letter, the rest by ``verifier``."""
+    """A ``grade_fn`` for :func:`verify_generations`: each row by its answer type, math through ``verifier``."""
 
     def grade(df: pd.DataFrame, **_kw) -> pd.DataFrame:
-        is_choice = (df["dataset"] == CHOICE).to_numpy()
-        parts = []
-        if is_choice.any():
-            parts.append(grade_choices(df[is_choice]).set_axis(df.index[is_choice]))
-        if (~is_choice).any():
-            rest = df[~is_choice]
-            parts.append(grade_completions(rest, verifier=verifier, progress=False).set_axis(rest.index))
-        return pd.concat(parts).loc[df.index].reset_index(drop=True)
+        return grade_completions(df, verifier=verifier, progress=False)
 
     return grade
 

@@ -33,6 +33,12 @@ only if the question alone is still too long are tokens cut from the left
 With ``chat=True`` (instruct models) the same exemplars become alternating
 user/assistant turns rendered by the tokenizer's chat template, and the
 assistant turn is opened with "Solution:\n".
+
+Multiple-choice questions (a dataset whose answer type is ``choice``, see
+:func:`ddcf.verify.answer_types.dataset_default`, or ``answer_types`` given to
+:func:`build_prompts`) get a zero-shot prompt instead: the question (with its
+options) and :data:`CHOICE_INSTRUCTION`, so the answer is the letter the
+``choice`` chain reads.  The math prompts above are unchanged.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ EXEMPLAR_SEPARATOR = "\n\n"
 STOP_STRINGS = ("Problem:",)
 FOLLOWUP_SUFFIX = "The final answer is $\\boxed{"
 FOLLOWUP_STOP = ("}$",)
+CHOICE = "choice"
+CHOICE_INSTRUCTION = ("Answer with the letter of the correct option. Think briefly, then end with "
+                      "\"The answer is (X)\" where X is that letter.")
 
 
 @dataclass(frozen=True)
@@ -172,8 +181,17 @@ def exemplars_for(dataset: str) -> tuple[Exemplar, ...]:
     return GSM8K_EXEMPLARS if str(dataset).lower().startswith("gsm8k") else MATH_EXEMPLARS
 
 
-def prompt_kind(dataset: str) -> str:
+def prompt_kind(dataset: str, answer_type: str | None = None) -> str:
+    """'choice' (zero-shot letter prompt), 'gsm8k' or 'math' (few-shot)."""
+    from ddcf.verify.answer_types import dataset_default
+
+    if (answer_type or dataset_default(dataset)) == CHOICE:
+        return CHOICE
     return "gsm8k" if exemplars_for(dataset) is GSM8K_EXEMPLARS else "math"
+
+
+def choice_text(question: str) -> str:
+    return f"{PROBLEM_HEADER}{question.strip()}\n\n{CHOICE_INSTRUCTION}"
 
 
 def _block(problem: str, solution: str | None) -> str:
@@ -196,8 +214,13 @@ def chat_messages(question: str, exemplars: Sequence[Exemplar]) -> list[dict]:
     return msgs
 
 
-def prompt_text(question: str, dataset: str, n_shots: int, tokenizer=None, chat: bool = False) -> str:
+def prompt_text(question: str, dataset: str, n_shots: int, tokenizer=None, chat: bool = False,
+                answer_type: str | None = None) -> str:
     """The prompt for ``question`` with its dataset's last ``n_shots`` exemplars dropped from the front."""
+    if prompt_kind(dataset, answer_type) == CHOICE:
+        if not chat:
+            return f"{choice_text(question)}\n\n{SOLUTION_HEADER}"
+        return tokenizer.apply_chat_template([{"role": "user", "content": choice_text(question)}]) + SOLUTION_HEADER
     ex = exemplars_for(dataset)
     ex = ex[len(ex) - n_shots :] if n_shots < len(ex) else ex
     if not chat:
@@ -205,8 +228,12 @@ def prompt_text(question: str, dataset: str, n_shots: int, tokenizer=None, chat:
     return tokenizer.apply_chat_template(chat_messages(question, ex)) + SOLUTION_HEADER
 
 
-def prompts_fingerprint(chat: bool) -> str:
-    """Hash of everything that defines the prompts (recorded in run_config.json)."""
+def prompts_fingerprint(chat: bool, with_choice: bool = False) -> str:
+    """Hash of everything that defines the prompts (recorded in run_config.json).
+
+    The multiple-choice instruction counts only for runs that have choice questions, so runs of math seed sets
+    keep the hash they had before answer types existed and still resume.
+    """
     payload = {
         "version": PROMPT_FORMAT_VERSION,
         "chat": bool(chat),
@@ -216,6 +243,8 @@ def prompts_fingerprint(chat: bool) -> str:
         "gsm8k": [[e.source_id, e.problem, e.solution] for e in GSM8K_EXEMPLARS],
         "math": [[e.source_id, e.problem, e.solution] for e in MATH_EXEMPLARS],
     }
+    if with_choice:
+        payload["choice"] = CHOICE_INSTRUCTION
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -235,25 +264,29 @@ def left_truncate(ids: list[int], limit: int, bos: int | None) -> list[int]:
 
 
 def build_prompts(
-    tokenizer, questions: Sequence[str], datasets: Sequence[str], max_prompt_tokens: int, chat: bool = False
+    tokenizer, questions: Sequence[str], datasets: Sequence[str], max_prompt_tokens: int, chat: bool = False,
+    answer_types: Sequence[str | None] | None = None,
 ) -> list[BuiltPrompt]:
-    """Token-id prompts, each at most ``max_prompt_tokens`` long (see the module docstring)."""
+    """Token-id prompts, each at most ``max_prompt_tokens`` long (see the module docstring).
+
+    ``answer_types`` (one per question, None = the dataset's default) picks the choice prompt per row."""
     if chat and not tokenizer.has_chat_template:
         raise DDCFError(
             "--chat_template was given but the model's tokenizer has no chat template.",
             "drop --chat_template for base models (the plain few-shot prompt is used then).",
         )
     add_special = not chat  # a chat template writes its own BOS
-    full = [len(exemplars_for(d)) for d in datasets]
-    texts = [prompt_text(q, d, k, tokenizer, chat) for q, d, k in zip(questions, datasets, full)]
+    types = list(answer_types) if answer_types is not None else [None] * len(questions)
+    full = [0 if prompt_kind(d, t) == CHOICE else len(exemplars_for(d)) for d, t in zip(datasets, types)]
+    texts = [prompt_text(q, d, k, tokenizer, chat, t) for q, d, k, t in zip(questions, datasets, full, types)]
     encoded = tokenizer.encode(texts, add_special_tokens=add_special)
     bos = getattr(tokenizer, "bos_token_id", None)
     out: list[BuiltPrompt] = []
-    for q, d, k, ids in zip(questions, datasets, full, encoded):
+    for q, d, k, t, ids in zip(questions, datasets, full, types, encoded):
         # Rare path: drop exemplars oldest-first until the prompt fits.
         while len(ids) > max_prompt_tokens and k > 0:
             k -= 1
-            ids = tokenizer.encode([prompt_text(q, d, k, tokenizer, chat)], add_special_tokens=add_special)[0]
+            ids = tokenizer.encode([prompt_text(q, d, k, tokenizer, chat, t)], add_special_tokens=add_special)[0]
         truncated = len(ids) > max_prompt_tokens
         out.append(BuiltPrompt(left_truncate(list(ids), max_prompt_tokens, bos), k, truncated))
     return out

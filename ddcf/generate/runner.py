@@ -78,7 +78,9 @@ def run_config(config: GenerateConfig, ordered: pd.DataFrame, backend_name: str)
     }
     enforced = {
         "model": config.model_name,
-        "prompts_sha256": P.prompts_fingerprint(config.chat_template),
+        "prompts_sha256": P.prompts_fingerprint(
+            config.chat_template, with_choice=bool((ordered["dataset"].astype(str) == "choice").any())
+            if "dataset" in ordered.columns else False),
         "chat_template": config.chat_template,
         "max_prompt_tokens": config.max_prompt_tokens,
         "sampling": sampling,

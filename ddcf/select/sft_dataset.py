@@ -115,13 +115,17 @@ def _jinja_renderer(path: Path) -> tuple[Renderer, str]:
     return render, f"jinja {path}"
 
 
-def build_records(rows: pd.DataFrame, render: Renderer) -> dict:
+def build_records(rows: pd.DataFrame, render: Renderer, unannotated: bool = False) -> dict:
     """Columns of the SFT dataset from a frame with question_id, question, response, dataset, rank.
 
     Never an example with an empty user turn or response: such rows are refused, naming their ids (a missing
-    text would otherwise become the string "nan").
+    text would otherwise become the string "nan").  ``unannotated``: the corpus has no responses at all (the
+    caller checked the whole corpus): every response is written empty and ``messages``/``text`` hold the user
+    turn only, for ``ddcf distill`` to fill in.
     """
-    for column, turn in (("question", "user turn"), ("response", "assistant response")):
+    checks = (("question", "user turn"),) if unannotated else (("question", "user turn"),
+                                                                ("response", "assistant response"))
+    for column, turn in checks:
         empty = blank_text(rows[column])
         if empty.any():
             ids = rows.loc[empty, "question_id"].astype(str).tolist()
@@ -133,8 +137,12 @@ def build_records(rows: pd.DataFrame, render: Renderer) -> dict:
                 "k_greedy_selection.py.",
             )
     questions = rows["question"].astype(str).tolist()
-    responses = rows["response"].astype(str).tolist()
-    messages = [make_messages(q, r) for q, r in zip(questions, responses)]
+    if unannotated:
+        responses = [""] * len(questions)
+        messages = [[{"role": "user", "content": q}] for q in questions]
+    else:
+        responses = rows["response"].astype(str).tolist()
+        messages = [make_messages(q, r) for q, r in zip(questions, responses)]
     return {
         "text": [render(m) for m in messages],
         "messages": messages,

@@ -116,9 +116,11 @@ def _check_model_trained(layout: Layout, model: str, meta: dict, path: Path) -> 
 
 
 def read_corpus(layout: Layout) -> pd.DataFrame:
-    cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question", "response"], CORPUS_FIX)
+    cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question"], CORPUS_FIX)
     if "dataset" not in cq.columns:  # optional: only used for the composition report
         cq["dataset"] = "unknown"
+    if "response" not in cq.columns:  # an unannotated corpus (the paper's Section 5): ddcf distill writes them
+        cq["response"] = ""
     cq = cq[["question_id", "question", "response", "dataset"]].copy()
     cq["question_id"] = cq["question_id"].astype(str)
     if cq["question_id"].duplicated().any():
@@ -172,7 +174,10 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
             "rerun stages 3 and 5 on the current corpus table, or restore the table the embeddings were made from.",
         )
     questions = q_index.loc[ids].reset_index()
-    for column in ("question", "response"):  # either empty would make an SFT example with an empty turn
+    # A corpus with no response at all is unannotated (select, then distill); one with some blank responses
+    # is a damaged annotated corpus, refused below.
+    annotated = not blank_text(cq["response"]).all()
+    for column in ("question", "response") if annotated else ("question",):  # an empty turn is no SFT example
         empty = blank_text(questions[column])
         if empty.any():
             raise DDCFError(
@@ -196,6 +201,7 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
         corpus_questions=str(layout.corpus_questions),
         corpus_questions_ids_sha256=hash_ids(cq["question_id"]),
         pool_ids_sha256=hash_ids(ids),
+        corpus_annotated=annotated,
     )
     return Pool(x=x, ids=ids, predicted_correctness=predicted, questions=questions, meta=meta, warnings=warnings)
 
@@ -309,8 +315,10 @@ def run(layout: Layout, config: SelectConfig) -> Report:
         algorithm_stats=result.stats,
         outputs={"selection": table.name, "dataset": dataset.name, "plot": plot.name},
     )
+    needs_distill = pool.meta.get("corpus_annotated") is False
+    report["needs_distill"] = needs_distill
     records = build_records(sel.merge(pool.questions[["question_id", "question", "response"]], on="question_id",
-                                      how="left", sort=False), render)
+                                      how="left", sort=False), render, unannotated=needs_distill)
     meta = dict(model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
                 pool_size=n, method=method, engine=result.method, created_by=f"ddcf {__version__} {SCRIPT}",
                 **pool.meta)
@@ -327,6 +335,10 @@ def run(layout: Layout, config: SelectConfig) -> Report:
     files = [dataset, table, plot, layout.selection_report(out)]
     summary = (summary_text(report) + "\n\n"
                f"  SFT dataset (Hugging Face, column 'text'): {dataset}")
+    if needs_distill:
+        summary = (summary_text(report) + "\n\n"
+                   f"  the corpus has no responses: {dataset} holds the questions with an empty response column.\n"
+                   f"  next step: ddcf distill {out} --teacher MODEL   (writes {layout.distill_dataset(out)})")
     return Report(
         stage="select", summary=summary, files=files, warnings=list(pool.warnings), config_dir=out,
         details=dict(output_dir=out, selection=sel, report=report, result=result),

@@ -1,7 +1,8 @@
-r"""Multiple-choice answers (SAT-Math, MMLU-STEM, Gaokao's choice questions): the ``choice`` chain.
+r"""Multiple-choice answers (SAT-Math, MMLU(-Pro), Gaokao's choice questions): the ``choice`` chain.
 
-The chain finds the letter a completion settles on, trying in order:
+The chain finds the letter (A-J) a completion settles on, trying in order:
 
+0. ``choice_json``: the last ``"answer": "C"`` field of a JSON answer;
 1. ``choice_boxed``: the last ``\boxed{...}`` holding a letter: ``\boxed{B}``, ``\boxed{(B)}``,
    ``\boxed{\text{B}}``, ``\boxed{B) 4}``;
 2. ``choice_phrase``: the last "the answer is (B)" / "Answer: b" / "the correct option is **C**" /
@@ -9,41 +10,54 @@ The chain finds the letter a completion settles on, trying in order:
    is no choice);
 3. ``choice_paren``: the last ``(C)`` of the text, skipping lines that list several options (the model
    copying "(A)2 (B)4 (C)9 (D)10" is no answer);
-4. ``choice_lead``: a completion that *starts* with its choice: "B) 4", "(C) 15+12i", "D. 10", "A".
+4. ``choice_lead``: a completion that *starts* with its choice: "B) 4", "(C) 15+12i", "D. 10", "A" (a letter
+   followed by a word is no choice: "I think ...", "A cat ...");
+5. ``choice_trailing``: a last line that is only a letter ("...\n\n**C**", "C.").
 
 The last explicit choice wins because models reason through the options ("(A) is wrong, ..., so the answer
 is (C)").  Registered through :func:`ddcf.verify.extract.register_filter` / ``register_chain``; importing
-this module registers it (:mod:`ddcf.evaluate` does).  :func:`grade_choices` grades a completions table into
-the verifier's verdict columns: the prediction is the letter, correct when it equals the gold letter.
+this module registers it (:mod:`ddcf.verify.answer_types.choice` does).  :func:`grade_choices` grades a
+completions table through that answer type (the gold may be a letter or an option's text).
 """
 
 from __future__ import annotations
 
 import re
 
-from ddcf.verify.extract import FilterChain, boxed, get_chain, register_chain, register_filter
+from ddcf.verify.extract import FilterChain, boxed, get_chain, json_answer, register_chain, register_filter
 
-LETTERS = "ABCDE"
+LETTERS = "ABCDEFGHIJ"
 CHAIN = "choice"
 _WRAP = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 # a letter as a whole token: "(B)", "B)", "B.", "B:", "B" at the end, "B " before a non-letter
-_TOKEN = re.compile(r"^[\s*$`\"'{]*\(?\s*([A-Ea-e])\s*(?:\)|\.(?!\d)|:|,|\}|\*|\$|(?=\s|$))(?P<rest>.*)", re.DOTALL)
+_TOKEN = re.compile(r"^[\s*$`\"'{]*\(?\s*([A-Ja-j])\s*(?:\)|\.(?!\d)|:|,|\}|\*|\$|(?=\s|$))(?P<rest>.*)", re.DOTALL)
 _HEAD = re.compile(
     r"(?:\banswer\b(?:\s+choice)?|\boption\b|\bchoice\b)\s*(?:is|would\s+be|should\s+be|=|:)?\s*:?"
     r"|\b(?:choose|select|pick)\b", re.IGNORECASE)
 _FILLER = re.compile(r"^[\s*:$`]*(?:(?:the\s+)?(?:correct\s+)?(?:option|choice|letter)\s*)?", re.IGNORECASE)
-_PAREN = re.compile(r"\(([A-E])\)")
+_PAREN = re.compile(r"\(([A-J])\)")
+_TRAILING = re.compile(r"^[\s*`$(\[{]*([A-J])[\s*`$)\]}.]*$")
 
 
-def _letter(fragment: str, strict_lower: bool = True) -> str | None:
+def _letter(fragment: str, strict_lower: bool = True, strict_upper: bool = False) -> str | None:
     """The choice letter ``fragment`` starts with, upper-cased, or None."""
-    m = _TOKEN.match(_WRAP.sub(r"\1", fragment))
+    text = _WRAP.sub(r"\1", fragment)
+    m = _TOKEN.match(text)
     if not m:
         return None
     letter = m.group(1)
     if letter.islower() and strict_lower and re.match(r"\s+[a-z]", m.group("rest")):
         return None  # "the answer is a multiple of ..." / "answer: a number"
+    if strict_upper and not text[m.end(1):m.start("rest")].strip() and re.match(r"\s+[A-Za-z]", m.group("rest")):
+        return None  # a text that starts "I think ..." / "A cat ..." chooses nothing
     return letter.upper()
+
+
+@register_filter("choice_json", "extract")
+def choice_json(text: str) -> str | None:
+    """The letter of the last JSON ``"answer"`` field ({"answer": "C"}, {"final_answer": "(B)"})."""
+    val = json_answer(text)
+    return _letter(val) if val is not None else None
 
 
 @register_filter("choice_boxed", "extract")
@@ -78,18 +92,27 @@ def choice_paren(text: str) -> str | None:
 @register_filter("choice_lead", "extract")
 def choice_lead(text: str) -> str | None:
     """A completion that starts with its choice ("B) 4", "(C) 15+12i", "A")."""
-    return _letter(text.lstrip()[:200], strict_lower=True)
+    return _letter(text.lstrip()[:200], strict_lower=True, strict_upper=True)
+
+
+@register_filter("choice_trailing", "extract")
+def choice_trailing(text: str) -> str | None:
+    """A last non-empty line that holds nothing but an upper-case letter ("**C**", "(D)", "B.")."""
+    lines = [ln for ln in text[-2000:].splitlines() if ln.strip()]
+    m = _TRAILING.match(lines[-1]) if lines else None
+    return m.group(1) if m else None
 
 
 @register_filter("choice_letter", "clean")
 def choice_letter(ans: str) -> str | None:
-    """Keep only a single letter A-E (upper case)."""
+    """Keep only a single letter A-J (upper case)."""
     ans = ans.strip().upper()
     return ans if len(ans) == 1 and ans in LETTERS else None
 
 
 register_chain(FilterChain(name=CHAIN, transforms=("cut_continuation",),
-                           extractors=("choice_boxed", "choice_phrase", "choice_paren", "choice_lead"),
+                           extractors=("choice_json", "choice_boxed", "choice_phrase", "choice_paren", "choice_lead",
+                                       "choice_trailing"),
                            cleaners=("choice_letter",)))
 
 
@@ -107,26 +130,8 @@ def grade_choices(df, **_ignored):
     """Verdict rows (:data:`ddcf.verify.grade.VERDICT_COLUMNS`) for a completions table of choice questions.
 
     Accepts (and ignores) the options of :func:`ddcf.verify.grade.grade_completions`: letters need no math
-    checker, workers or time limit.
+    checker, workers or time limit.  Grades through the ``choice`` answer type.
     """
-    import pandas as pd
+    from ddcf.verify.answer_types import get, grade_rows
 
-    from ddcf.verify.grade import VERDICT_COLUMNS
-
-    preds, correct, status = [], [], []
-    for comp, gold in zip(df["completion"].tolist(), df["gold"].astype(str).tolist()):
-        ex = get_chain(CHAIN)(comp if isinstance(comp, str) else "")
-        g = gold_letter(gold)
-        preds.append(ex.answer)
-        correct.append(ex.answer is not None and ex.answer == g)
-        status.append("error" if g is None else "no_answer" if ex.answer is None
-                      else "truncated" if ex.truncated else "ok")
-    out = pd.DataFrame({
-        "model": df["model"].astype(str).to_numpy(), "question_id": df["question_id"].astype(str).to_numpy(),
-        "question": df["question"].astype(str).to_numpy(),
-        "dataset": df["dataset"].astype(str).to_numpy() if "dataset" in df.columns else CHAIN,
-        "completion": ["" if not isinstance(c, str) else c for c in df["completion"].tolist()],
-        "prediction": pd.array(preds, dtype="string"), "gold": df["gold"].astype(str).to_numpy(),
-        "correct": pd.array(correct, dtype="bool"), "status": status,
-    }, columns=VERDICT_COLUMNS)
-    return out
+    return grade_rows(get("choice"), df)

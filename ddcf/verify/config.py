@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
+from ddcf.verify.answer_types import AUTO
+from ddcf.verify.answer_types import REGISTRY as ANSWER_TYPES
 
 #: seconds math-verify may spend on one (prediction, gold) pair: the one place this default is written
 DEFAULT_TIMEOUT_S = 5.0
@@ -45,7 +47,8 @@ class VerifyConfig(VerifyOptions):
     completions: str | None = option(
         None,
         "Parquet/CSV/JSONL table of existing completions with columns model, question_id, question, gold, "
-        "completion (dataset optional: 'gsm8k'/'math'; inferred from the gold when absent). Required for this "
+        "completion (dataset optional: 'gsm8k'/'math'; inferred from the gold when absent; answer_type optional, "
+        "see --answer_type). Required for this "
         "stage; infer.py without it runs the generation mode.",
         metavar="PATH",
     )
@@ -54,6 +57,14 @@ class VerifyConfig(VerifyOptions):
         "Subset of the models in the completions table to verify, comma-separated or space-separated "
         "(default: all).",
         metavar="MODEL",
+    )
+    answer_type: str = option(
+        "auto",
+        "How answers are graded where a row has no 'answer_type' column value and its dataset implies none "
+        "(gsm8k* and math* datasets are always math): math (numbers, LaTeX), choice (a letter A-J; gold a letter "
+        "or an option's text), code_output (a Python literal, parsed safely, never run), exact (normalised "
+        "string); auto = math.",
+        choices=(AUTO, *ANSWER_TYPES),
     )
     reverify: bool = option(
         False,

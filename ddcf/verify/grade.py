@@ -22,6 +22,8 @@ from ddcf.errors import DDCFError, first_line
 from ddcf.io import hash_ids, write_parquet
 from ddcf.layout import Layout
 from ddcf.runtime import progress as progress_bar
+from ddcf.verify.answer_types import AUTO, grade_rows, resolve
+from ddcf.verify.answer_types import get as get_answer_type
 from ddcf.verify.config import DEFAULT_TIMEOUT_S
 from ddcf.verify.equivalence import Verifier, gold_key, prediction_key
 from ddcf.verify.extract import SCAN_CHARS, get_chain
@@ -122,8 +124,50 @@ def grade_completions(
     cache_path: str | Path | None = None,
     progress: bool = True,
     what: str = "completions table",
+    answer_type: str = AUTO,
 ) -> pd.DataFrame:
-    """Extract each completion's final answer and check it against the gold.
+    """Grade each row by its answer type (:mod:`ddcf.verify.answer_types`), in input order.
+
+    The type of a row is its ``answer_type`` column, else its dataset's default (gsm8k/math -> math), else
+    ``answer_type`` (``auto``: math).  Rows of the math type go through :func:`grade_math` (below) exactly as
+    before the registry existed; the others through their type's grader.  ``result.attrs["row_errors"]``
+    lists (row, reason) for every row with status 'error'.
+    """
+    df = text_columns(df, what)
+    check_completions(df, what)
+    n = len(df)
+    given = df["answer_type"].tolist() if "answer_type" in df.columns else [None] * n
+    datasets = df["dataset"].tolist() if "dataset" in df.columns else [None] * n
+    types = resolve(given, datasets, answer_type, where=f"column 'answer_type' of the {what}")
+    kw = dict(verifier=verifier, timeout=timeout, workers=workers, cache_path=cache_path, progress=progress,
+              what=what)
+    if all(t == "math" for t in types):
+        return grade_math(df, **kw)
+    frame = df.reset_index(drop=True)
+    parts, row_errors = [], []
+    for name in dict.fromkeys(types):
+        rows = [i for i, t in enumerate(types) if t == name]
+        kind = get_answer_type(name)
+        sub = frame.iloc[rows]
+        got = (grade_math(sub, **kw) if kind.grade is not None else grade_rows(kind, sub))
+        row_errors += [(rows[j], msg) for j, msg in got.attrs.get("row_errors", [])]
+        parts.append(got.set_axis(rows))
+    out = pd.concat(parts).sort_index().reset_index(drop=True)
+    out.attrs["row_errors"] = sorted(row_errors)
+    return out
+
+
+def grade_math(
+    df: pd.DataFrame,
+    *,
+    verifier: Verifier | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    workers: int | None = None,
+    cache_path: str | Path | None = None,
+    progress: bool = True,
+    what: str = "completions table",
+) -> pd.DataFrame:
+    """The math answer type: extract each completion's final answer and check it against the gold.
 
     ``df`` has columns model, question_id, question, gold, completion and
     optionally dataset (``'gsm8k'``/``'math'``/...).  Without dataset, a ``# N``

@@ -40,8 +40,9 @@ def select_models(all_models: list[str], wanted: list[str], path) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def is_up_to_date(layout: Layout, model: str, fingerprint: dict, version: str) -> bool:
-    """True when the model's verdict table was made from these completions by this verifier version."""
+def is_up_to_date(layout: Layout, model: str, fingerprint: dict, version: str, answer_types: dict) -> bool:
+    """True when the model's verdict table was made from these completions by this verifier version and with
+    the same answer types (a table graded as math before ``--answer_type choice`` is stale)."""
     from ddcf.io import read_parquet_metadata
 
     path = layout.verdicts(model)
@@ -55,12 +56,23 @@ def is_up_to_date(layout: Layout, model: str, fingerprint: dict, version: str) -
         meta.get("question_ids_sha256") == fingerprint["question_ids_sha256"]
         and meta.get("completions_sha256") == fingerprint["completions_sha256"]
         and meta.get("verifier_version") == version
+        # tables written before answer types existed were all graded as math
+        and meta.get("answer_types", {"math": int(meta.get("n", 0))}) == answer_types
     )
 
 
-def read_completions(path: str) -> pd.DataFrame:
-    """The completions table with string columns and a dataset (grading style) on every row."""
+def type_counts(df: pd.DataFrame) -> dict:
+    return {str(k): int(v) for k, v in sorted(df["answer_type"].value_counts().items())}
+
+
+def read_completions(path: str, answer_type: str = "auto") -> pd.DataFrame:
+    """The completions table with string columns, an answer type and a dataset on every row.
+
+    The answer type is the row's ``answer_type``, else its dataset's default, else ``answer_type``
+    (:func:`ddcf.verify.answer_types.resolve`); math rows without a dataset get their grading style
+    (gsm8k/math, inferred from the gold) as dataset, other rows their answer type's name."""
     from ddcf.io import read_table
+    from ddcf.verify.answer_types import resolve
     from ddcf.verify.gold import grading_style
     from ddcf.verify.grade import COMPLETION_COLUMNS, check_completions, text_columns
 
@@ -73,12 +85,16 @@ def read_completions(path: str) -> pd.DataFrame:
         gold=df["gold"].astype(str),
         completion=df["completion"].fillna("").astype(str),
     )
+    given = df["dataset"] if "dataset" in df.columns else pd.Series([None] * len(df), index=df.index)
+    own = df["answer_type"] if "answer_type" in df.columns else pd.Series([None] * len(df), index=df.index)
+    types = resolve(own.tolist(), given.tolist(), answer_type, where=f"column 'answer_type' of {path}")
+    df = df.assign(answer_type=types)
     if "dataset" not in df.columns or df["dataset"].isna().any():
         # Infer the grading style (gsm8k/math) from the gold, so the seed table and verdicts name it.
-        given = df["dataset"] if "dataset" in df.columns else pd.Series([None] * len(df), index=df.index)
-        df = df.assign(
-            dataset=[d if isinstance(d, str) and d else grading_style(None, g) for d, g in zip(given, df["gold"])]
-        )
+        df = df.assign(dataset=[
+            d if isinstance(d, str) and d else grading_style(None, g) if t == "math" else t
+            for d, g, t in zip(given, df["gold"], types)
+        ])
     clash = df.groupby("question_id")["gold"].nunique()
     if (clash > 1).any():
         q = clash[clash > 1].index[0]
@@ -121,7 +137,7 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
 
     t0 = time.perf_counter()
     path = config.completions
-    df = read_completions(path)
+    df = read_completions(path, config.answer_type)
     files = []
 
     # The seed question set, for later stages (all questions of the file, not only --models).
@@ -141,7 +157,7 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
     todo, skipped = [], []
     for m in models:
         fp = completions_fingerprint(by_model[m])
-        if not config.reverify and is_up_to_date(layout, m, fp, version):
+        if not config.reverify and is_up_to_date(layout, m, fp, version, type_counts(by_model[m])):
             skipped.append(m)
         else:
             todo.append(m)
@@ -166,7 +182,8 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
         warnings += _row_warnings(verdicts)
         for m, g in verdicts.groupby("model", sort=False):
             files.append(
-                write_verdicts(layout, m, g, source=str(path), timeout=config.timeout, verifier_version=version)
+                write_verdicts(layout, m, g, source=str(path), timeout=config.timeout, verifier_version=version,
+                               extra={"answer_types": type_counts(by_model[m])})
             )
             fresh[m] = g
 

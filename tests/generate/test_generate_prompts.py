@@ -89,3 +89,10 @@ def test_fingerprint_tracks_prompt_content(monkeypatch):
     changed = (P.Exemplar("x", "p", "s", "1"),) + P.MATH_EXEMPLARS[1:]
     monkeypatch.setattr(P, "MATH_EXEMPLARS", changed)
     assert P.prompts_fingerprint(False) != a
+
+
+def test_fingerprint_of_math_runs_is_stable_and_choice_runs_differ():
+    """Runs started before answer types existed must still resume: the hash of a math run is unchanged."""
+    # the value the code before answer types recorded in run_config.json for a plain math run
+    assert P.prompts_fingerprint(False) == "3d5d743b2be2cd0620b92eee591b788cd7e1a20f491633e07ad78415203bbacf"
+    assert P.prompts_fingerprint(False, with_choice=True) != P.prompts_fingerprint(False)

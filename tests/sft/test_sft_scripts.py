@@ -104,3 +104,39 @@ def test_accelerate_configs_load():
     assert (one.num_processes, one.mixed_precision, one.distributed_type.value) == (1, "bf16", "NO")
     assert (eight.num_processes, eight.mixed_precision) == (8, "bf16")
     assert eight.distributed_type.value == "DEEPSPEED" and eight.deepspeed_config["zero_stage"] == 3
+
+
+@require_trl
+def test_run_sh_unannotated_mode_distills_then_trains_on_the_teacher_responses(chat_lm, tmp_path):
+    """TEACHER=M: select (done before) -> ddcf distill -> SFT on SELECTION_DIR/distilled/dataset -> eval."""
+    import pandas as pd
+    from sft_testlib import QUESTIONS
+
+    from ddcf.io import write_parquet
+
+    work = tmp_path / "work"
+    lay = Layout(work)
+    sel = lay.selection_dir("target-m", 0.2, 3)
+    write_parquet(pd.DataFrame({"question_id": [q for q, _, _ in QUESTIONS],
+                                "question": [t for _, t, _ in QUESTIONS]}), lay.corpus_questions)  # no responses
+    sel.mkdir(parents=True)
+    write_parquet(pd.DataFrame({"rank": [1, 2, 3], "question_id": [q for q, _, _ in QUESTIONS[:3]]}),
+                  lay.selection_table(sel))
+    lay.selection_report(sel).write_text('{"needs_distill": true}')
+    lay.selection_dataset(sel).mkdir()  # a finished selection: run.sh must not redo it
+    fake_eval = tmp_path / "fake_eval.py"
+    fake_eval.write_text("import pathlib, sys\nout = pathlib.Path(sys.argv[-1]); out.mkdir(parents=True, "
+                         "exist_ok=True)\n(out / 'results.json').write_text('{}')\n")
+    env = _env(DDCF_WORKDIR=str(work), SFT_MODEL=str(chat_lm), EVAL_SCRIPT=str(fake_eval), CUDA_VISIBLE_DEVICES="",
+               HF_HOME=str(tmp_path / "hf"), TEACHER="dummy-teacher",
+               DISTILL_ARGS="--backend dummy --temperature 0 --max_new_tokens 40 --no_progress")
+    cmd = ["bash", str(ROOT / "train" / "run.sh"), "target-m", "0.2", "3", "--max_steps", "1", "--max_length",
+           "128", "--no_progress", "--save_steps", "100"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "1b/3 distill with dummy-teacher" in out.stdout
+    sft_dir = lay.sft_dir("target-m", 0.2, 3)
+    report = json.loads(lay.sft_report(sft_dir).read_text())
+    assert report["train_file_path"] == str(lay.distill_dataset(sel).resolve()) and report["examples"] == 3
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.count("done before: skipped") == 4  # select, distill, SFT, eval

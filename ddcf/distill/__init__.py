@@ -1,0 +1,1 @@
+"""``ddcf distill``: teacher responses for exactly the selected questions (select, then distill)."""
