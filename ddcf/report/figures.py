@@ -23,7 +23,7 @@ def _plt():
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, format="png")
+    fig.savefig(path, dpi=DPI, format="png", bbox_inches="tight")  # long model names must not be cut off
     _plt().close(fig)
     return path
 
