@@ -285,6 +285,29 @@ def read_json(path: str | os.PathLike, what: str, fix: str) -> dict:
         raise DDCFError(f"The {what} file {p} is not valid JSON ({exc.msg} at line {exc.lineno}).", fix) from None
 
 
+# --------------------------------------------------------------------------- text cells
+# str.strip() keeps these, yet they show nothing: a text made only of them is as empty as "".
+_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\u00ad")
+
+
+def has_visible_text(text: str) -> bool:
+    """False for an empty text, or one of only whitespace and zero-width characters."""
+    return bool(text.translate(_INVISIBLE).strip())
+
+
+def _blank_cell(value: Any) -> bool:
+    if isinstance(value, str):
+        return not has_visible_text(value)
+    if value is None or (np.isscalar(value) and pd.isna(value)):
+        return True
+    return not has_visible_text(str(value))
+
+
+def blank_text(texts: pd.Series) -> pd.Series:
+    """True where a cell is missing, empty, or only whitespace / zero-width characters (no question, no answer)."""
+    return texts.map(_blank_cell).astype(bool)
+
+
 # --------------------------------------------------------------------------- provenance
 def hash_ids(ids: Iterable[str]) -> str:
     """Content hash of an ordered list of question ids (order matters: rows are aligned by it)."""

@@ -8,9 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from ddcf.errors import DDCFError
-from ddcf.io import read_table
+from ddcf.io import blank_text, read_table
 from ddcf.layout import Layout
-from ddcf.matrix.sources import blank_text
 
 SELECT_FIX = ("pass the folder that k_greedy_selection.py / ddcf select wrote (it holds selection.parquet and "
               "report.json), e.g. DDCF_data/selection/<model>/lamda0.2_k1000.")

@@ -23,7 +23,7 @@ from ddcf.hub.schemas import (
     seed_from_published,
 )
 from ddcf.hub.tables import read_columns
-from ddcf.io import write_parquet
+from ddcf.io import blank_text, write_parquet
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 
@@ -55,7 +55,7 @@ def download_seed(layout: Layout, config: DownloadConfig) -> tuple[dict, list[st
     check_seed(pub, where, fix)
     seed = seed_from_published(pub)
     warnings = expected_rows_warning(repo, len(seed), what)
-    empty_gold = int((seed["gold"].str.strip() == "").sum())
+    empty_gold = int(blank_text(seed["gold"]).sum())
     if empty_gold:
         warnings.append(f"{empty_gold:,} seed question(s) of {where} have an empty gold answer: every model "
                         "will be graded wrong on them.")
@@ -77,7 +77,7 @@ def check_seed(pub: pd.DataFrame, where: str, fix: str) -> None:
     if dup.any():
         raise DDCFError(f"{where} repeats {int(dup.sum()):,} prompt_id value(s) (e.g. "
                         f"{', '.join(map(str, ids[dup].astype(int).unique()[:3]))}).", fix)
-    empty = pub["prompt"].isna() | (pub["prompt"].astype("string").str.strip() == "")
+    empty = blank_text(pub["prompt"])
     if empty.any():
         raise DDCFError(f"{int(empty.sum()):,} row(s) of {where} have an empty prompt (e.g. prompt_id "
                         f"{', '.join(map(str, ids[empty].astype(int)[:3]))}).", fix)

@@ -23,7 +23,7 @@ from ddcf.embed.cache import EmbeddingCache
 from ddcf.embed.config import SHARD_SECONDS, SHARD_SIZE, TABLES, EmbedConfig
 from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer, resolve_model
 from ddcf.errors import DDCFError
-from ddcf.io import ids_path, manifest_path, read_table, save_embeddings, text_hash
+from ddcf.io import blank_text, ids_path, manifest_path, read_table, save_embeddings, text_hash
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.runtime import progress as progress_bar
@@ -84,7 +84,7 @@ def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
         dup = df.loc[df["question_id"].duplicated(), "question_id"].iloc[0]
         raise DDCFError(f"The {which} question table {path} repeats the question id {dup!r}.",
                         "make question ids unique.")
-    bad = ~df["question"].map(lambda t: not pd.isna(t) and has_visible_text(str(t))).astype(bool)
+    bad = blank_text(df["question"])
     if bad.any():
         ids = ", ".join(repr(str(q)) for q in df.loc[bad, "question_id"].head(5))
         raise DDCFError(
@@ -94,15 +94,6 @@ def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
             "fine-tuning data as an empty prompt.",
         )
     return df, path
-
-
-# str.strip() keeps these, yet they show nothing: a text made only of them is as empty as "".
-_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\u00ad")
-
-
-def has_visible_text(text: str) -> bool:
-    """False for an empty text, or one of only whitespace and zero-width characters."""
-    return bool(text.translate(_INVISIBLE).strip())
 
 
 def embed_tables(

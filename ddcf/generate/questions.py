@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 
 from ddcf.errors import DDCFError
-from ddcf.io import read_table
+from ddcf.io import blank_text, read_table
 from ddcf.layout import Layout
 
 SEED_COLUMNS = ["question_id", "question", "gold"]
@@ -34,7 +34,7 @@ def load_seed_questions(layout: Layout, limit: int | None = None) -> pd.DataFram
         raise DDCFError(
             f"The seed question file {layout.seed_questions} repeats {int(dup.sum())} question id(s) "
             f"(e.g. {df.loc[dup, 'question_id'].iloc[0]}).", "give every question a unique id.")
-    empty = df["question"].str.strip() == ""
+    empty = blank_text(df["question"])
     if empty.any():
         raise DDCFError(f"The seed question file {layout.seed_questions} has {int(empty.sum())} empty question(s) "
                         f"(e.g. {df.loc[empty, 'question_id'].iloc[0]}).", fix)

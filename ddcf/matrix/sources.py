@@ -13,17 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ddcf.errors import DDCFError
-from ddcf.io import read_table
+from ddcf.io import blank_text, read_table
 from ddcf.layout import PASSRATE_SUFFIX, Layout
 
 USER_TABLE_COLUMNS = ["model", "question_id", "question", "correct"]
 _TRUE = {"1", "true", "t", "yes", "y", "correct", "1.0"}
 _FALSE = {"0", "false", "f", "no", "n", "incorrect", "wrong", "0.0"}
-
-
-def blank_text(texts: pd.Series) -> pd.Series:
-    """True where a text is missing, empty or whitespace only (such a question or response is no text)."""
-    return texts.isna() | (texts.astype(str).str.strip() == "")
 
 
 def coerce_correct(values: pd.Series, path: Path | str) -> pd.Series:

@@ -33,8 +33,7 @@ from typing import Callable
 import pandas as pd
 
 from ddcf.errors import DDCFError, first_line
-from ddcf.io import atomic_dir
-from ddcf.matrix.sources import blank_text
+from ddcf.io import atomic_dir, blank_text
 from ddcf.select.config import CHATML as CHATML_NAME
 
 Renderer = Callable[[list], str]

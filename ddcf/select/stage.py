@@ -26,6 +26,7 @@ from ddcf import __version__
 from ddcf.config import write_resolved_config
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import (
+    blank_text,
     hash_ids,
     load_embeddings,
     read_parquet_metadata,
@@ -35,7 +36,6 @@ from ddcf.io import (
     write_parquet,
 )
 from ddcf.layout import Layout
-from ddcf.matrix.sources import blank_text
 from ddcf.pipeline import Report
 from ddcf.runtime import resolve_device
 from ddcf.select.config import SelectConfig

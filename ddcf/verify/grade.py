@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf.errors import DDCFError, first_line
-from ddcf.io import hash_ids, write_parquet
+from ddcf.io import blank_text, hash_ids, write_parquet
 from ddcf.layout import Layout
 from ddcf.runtime import progress as progress_bar
 from ddcf.verify.answer_types import AUTO, grade_rows, resolve
@@ -57,7 +57,7 @@ def check_completions(df: pd.DataFrame, what: str) -> None:
             f"provide a table with the columns {', '.join(COMPLETION_COLUMNS)} (and optionally dataset).",
         )
     for col in ("model", "question_id", "question", "gold"):
-        bad = df[col].isna() | (df[col].astype(str).str.strip() == "")
+        bad = blank_text(df[col])
         if bad.any():
             rows = ", ".join(map(str, list(df.index[bad])[:5]))
             raise DDCFError(

@@ -147,3 +147,13 @@ def test_write_json_is_strict_json(tmp_path):
     text = path.read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text) == {"auc": None, "ece": None, "runs": [1.0, None], "ok": 0.5}
+
+
+def test_blank_text_is_the_one_emptiness_rule():
+    """Missing, empty, whitespace-only and zero-width-only cells are blank; real text and numbers are not."""
+    import pandas as pd
+
+    from ddcf.io import blank_text
+
+    cells = [None, float("nan"), pd.NA, "", "  \n", "\u200b\ufeff", "x", " 1+1? ", 0, 3.5]
+    assert blank_text(pd.Series(cells, dtype=object)).tolist() == [True] * 6 + [False] * 4
