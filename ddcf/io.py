@@ -298,7 +298,7 @@ def has_visible_text(text: str) -> bool:
 def _blank_cell(value: Any) -> bool:
     if isinstance(value, str):
         return not has_visible_text(value)
-    if value is None or (np.isscalar(value) and pd.isna(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return True
     return not has_visible_text(str(value))
 
