@@ -36,6 +36,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "distill": ("ddcf.distill.cli", "ddcf distill SELECTION_DIR --teacher M", "teacher responses for a selection"),
     "push": ("ddcf.push.cli", "ddcf push matrix|predictor|selection", "publish an artifact to the Hub, with a card"),
     "pull": ("ddcf.pull.cli", "ddcf pull predictor REPO", "fetch a published predictor into the layout"),
+    "probe": ("ddcf.probe.cli", "ddcf probe plan|fit|budget",
+              "cold-start a new target model from a probe set; plan a seed budget"),
 }
 
 

@@ -17,6 +17,7 @@ you follow the README) and is overridden with ``--workdir`` or the
         correctness/matrix.parquet      long matrix: model_id, model, question_id, correct, dataset, split
         correctness/train.parquet       the training rows of it
         correctness/val.parquet         the validation rows of it
+        correctness/test.parquet        the test rows of it (reported only; empty with --test_ratio 0)
         embeddings/{seed,corpus}.npy    (+ .json manifest, + .ids.parquet)
         predictor/                      model.safetensors, config.json, metrics.json
         selection/<model>/<run>/        selection.parquet, dataset/, report.json, *.png
@@ -135,6 +136,10 @@ class Layout:
     def val_split(self) -> Path:
         return self.correctness_dir / "val.parquet"
 
+    @property
+    def test_split(self) -> Path:
+        return self.correctness_dir / "test.parquet"
+
     # ---- stage 3
     @property
     def embeddings_dir(self) -> Path:
@@ -172,6 +177,24 @@ class Layout:
     @property
     def predictor_curve(self) -> Path:
         return self.predictor_dir / "training_curve.png"
+
+    @property
+    def predictor_reliability(self) -> Path:
+        return self.predictor_dir / "reliability.png"
+
+    @property
+    def predictor_previous_dir(self) -> Path:
+        """The predictor as it was before `ddcf probe fit` added a model (model.safetensors, config.json)."""
+        return self.predictor_dir / "previous"
+
+    # ---- `ddcf probe`: question lists for infer.py --questions
+    @property
+    def probe_dir(self) -> Path:
+        return self.data / "probe"
+
+    def probe_questions(self, model: str) -> Path:
+        """The probe list `ddcf probe plan --model_name M` writes (one question id a line, '#' header)."""
+        return self.probe_dir / f"{safe_name(model)}.txt"
 
     # ---- stage 5
     def difficulty(self, model: str) -> Path:
@@ -301,6 +324,20 @@ class Layout:
 
     def scores(self, model: str) -> Path:
         return self.scores_dir(model) / "scores.parquet"
+
+    # ---- `ddcf probe budget`: which (model, question) pairs of the seed matrix to run under a budget
+    @property
+    def probe_budget_dir(self) -> Path:
+        return self.data / "probe" / "budget"
+
+    def probe_budget_list(self, model: str) -> Path:
+        """One model's question list for ``infer.py --model_name M --questions FILE``."""
+        return self.probe_budget_dir / f"{safe_name(model)}.txt"
+
+    @property
+    def probe_budget_plan(self) -> Path:
+        """Every planned pair (model, question_id, part) and the summary beside it (plan.json)."""
+        return self.probe_budget_dir / "plan.parquet"
 
     # ---- many per-model files written by one run
     @staticmethod

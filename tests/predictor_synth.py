@@ -29,6 +29,7 @@ class Synth:
     val: pd.DataFrame
     corpus_ids: list[str]
     corpus_embeddings: np.ndarray
+    test: pd.DataFrame | None = None
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -43,6 +44,7 @@ def build(
     rank: int = 2,
     val_frac: float = 0.2,
     seed: int = 0,
+    test_frac: float = 0.0,
     corpus_n: int = 40,
     datasets: tuple[str, ...] = ("gsm8k", "math"),
     embedding_model: str = EMBEDDER,
@@ -60,9 +62,12 @@ def build(
     ds = [datasets[i % len(datasets)] for i in range(n_questions)]
     n_val = int(round(val_frac * n_questions))
     val_q = set(rng.choice(n_questions, n_val, replace=False).tolist())
+    # The test questions come after the validation draw, so test_frac=0 keeps the older data exactly.
+    rest = np.array(sorted(set(range(n_questions)) - val_q))
+    test_q = set(rng.choice(rest, int(round(test_frac * n_questions)), replace=False).tolist()) if test_frac else set()
     rows = [
         dict(model_id=m, model=models[m], question_id=qids[q], correct=correct[m, q], dataset=ds[q],
-             split="val" if q in val_q else "train")
+             split="val" if q in val_q else ("test" if q in test_q else "train"))
         for m in range(n_models)
         for q in range(n_questions)
     ]
@@ -70,12 +75,15 @@ def build(
     cols = ["model_id", "model", "question_id", "correct", "dataset"]
     train = df[df.split == "train"][cols].reset_index(drop=True)
     val = df[df.split == "val"][cols].reset_index(drop=True)
+    test = df[df.split == "test"][cols].reset_index(drop=True)
     acc = correct.mean(axis=1)
     write_csv(pd.DataFrame({"model_id": range(n_models), "model": models, "n_answered": n_questions, "accuracy": acc}),
               layout.model_order)
     write_parquet(df, layout.matrix)
     write_parquet(train, layout.train_split)
     write_parquet(val, layout.val_split)
+    if test_frac:
+        write_parquet(test, layout.test_split)
     order = rng.permutation(n_questions)  # stored rows shuffled: joins must go by id
     save_embeddings(emb[order], [qids[i] for i in order], layout.seed_embeddings,
                     dict(embedding_model=embedding_model, normalized=True))
@@ -88,4 +96,4 @@ def build(
                               response="r", answer="a", dataset=[("gsm8k", "aime")[i % 2] for i in range(corpus_n)])),
             layout.corpus_questions,
         )
-    return Synth(models, qids, emb, train, val, c_ids, c_emb)
+    return Synth(models, qids, emb, train, val, c_ids, c_emb, test)

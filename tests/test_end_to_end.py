@@ -1,13 +1,17 @@
 """The whole pipeline on a small slice of the bundled real data, through the `ddcf` command.
 
 The slice's selection (ids in pick order) and predictor metrics are compared with
-``tests/golden/e2e_slice.json``, written by the code before the "one house" refactor at the same
-seeds: restructuring the package must not change a single pick.
+``tests/golden/e2e_slice.json`` at the same seeds: restructuring the package must not change a single
+pick.  The file was first written before the "one house" refactor; it was rewritten (intentionally) when
+the split gained a test side and the default predictor became the factor ensemble (issue 12).  To rewrite
+it after an intended change of results: ``DDCF_UPDATE_GOLDEN=1 pytest tests/test_end_to_end.py``, and say
+why in the commit.
 """
 
 import dataclasses
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,9 +68,10 @@ def test_pipeline_end_to_end(slice_inputs):
 
     assert ddcf(["matrix", *w]) == 0
     assert ddcf(["embed", *w, "--no_progress"]) == 0
-    assert ddcf(["predictor", *w, "--epochs", "5", "--no_progress"]) == 0
+    assert ddcf(["predictor", *w, "--ensemble", "2", "--no_progress"]) == 0
     metrics = json.loads(layout.predictor_metrics.read_text())
-    assert 0.5 < metrics["final"]["predictor (paper)"]["accuracy"] <= 1.0
+    assert metrics["final_split"] == "test"
+    assert 0.5 < metrics["final"]["predictor (factor)"]["accuracy"] <= 1.0
 
     assert ddcf(["difficulty", *w, "--model_name", TARGET, "--no_progress"]) == 0
     diff = pd.read_parquet(layout.difficulty(TARGET))
@@ -89,11 +94,17 @@ def test_pipeline_end_to_end(slice_inputs):
     first = corpus.set_index("question_id").loc[sel.question_id.iloc[0]]
     assert first.question in ds[0]["text"] and first.response in ds[0]["text"]
 
-    # Same picks, same metrics as before the refactor.
+    # Same picks, same metrics as the golden run.
+    if os.environ.get("DDCF_UPDATE_GOLDEN") == "1":
+        keep = ("accuracy", "auc", "ece", "log_loss", "mean_model_auc")
+        GOLDEN.write_text(json.dumps({
+            "selection_ids": sel.question_id.tolist(),
+            "predictor": {k: metrics["final"]["predictor (factor)"][k] for k in keep},
+            "difficulty_sum": float(diff.predicted_correctness.sum())}, indent=1) + "\n")
     golden = json.loads(GOLDEN.read_text())
     assert sel.question_id.tolist() == golden["selection_ids"]
     for name, value in golden["predictor"].items():
-        assert metrics["final"]["predictor (paper)"][name] == pytest.approx(value, rel=0, abs=1e-9), name
+        assert metrics["final"]["predictor (factor)"][name] == pytest.approx(value, rel=0, abs=1e-9), name
     assert float(diff.predicted_correctness.sum()) == pytest.approx(golden["difficulty_sum"], abs=1e-6)
 
     # Every stage wrote the options it ran with, and they repeat the run.
@@ -104,7 +115,7 @@ def test_pipeline_end_to_end(slice_inputs):
         assert resolved.is_file(), resolved
         assert isinstance(yaml.safe_load(resolved.read_text()), dict)
     again = yaml.safe_load(layout.resolved_config(layout.predictor_dir, "predictor").read_text())
-    assert again["epochs"] == 5
+    assert again["ensemble"] == 2 and again["arch"] == "factor"
 
     text = render(layout, TARGET, 0.2, 40)
     assert "missing" not in text and "6 selection" in text

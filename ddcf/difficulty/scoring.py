@@ -2,12 +2,13 @@
 
 The corpus embeddings are memory-mapped and scored in chunks: each chunk goes
 through the question encoder once, and P(correct) for *all* requested models
-comes from one matrix product, because for the 2-logit head
-
-    logit_1 - logit_0 = (E_m * E_q) . (w_1 - w_0) + (b_1 - b_0) = E_q . (E_m * (w_1 - w_0)) + (b_1 - b_0)
-
-and softmax(logits)[1] = sigmoid(logit_1 - logit_0).  This is the same
-probability :meth:`CorrectnessPredictor.predict_proba` returns.
+comes from one matrix product, because both architectures' logit is bilinear in
+the encoded question: ``logit = encode_questions(x) @ D_m + b_m`` with
+``(D, b) = model.directions(ids)``.  For the paper's 2-logit head
+``logit_1 - logit_0 = (E_m * E_q) . (w_1 - w_0) + (b_1 - b_0) = E_q . (E_m * (w_1 - w_0)) + (b_1 - b_0)``;
+for the factor ensemble D is the members' u_m side by side.  P(correct) is
+``sigmoid(logit / T)`` with the calibration temperature T stored with the predictor,
+the same probability ``model.predict_proba(ids, x, T)`` returns.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ddcf.errors import DDCFError
+from ddcf.layout import Layout
 from ddcf.predictor.store import LoadedPredictor
 from ddcf.runtime import progress as progress_bar
 
@@ -30,20 +33,28 @@ def score_chunks(
     device: str = "cpu",
     factorized_out: np.ndarray | None = None,
     progress: bool = True,
+    text: np.ndarray | None = None,
 ) -> np.ndarray:
-    """P(correct) of shape (len(model_ids), n_questions) as float32; optionally fill ``factorized_out``."""
+    """P(correct) of shape (len(model_ids), n_questions) as float32; optionally fill ``factorized_out``
+    (shape (n_questions, ``pred.model.factor_dim``)).  ``text``: the raw text statistics of every corpus row
+    (:func:`corpus_text_features`), needed when the predictor uses them."""
+    n_text = getattr(pred.model, "n_text", 0)
+    if n_text and (text is None or text.shape != (corpus.shape[0], n_text)):
+        raise ValueError("this predictor reads text statistics: pass text= with one row per corpus question")
     model = pred.model.to(device).eval()
     ids = torch.as_tensor(model_ids, dtype=torch.long, device=device)
-    w = model.head.weight
-    # Per-model direction in factorized question space: E_m * (w_1 - w_0).
-    directions = model.encode_models(ids) * (w[1] - w[0])  # (M, d)
-    bias = model.head.bias[1] - model.head.bias[0]
+    directions, bias = model.directions(ids)  # (M, f), (M,): per-model direction in factorized question space
+    temperature = pred.temperature
+    directions, bias = directions / temperature, bias[:, None] / temperature
     n = corpus.shape[0]
     out = np.empty((len(model_ids), n), dtype=np.float32)
     bar = progress_bar(total=n, desc="scoring corpus", unit="q", enabled=progress)
     for start in range(0, n, chunk_size):
         # np.array copies the chunk out of the read-only memory map.
-        block = torch.from_numpy(np.array(corpus[start : start + chunk_size], dtype=np.float32))
+        block = np.array(corpus[start : start + chunk_size], dtype=np.float32)
+        if n_text:
+            block = np.concatenate([block, text[start : start + chunk_size]], axis=1)
+        block = torch.from_numpy(block)
         fq = model.encode_questions(block.to(device))
         if factorized_out is not None:
             factorized_out[start : start + len(block)] = fq.float().cpu().numpy()
@@ -51,6 +62,29 @@ def score_chunks(
         bar.update(len(block))
     bar.close()
     return out
+
+
+def corpus_text_features(pred: LoadedPredictor, layout: Layout, ids) -> np.ndarray | None:
+    """The text statistics of the corpus questions ``ids`` (from DDCF_data/corpus/questions.parquet), when the
+    predictor was trained with them (``--text_features``); None otherwise."""
+    if not getattr(pred.model, "n_text", 0):
+        return None
+    from ddcf.io import read_table
+    from ddcf.predictor.features import text_features
+
+    fix = ("provide DDCF_data/corpus/questions.parquet with the corpus questions' text (question_id, question), or "
+           "retrain the predictor with --text_features off.")
+    what = (f"The predictor in {pred.directory} reads the question text (length, numbers, LaTeX: --text_features), "
+            "so scoring needs the corpus texts")
+    if not layout.corpus_questions.exists():
+        raise DDCFError(f"{what}, but {layout.corpus_questions} does not exist.", fix)
+    cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question"], fix)
+    texts = dict(zip(cq["question_id"].astype(str), cq["question"]))
+    missing = [q for q in ids if str(q) not in texts]
+    if missing:
+        raise DDCFError(f"{what}, and {layout.corpus_questions} lacks {len(missing):,} of the {len(ids):,} embedded "
+                        f"questions (e.g. {', '.join(map(str, missing[:3]))}).", fix)
+    return text_features([texts[str(q)] for q in ids])
 
 
 def summarize(p: np.ndarray) -> dict:

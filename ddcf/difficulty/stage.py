@@ -18,7 +18,7 @@ from ddcf import __version__
 from ddcf.difficulty.compat import check_embedding_compat, check_trained, resolve_models
 from ddcf.difficulty.config import DifficultyConfig
 from ddcf.difficulty.plots import plot_histogram
-from ddcf.difficulty.scoring import score_chunks, summarize
+from ddcf.difficulty.scoring import corpus_text_features, score_chunks, summarize
 from ddcf.io import hash_ids, load_embeddings, read_table, save_embeddings, write_parquet
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
@@ -59,9 +59,12 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
     warnings += check_embedding_compat(pred, manifest, corpus.shape[1], layout.corpus_embeddings)
     corpus_hash = manifest.get("question_ids_sha256") or hash_ids(ids)
     t0 = time.perf_counter()
-    fact = np.empty(corpus.shape, np.float32) if config.save_factorized_embeddings else None
+    fact = np.empty((corpus.shape[0], pred.model.factor_dim), np.float32) if config.save_factorized_embeddings \
+        else None
     index = {m: i for i, m in enumerate(pred.models)}
-    probs = score_chunks(pred, corpus, [index[m] for m in models], config.chunk_size, device, fact, config.progress)
+    text = corpus_text_features(pred, layout, ids)
+    probs = score_chunks(pred, corpus, [index[m] for m in models], config.chunk_size, device, fact, config.progress,
+                         text=text)
     seconds = time.perf_counter() - t0
     datasets = _corpus_datasets(layout, ids)
 
@@ -75,7 +78,8 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
         embedding_model=manifest.get("embedding_model"),
         n_questions=len(ids),
         created_by=f"ddcf {__version__} {SCRIPT}",
-        p_correct="softmax(logits)[:, 1]",
+        p_correct=f"sigmoid(logit / T), T = {pred.temperature:.6g}; logit: "
+                  + str((pred.config.get("architecture") or {}).get("p_correct", "")),
     )
     files: list[Path] = []
     rows = []

@@ -24,7 +24,8 @@ class GenerateConfig(VerifyOptions):
     """Stage 1, generate: answer every seed question with one LLM, then verify the answers.
 
     Few-shot prompts; completions are checkpointed in shards under DDCF_data/generations/<model>/ (a rerun
-    resumes), verdicts go to DDCF_data/verdicts/<model>.parquet (+ <model>.passrate.parquet with --n > 1)."""
+    resumes; --questions FILE answers only a listed subset), verdicts go to DDCF_data/verdicts/<model>.parquet
+    (+ <model>.passrate.parquet with --n > 1)."""
 
     model_name: str | None = option(
         None,
@@ -84,6 +85,14 @@ class GenerateConfig(VerifyOptions):
         "generations. infer.py still accepts the old spelling --reverify for it in generation mode.",
     )
     limit: int | None = option(None, "Use only the first N seed questions (smoke runs).", min=1, metavar="N")
+    questions: str | None = option(
+        None,
+        "Generate (and verify) only these seed questions: a text file with one question id per line ('#' lines "
+        "and blank lines ignored) or a CSV/Parquet table with a question_id column (e.g. from ddcf probe plan). "
+        "Resumable like the full run: listed questions already answered are not generated again, and a later "
+        "run with a longer list or without --questions generates only the rest.",
+        metavar="FILE",
+    )
     followup_max_tokens: int = option(
         32,
         "Tokens for the follow-up after 'The final answer is $\\boxed{' when a completion has no boxed answer.",

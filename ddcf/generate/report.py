@@ -82,6 +82,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = [
         f"model {summary['model']}: {summary['n_questions']} questions x {summary['n_samples']} sample(s), "
         f"backend {summary.get('backend', '?')}",
+        *_coverage_lines(summary.get("coverage") or {}),
         f"  generation: {t['generation_wall_s']:.1f} s over {t['n_shards']} shard(s), "
         f"{t['prompt_tokens']} prompt + {t['generated_tokens']} generated tokens"
         + (f", {tps:.1f} generated tokens/s" if tps else ""),
@@ -95,3 +96,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary.get("length_report"):
         lines.append(format_length_report(summary["length_report"]))
     return "\n".join(lines)
+
+
+def _coverage_lines(cov: dict[str, Any]) -> list[str]:
+    """A run that answered only part of the seed set says so: the matrix will miss the other pairs."""
+    if not cov.get("partial") and cov.get("questions_file") is None:
+        return []
+    listed = (f"; --questions {cov['questions_file']} lists {cov['n_listed_questions']}"
+              if cov.get("questions_file") is not None else "")
+    state = "partial" if cov.get("partial") else "complete"
+    return [f"  {state}: {cov['n_answered_questions']} of {cov['n_seed_questions']} seed questions answered{listed}"]

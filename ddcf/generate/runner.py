@@ -6,7 +6,9 @@ Flow of :func:`run_generation`:
    them by dataset, then question length, then id: questions of a dataset share
    the few-shot prefix, so the engine's prefix cache hits, and similar lengths
    batch well.
-2. Cut the ordered list into fixed shards.  ``run_config.json`` records the
+2. Cut the ordered list into fixed shards (with ``--questions FILE`` too: the
+   list only picks which questions of each shard are generated, see
+   :func:`ddcf.generate.shards.shard_held_ids`).  ``run_config.json`` records the
    settings; a resume with other settings is refused (DDCFError suggesting
    ``--force_regenerate``).  Finished shards are skipped.
 3. For each remaining shard: build prompts (:mod:`ddcf.generate.prompts`),
@@ -19,9 +21,12 @@ Flow of :func:`run_generation`:
    (plus a ``sample`` column when n > 1), the pass-rate table when n > 1,
    ``verified.json`` and ``run_summary.json``.
 
-A model is *complete* when every shard exists and ``verified.json`` names this
-configuration and the current verdict file's content hash; then the run is
-skipped without loading the model.
+A model is *complete* when every shard (with ``--questions``: every listed
+question) is answered and ``verified.json`` names this configuration, the
+answered question set and the current verdict file's content hash; then the run
+is skipped without loading the model.  The verdict table always covers every
+answered question, listed in this run or an earlier one; its metadata and
+``run_summary.json`` say how much of the seed set that is (``partial``).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from ddcf.generate.backends import (
 from ddcf.generate.completions import generate_shard
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.passrate import mean_pass_at_k, pass_rates, write_pass_rates
-from ddcf.generate.questions import load_seed_questions, order_questions
+from ddcf.generate.questions import listed_questions, load_seed_questions, order_questions
 from ddcf.generate.report import length_report, throughput
 from ddcf.io import file_sha256, hash_ids, write_json
 from ddcf.layout import Layout
@@ -96,7 +101,9 @@ def run_config(config: GenerateConfig, ordered: pd.DataFrame, backend_name: str)
                      config.tensor_parallel_size, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}}
 
 
-def verdicts_match(layout: Layout, model: str, config_sha256: str) -> bool:
+def verdicts_match(layout: Layout, model: str, config_sha256: str, answered_sha256: str, full_sha256: str) -> bool:
+    """The verdict table is this configuration's and covers exactly the answered questions (markers written
+    before ``--questions`` existed lack the key; such runs answered the whole seed set)."""
     marker = layout.generation_verified(model)
     v = layout.verdicts(model)
     if not marker.exists() or not v.exists():
@@ -105,7 +112,8 @@ def verdicts_match(layout: Layout, model: str, config_sha256: str) -> bool:
         m = json.loads(marker.read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    return m.get("config_sha256") == config_sha256 and m.get("verdicts_sha256") == file_sha256(v)
+    return (m.get("config_sha256") == config_sha256 and m.get("answered_sha256", full_sha256) == answered_sha256
+            and m.get("verdicts_sha256") == file_sha256(v))
 
 
 # --------------------------------------------------------------------------- engine
@@ -156,6 +164,9 @@ def run_generation(
     if backend is None:
         get_backend_class(backend_name)  # unknown names fail before any work
     questions = load_seed_questions(layout, config.limit)
+    # --questions narrows what is generated, not the plan: shards stay slices of the whole (ordered) seed set
+    # and run_config.json stays the full run's, so list runs and full runs resume one another.
+    listed = listed_questions(questions, config.questions, config.limit) if config.questions else None
     ordered = order_questions(questions)
     plan = S.ShardPlan(tuple(ordered["question_id"]), config.shard_size)
     rc = run_config(config, ordered, backend_name)
@@ -178,22 +189,27 @@ def run_generation(
                    "with fresh generations.")
             return RunResult("foreign", model, msg, verdicts_path=layout.verdicts(model))
 
-        def rows_of(i: int) -> int:
-            a, b = plan.bounds(i)
-            return (b - a) * config.n
-
-        done = [S.shard_is_done(gen_dir, i, rc["config_sha256"], plan.ids_hash(i), rows_of(i))
+        held = [S.shard_held_ids(gen_dir, i, rc["config_sha256"], plan.ids(i), config.n)
                 for i in range(plan.n_shards)]
-        S.check_or_write_run_config(layout, model, rc, sum(done))
-        if all(done) and not config.regrade and verdicts_match(layout, model, rc["config_sha256"]):
-            msg = (f"{model}: already complete ({plan.n_shards} shard(s), verdicts in {layout.verdicts(model)}); "
-                   "skipping. Use --regrade to grade again or --force_regenerate to start over.")
+        wanted = [plan.ids(i) if listed is None else tuple(q for q in plan.ids(i) if q in listed)
+                  for i in range(plan.n_shards)]
+        todo = [[q for q in w if q not in hs] for w, hs in zip(wanted, map(set, held))]
+        done = [not t for t in todo]
+        S.check_or_write_run_config(layout, model, rc, sum(map(bool, held)))
+        answered = sorted({q for h, w in zip(held, wanted) for q in (*h, *w)})
+        if all(done) and not config.regrade and verdicts_match(
+                layout, model, rc["config_sha256"], hash_ids(answered), hash_ids(sorted(plan.question_ids))):
+            what = f"all {len(listed)} listed question(s) answered" if listed is not None else "already complete"
+            msg = (f"{model}: {what} ({len(answered)} of {len(plan.question_ids)} seed questions, verdicts in "
+                   f"{layout.verdicts(model)}); skipping. Use --regrade to grade again or --force_regenerate to "
+                   "start over.")
             return RunResult("skipped", model, msg, verdicts_path=layout.verdicts(model))
         pending = [i for i, d in enumerate(done) if not d]
         if config.regrade and pending:
             raise DDCFError(
-                f"--regrade needs finished generations, but {len(pending)} of {plan.n_shards} shard(s) of "
-                f"{model} are missing.", "rerun without --regrade to finish (resume) the generation first.")
+                f"--regrade needs finished generations, but {sum(map(len, todo))} {'listed ' * bool(listed)}"
+                f"question(s) of {model} ({len(pending)} of {plan.n_shards} shard(s)) are not answered yet.",
+                "rerun without --regrade to finish (resume) the generation first.")
 
         load_s = 0.0
         backend_info: dict = {}
@@ -206,17 +222,21 @@ def run_generation(
                 backend = make_backend(config, backend_name, dp)
                 load_s = time.perf_counter() - t0
             backend_info = backend.info()
-            if sum(done):
+            if listed is not None:
+                log(f"{model}: {len(listed)} listed question(s), {sum(map(len, todo))} not answered yet")
+            elif sum(done):
                 log(f"{model}: resuming, {sum(done)} of {plan.n_shards} shard(s) already done")
             try:
-                _generate_pending(backend, ordered, plan, pending, config, rc, gen_dir, backend_info,
+                _generate_pending(backend, ordered, plan, pending, todo, held, config, rc, gen_dir, backend_info,
                                   on_shard_written)
             finally:
                 if own:
                     backend.close()
 
-        gens = S.read_shards(gen_dir, plan.n_shards)
-        _check_complete(gens, plan, config.n, gen_dir)
+        present = [i for i in range(plan.n_shards) if held[i] or wanted[i]]
+        coverage = _coverage(config, plan, listed, answered)
+        gens = S.read_shards(gen_dir, present)
+        _check_complete(gens, answered, config.n, gen_dir)
         log(f"{model}: verifying {len(gens)} completion(s) ...")
         verdicts = verify_generations(
             gens, model, grade_fn or grade_completions, n_samples=config.n,
@@ -225,7 +245,7 @@ def run_generation(
         vpath = write_verdict_table(
             layout, model, verdicts, n_samples=config.n, source=f"generate:{backend_name}",
             timeout=config.timeout,
-            extra={"config_sha256": rc["config_sha256"], "n_samples": config.n,
+            extra={"config_sha256": rc["config_sha256"], "n_samples": config.n, **coverage,
                    "generations": str(gen_dir.relative_to(layout.root)) if gen_dir.is_relative_to(layout.root)
                    else str(gen_dir)})
         table = pass_rates(verdicts)
@@ -233,52 +253,68 @@ def run_generation(
             write_pass_rates(layout, model, table, {"n": config.n, "temperature": config.temperature,
                                                     "config_sha256": rc["config_sha256"]})
         write_json({"config_sha256": rc["config_sha256"], "verdicts_sha256": file_sha256(vpath),
+                    "answered_sha256": hash_ids(answered), "n_answered": len(answered),
                     "n_rows": int(len(verdicts)), "verified_at": time.strftime("%Y-%m-%dT%H:%M:%S")},
                    layout.generation_verified(model))
-        summary = _summary(model, config, rc, gens, verdicts, table, gen_dir, plan, backend_info or
-                           {"backend": backend_name}, load_s, time.perf_counter() - t_start, len(pending))
+        summary = _summary(model, config, rc, gens, verdicts, table, gen_dir, plan, present, coverage,
+                           backend_info or {"backend": backend_name}, load_s, time.perf_counter() - t_start,
+                           len(pending), sum(map(len, todo)))
         write_json(summary, layout.generation_summary(model))
     return RunResult("done", model, f"{model}: done", summary=summary, verdicts_path=vpath)
 
 
-def _generate_pending(backend, ordered, plan, pending, config, rc, gen_dir, backend_info, on_shard_written):
+def _generate_pending(backend, ordered, plan, pending, todo, held, config, rc, gen_dir, backend_info,
+                      on_shard_written):
     bar = progress_bar(pending, desc=f"shards of {config.model_name}", unit="shard", enabled=config.progress)
     for i in bar:
         a, b = plan.bounds(i)
         part = ordered.iloc[a:b]
+        if len(todo[i]) < len(part):  # a --questions run, or a shard an earlier one filled in part
+            part = part[part["question_id"].isin(todo[i])]
         df, stats = generate_shard(backend, part, config)
-        meta = {"config_sha256": rc["config_sha256"], "question_ids_sha256": plan.ids_hash(i),
+        tps = stats["generated_tokens"] / stats["wall_s"] if stats["wall_s"] > 0 else 0.0
+        df, stats = S.merge_shard(gen_dir, i, df, stats, plan.ids(i), held[i])
+        held_ids = dict.fromkeys(df["question_id"])  # == plan.ids(i) once the slice is whole
+        meta = {"config_sha256": rc["config_sha256"], "question_ids_sha256": hash_ids(held_ids),
                 "n_rows": int(len(df)), "shard": i, "model": config.model_name, "backend": backend_info,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **stats}
         path = S.write_shard(gen_dir, i, df, meta)
-        tps = stats["generated_tokens"] / stats["wall_s"] if stats["wall_s"] > 0 else 0.0
         bar.set_postfix_str(f"{tps:.0f} tok/s")
         if on_shard_written is not None:
             on_shard_written(i, path)
 
 
-def _check_complete(gens: pd.DataFrame, plan: S.ShardPlan, n: int, gen_dir: Path) -> None:
-    expected = len(plan.question_ids) * n
-    if len(gens) != expected or set(gens["question_id"]) != set(plan.question_ids):
+def _check_complete(gens: pd.DataFrame, answered: list[str], n: int, gen_dir: Path) -> None:
+    expected = len(answered) * n
+    if len(gens) != expected or set(gens["question_id"]) != set(answered):
         raise DDCFError(f"The shards in {gen_dir} hold {len(gens)} completions, expected {expected}.",
                         "rerun with --force_regenerate.")
 
 
-def _summary(model, config, rc, gens, verdicts, table, gen_dir, plan, backend_info, load_s, wall_s,
-             n_generated) -> dict:
-    meta = S.shard_metadata(gen_dir, plan.n_shards)
+def _coverage(config: GenerateConfig, plan: S.ShardPlan, listed, answered: list[str]) -> dict:
+    """Which part of the seed set the verdict table answers (a --questions run may leave some unanswered)."""
+    return {"n_seed_questions": len(plan.question_ids), "n_answered_questions": len(answered),
+            "partial": len(answered) < len(plan.question_ids), "questions_file": config.questions,
+            "n_listed_questions": None if listed is None else len(listed)}
+
+
+def _summary(model, config, rc, gens, verdicts, table, gen_dir, plan, present, coverage, backend_info, load_s,
+             wall_s, n_generated, n_questions_generated) -> dict:
+    meta = S.shard_metadata(gen_dir, present)
     acc_by = verdicts.groupby("dataset")["correct"].mean()
     summary = {
         "model": model,
         "backend": backend_info.get("backend"),
         "backend_info": backend_info,
-        "n_questions": len(plan.question_ids),
+        "n_questions": coverage["n_answered_questions"],
+        "coverage": coverage,
         "n_samples": config.n,
         "settings": {k: rc[k] for k in ("sampling", "max_prompt_tokens", "chat_template", "shard_size",
                                         "followup", "prompts_sha256", "question_ids_sha256")},
         "config_sha256": rc["config_sha256"],
         "throughput": throughput(meta),
-        "this_run": {"wall_s": wall_s, "model_load_s": load_s, "shards_generated": n_generated},
+        "this_run": {"wall_s": wall_s, "model_load_s": load_s, "shards_generated": n_generated,
+                     "questions_generated": n_questions_generated},
         "accuracy": float(verdicts["correct"].mean()),
         "accuracy_by_dataset": {str(k): float(v) for k, v in acc_by.items()},
         "status_counts": {str(k): int(v) for k, v in verdicts["status"].value_counts().items()},

@@ -12,8 +12,10 @@ Layout of ``Layout.generations(model)``::
 A shard is a fixed slice of the ordered question list, so a shard's content is
 determined by the settings alone; a restarted run skips every shard whose file
 exists and whose metadata (config hash, question-id hash, row count) matches,
-and generates the rest.  Shards are written atomically (``ddcf.io``), so a
-killed run leaves whole shards only.
+and generates the rest.  A ``--questions`` run fills only the listed part of a
+slice; the next run that needs more of it generates only what is missing and
+rewrites the shard.  Shards are written atomically (``ddcf.io``), so a killed
+run leaves whole shards only.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -151,9 +153,58 @@ def shard_is_done(gen_dir: Path, index: int, config_sha256: str, ids_hash: str, 
     )
 
 
-def read_shards(gen_dir: Path, n_shards: int) -> pd.DataFrame:
+def shard_held_ids(gen_dir: Path, index: int, config_sha256: str, slice_ids: tuple[str, ...], n: int
+                   ) -> tuple[str, ...]:
+    """The question ids whose ``n`` completions shard ``index`` holds, in slice order; () if none are usable.
+
+    A full run writes whole slices (metadata hash = the slice's hash, no data read).  A ``--questions`` run
+    writes a shard with only the listed part of its slice; its metadata hashes the ids it holds, and the next
+    run that needs more of the slice generates the rest and rewrites it (:func:`merge_shard`)."""
+    p = shard_path(gen_dir, index)
+    if not p.exists():
+        return ()
+    try:
+        meta = read_parquet_metadata(p)
+    except Exception:  # noqa: BLE001 - unreadable (damaged by hand): regenerate it
+        return ()
+    if meta.get("config_sha256") != config_sha256:
+        return ()
+    rows = int(meta.get("n_rows", -1))
+    if meta.get("question_ids_sha256") == hash_ids(slice_ids):
+        return slice_ids if rows == len(slice_ids) * n else ()
+    try:
+        col = pd.read_parquet(p, columns=["question_id"])["question_id"].astype(str)
+    except Exception:  # noqa: BLE001
+        return ()
+    held = tuple(dict.fromkeys(col))
+    order = {q: k for k, q in enumerate(slice_ids)}
+    if (meta.get("question_ids_sha256") != hash_ids(held) or rows != len(held) * n or len(col) != rows
+            or any(q not in order for q in held)):
+        return ()
+    return held
+
+
+def merge_shard(gen_dir: Path, index: int, new: pd.DataFrame, stats: dict, slice_ids: tuple[str, ...],
+                held: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
+    """The shard's kept rows (of ``held``) plus ``new``, in slice order, and the token stats of both runs."""
+    if not held:
+        return new, stats
+    p = shard_path(gen_dir, index)
+    old = pd.read_parquet(p)
+    old_meta = read_parquet_metadata(p)
+    order = {q: k for k, q in enumerate(slice_ids)}
+    df = pd.concat([old[SHARD_COLUMNS], new[SHARD_COLUMNS]], ignore_index=True)
+    df = (df.assign(_pos=df["question_id"].map(order)).sort_values(["_pos", "sample"], kind="stable")
+            .drop(columns="_pos").reset_index(drop=True))
+    # throughput sums these over shards, so a rewritten shard carries the cost of every run that filled it
+    summed = {k: v + old_meta.get(k, 0) for k, v in stats.items() if isinstance(v, (int, float))}
+    return df, {**stats, **summed}
+
+
+def read_shards(gen_dir: Path, n_shards: int | Iterable[int]) -> pd.DataFrame:
+    """The completions of shards ``range(n_shards)`` (or of the given shard indexes)."""
     frames = []
-    for i in range(n_shards):
+    for i in _indexes(n_shards):
         p = shard_path(gen_dir, i)
         try:
             frames.append(pd.read_parquet(p))
@@ -165,8 +216,12 @@ def read_shards(gen_dir: Path, n_shards: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SHARD_COLUMNS)
 
 
-def shard_metadata(gen_dir: Path, n_shards: int) -> list[dict]:
-    return [read_parquet_metadata(shard_path(gen_dir, i)) for i in range(n_shards)]
+def shard_metadata(gen_dir: Path, n_shards: int | Iterable[int]) -> list[dict]:
+    return [read_parquet_metadata(shard_path(gen_dir, i)) for i in _indexes(n_shards)]
+
+
+def _indexes(n_shards: int | Iterable[int]) -> Iterable[int]:
+    return range(n_shards) if isinstance(n_shards, int) else n_shards
 
 
 def clear_generations(layout: Layout, model: str) -> int:

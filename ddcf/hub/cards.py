@@ -81,12 +81,21 @@ def _predictor_lines(p: dict | None) -> list[str]:
                 "this selection, or there is none)"]
     a = p.get("architecture") or {}
     split = p.get("split") or {}
-    return [f"- predictor: {a.get('num_models', len(p.get('models', [])))} models, embedding dim {a.get('dim')}, "
-            f"hidden dim {a.get('hidden_dim')}, dropout {a.get('dropout')}, alpha {a.get('alpha')}; best epoch "
-            f"{p.get('best_epoch')}; trained on {_fmt(split.get('n_train'))} pairs, validated on "
-            f"{_fmt(split.get('n_val'))} pairs of {_fmt(split.get('n_val_questions'))} held-out questions "
-            f"(weights SHA-256 {str(p.get('weights_sha256'))[:16]}...)",
-            "", "Held-out (validation) metrics:", "", *_metrics_table(p.get("metrics") or {})]
+    if a.get("arch") == "factor":
+        shape = (f"arch factor ({a.get('members')} members, rank {a.get('rank')}, hidden {a.get('hidden')}), "
+                 f"embedding dim {a.get('dim')}")
+    else:
+        shape = (f"arch paper, embedding dim {a.get('dim')}, hidden dim {a.get('hidden_dim')}, dropout "
+                 f"{a.get('dropout')}, alpha {a.get('alpha')}")
+    on_test = p.get("metrics_split") == "test"
+    return [f"- predictor: {a.get('num_models', len(p.get('models', [])))} models, {shape}; best epoch "
+            f"{p.get('best_epoch')}; calibration temperature {_fmt(p.get('temperature'))}; trained on "
+            f"{_fmt(split.get('n_train'))} pairs, validated on {_fmt(split.get('n_val'))} pairs of "
+            f"{_fmt(split.get('n_val_questions'))} questions, tested on {_fmt(split.get('n_test'))} pairs of "
+            f"{_fmt(split.get('n_test_questions'))} questions (weights SHA-256 {str(p.get('weights_sha256'))[:16]}...)",
+            "", ("Test metrics (held-out questions, not used for any choice):" if on_test else
+                 "Validation metrics (these questions also chose the epoch and calibration):"), "",
+            *_metrics_table(p.get("metrics") or {})]
 
 
 def _embedding(kind: str, facts: dict, p: dict | None) -> str:
@@ -149,8 +158,12 @@ def render_card(kind: str, repo_id: str, repo_type: str, facts: dict, configs: d
     if kind == "matrix":
         lines += [f"- {facts['n_models']} models x {facts['n_questions']:,} questions: {facts['n_pairs']:,} observed "
                   f"pairs, overall accuracy {_fmt(facts['accuracy'], 3)}",
-                  f"- split: {_fmt(facts.get('val_ratio'))} of the questions held out for validation (seed "
-                  f"{facts.get('split_seed')}); pass threshold {facts.get('pass_threshold')}",
+                  f"- split by question: {_fmt(facts.get('val_ratio'))} validation, "
+                  + (f"test = fold {facts.get('fold')} of {facts.get('folds')}" if facts.get("folds")
+                     else f"{_fmt(facts.get('test_ratio'))} test")
+                  + f" (seed {facts.get('split_seed')}; questions: "
+                  + (", ".join(f"{k} {v}" for k, v in (facts.get("split_questions") or {}).items()) or NA) + "); "
+                  f"pass threshold {facts.get('pass_threshold')}",
                   f"- verdicts from: {facts.get('verdict_source')}",
                   "- questions by dataset: " + ", ".join(f"{k} {v:,}" for k, v in facts.get("by_dataset", {}).items()),
                   "", "| model_id | model | answered | accuracy |", "|---|---|---|---|"]

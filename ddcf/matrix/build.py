@@ -1,7 +1,9 @@
 """Collapse the verdicts into one row per (model, question), number the models, split and write.
 
 When a pair appears several times (n sampled completions), its verdicts are averaged into a pass
-rate and thresholded with ``pass_threshold``.
+rate and thresholded with ``pass_threshold``.  The split (train / val / test by question, see
+``split.py``) is the ``split`` column of matrix.parquet and the three tables train/val/test.parquet;
+test.parquet is written (empty) even without a test side, so a stale one never survives a rerun.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ddcf.io import hash_ids, write_csv, write_parquet
 from ddcf.layout import Layout
 from ddcf.matrix.config import MatrixConfig
 from ddcf.matrix.sources import load_pass_rate_tables, load_user_table, load_verdict_tables
-from ddcf.matrix.split import order_models, split_questions
+from ddcf.matrix.split import SIDES, order_models, split_by_question
 
 MATRIX_COLUMNS = ["model_id", "model", "question_id", "correct", "dataset", "split", "pass_rate", "n"]
 SPLIT_COLUMNS = ["model_id", "model", "question_id", "correct", "dataset"]
@@ -32,6 +34,8 @@ class MatrixResult:
     n_val_questions: int
     source: str
     files: list[Path]
+    n_test_questions: int = 0
+    split: dict | None = None  # the options and counts recorded in the Parquet metadata
 
 
 def collapse(df: pd.DataFrame, pass_threshold: float) -> pd.DataFrame:
@@ -60,12 +64,15 @@ def build_matrix(
     seed: int = 42,
     pass_threshold: float = 0.5,
     from_pass_rates: bool = False,
+    test_ratio: float = 0.1,
+    folds: int = 0,
+    fold: int = 0,
 ) -> MatrixResult:
     """Stage 2 as a library call; the keyword arguments are :class:`MatrixConfig`'s options."""
     # The option rules (ranges) live in the config class only; a library caller gets the same errors.
     MatrixConfig(correctness_table=None if correctness_table is None else str(correctness_table), models=models,
-                 val_ratio=val_ratio, seed=seed, pass_threshold=pass_threshold,
-                 from_pass_rates=from_pass_rates).validate()
+                 val_ratio=val_ratio, test_ratio=test_ratio, folds=folds, fold=fold, seed=seed,
+                 pass_threshold=pass_threshold, from_pass_rates=from_pass_rates).validate()
     files: list[Path] = []
     if correctness_table:
         raw = load_user_table(correctness_table, models)
@@ -85,33 +92,41 @@ def build_matrix(
     model_id = {m: i for i, m in enumerate(order)}
     long["model_id"] = long["model"].map(model_id).astype(np.int64)
 
-    val_q = split_questions(long["question_id"].tolist(), val_ratio, seed)
-    long["split"] = np.where(long["question_id"].isin(val_q), "val", "train")
+    # A question's stratum is its dataset (the first name if the models disagree), whatever models answered it.
+    strata = long["dataset"].astype("string").groupby(long["question_id"]).min().fillna("").to_dict()
+    side = split_by_question(strata.keys(), val_ratio, test_ratio, seed, strata=strata, folds=folds, fold=fold)
+    long["split"] = long["question_id"].map(side)
     long = long.sort_values(["model_id", "question_id"], kind="stable").reset_index(drop=True)
     long = long[MATRIX_COLUMNS]
     mo = _model_order_table(long, order)
+    counts = {s: sum(v == s for v in side.values()) for s in SIDES}
+    split = {"val_ratio": val_ratio, "test_ratio": None if folds else test_ratio, "folds": folds,
+             "fold": fold if folds else None, "seed": seed,
+             "stratified_by": "dataset" if len(set(strata.values())) > 1 else None,
+             **{f"n_{s}_questions": counts[s] for s in SIDES}}
 
     meta = {
         "produced_by": PRODUCED_BY,
         "source": source,
-        "val_ratio": val_ratio,
-        "seed": seed,
+        **split,
         "pass_threshold": pass_threshold,
         "models": order,
         "question_ids_sha256": hash_ids(sorted(long["question_id"].unique())),
     }
     files.append(write_parquet(long, layout.matrix, metadata=meta))
-    for name, path in (("train", layout.train_split), ("val", layout.val_split)):
+    for name, path in zip(SIDES, (layout.train_split, layout.val_split, layout.test_split)):
         part = long.loc[long["split"] == name, SPLIT_COLUMNS].reset_index(drop=True)
         files.append(write_parquet(part, path, metadata=meta))
     files.append(write_csv(mo, layout.model_order))
     return MatrixResult(
         matrix=long,
         model_order=mo,
-        n_train_questions=long.loc[long["split"] == "train", "question_id"].nunique(),
-        n_val_questions=len(val_q),
+        n_train_questions=counts["train"],
+        n_val_questions=counts["val"],
         source=source,
         files=files,
+        n_test_questions=counts["test"],
+        split=split,
     )
 
 

@@ -17,6 +17,9 @@ def run(layout: Layout, config: MatrixConfig) -> Report:
         correctness_table=config.correctness_table,
         models=config.models or None,
         val_ratio=config.val_ratio,
+        test_ratio=config.test_ratio,
+        folds=config.folds,
+        fold=config.fold,
         seed=config.seed,
         pass_threshold=config.pass_threshold,
         from_pass_rates=config.from_pass_rates,
@@ -28,9 +31,19 @@ def run(layout: Layout, config: MatrixConfig) -> Report:
         config_dir=layout.correctness_dir,
         details={"result": res, "n_models": int(res.matrix["model"].nunique()),
                  "n_questions": int(res.matrix["question_id"].nunique()),
-                 "n_train_questions": int(res.n_train_questions), "n_val_questions": int(res.n_val_questions)},
+                 "n_train_questions": int(res.n_train_questions), "n_val_questions": int(res.n_val_questions),
+                 "n_test_questions": int(res.n_test_questions), "split": res.split},
         seconds=time.perf_counter() - t0,
     )
+
+
+def split_text(split: dict) -> str:
+    """How the questions were split, in words (from the options recorded in the Parquet metadata)."""
+    how = (f"test = fold {split.get('fold')} of {split.get('folds')}" if split.get("folds") else
+           f"test_ratio {split.get('test_ratio')}" if split.get("test_ratio") else
+           "no test split (--test_ratio 0): test.parquet is empty")
+    strat = ", stratified by dataset" if split.get("stratified_by") else ""
+    return f"by question, val_ratio {split.get('val_ratio')}, {how}, seed {split.get('seed')}{strat}"
 
 
 def summary(res: MatrixResult) -> str:
@@ -41,7 +54,9 @@ def summary(res: MatrixResult) -> str:
         "Stage 2 - correctness matrix",
         f"  source            {res.source}",
         f"  models            {n_models}",
-        f"  questions         {n_q}  (train {res.n_train_questions}, val {res.n_val_questions})",
+        f"  questions         {n_q}  (train {res.n_train_questions}, val {res.n_val_questions}, "
+        f"test {res.n_test_questions})",
+        f"  split             {split_text(res.split or {})}",
         f"  observed pairs    {len(m)}  ({len(m) / max(1, n_models * n_q):.1%} of the full matrix)",
         f"  overall accuracy  {m['correct'].mean():.3f}",
     ]

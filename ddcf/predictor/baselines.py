@@ -3,16 +3,26 @@
 1. ``base_rate``: each model's training accuracy, predicted for all its rows.
 2. ``dataset_base_rate``: each model's training accuracy per source dataset.
 3. ``knn``: for question q and model m, the mean correctness of m over the k
-   training questions most similar to q (cosine) among those m answered.
+   training questions most similar to q (cosine) among those m answered;
+   ``knn_tuned`` picks k on validation.
+4. ``logistic_per_model``: one L2-regularised logistic regression per model on
+   the normalised question embeddings, C picked on validation.
+(The IRT baseline, which needs torch, is in ``ddcf.predictor.irt``.)
 
-All take integer arrays (model ids, question rows) and are vectorised: no
-Python loop over pairs.
+All take integer arrays (model ids, question rows into an embedding matrix of
+training questions or of evaluated questions) and are vectorised: no Python
+loop over pairs (one per model at most).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from ddcf.predictor.metrics import log_loss
+
+KNN_GRID = (5, 10, 20, 50, 100)
+LOGISTIC_C_GRID = (0.1, 0.3, 1.0, 3.0)
 
 
 def _model_rates(train_mid: np.ndarray, train_y: np.ndarray, num_models: int) -> np.ndarray:
@@ -22,6 +32,11 @@ def _model_rates(train_mid: np.ndarray, train_y: np.ndarray, num_models: int) ->
     global_rate = float(np.mean(train_y)) if len(train_y) else 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), global_rate)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def base_rate(train_mid, train_y, val_mid, num_models: int) -> np.ndarray:
@@ -94,12 +109,8 @@ def knn(
     answered = n_ans > 0
     rate_qm = np.where(answered, n_cor / np.maximum(n_ans, 1), 0.0).astype(np.float32)
 
-    def unit(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, np.float32)
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    tr = unit(train_emb)
-    va = unit(val_emb)
+    tr = _unit(train_emb)
+    va = _unit(val_emb)
     pool = min(n_train_q, pool or max(5 * k, k + 50))
     pred_qm = np.empty((va.shape[0], num_models), np.float32)
     for start in range(0, va.shape[0], chunk):
@@ -116,3 +127,106 @@ def knn(
         total = np.where(keep, rate_qm[top], 0.0).sum(axis=1)
         pred_qm[start : start + chunk] = (total + (k - cnt) * rate_model[None, :]) / k
     return pred_qm[val_q, val_mid].astype(np.float64)
+
+
+def _need_val(val_y, who: str) -> None:
+    if len(val_y) == 0:
+        raise ValueError(f"{who} picks its setting on validation rows, but the validation split is empty")
+
+
+def knn_tuned(
+    train_emb: np.ndarray,
+    train_q,
+    train_mid,
+    train_y,
+    val_emb: np.ndarray,
+    val_q,
+    val_mid,
+    val_y,
+    eval_emb: np.ndarray,
+    eval_q,
+    eval_mid,
+    num_models: int,
+    ks=KNN_GRID,
+    pool: int | None = None,
+) -> tuple[np.ndarray, int, dict[int, float]]:
+    """:func:`knn` with k picked on validation: the k of ``ks`` with the lowest val log loss (ties: smaller k).
+
+    Returns ``(predictions on eval, chosen k, {k: val log loss})``.  Neighbours
+    always come from the training questions, so the eval figures are not fitted.
+    """
+    ks = sorted({int(k) for k in ks})
+    if not ks or ks[0] < 1:
+        raise ValueError(f"knn_tuned needs k values >= 1, got {ks}")
+    _need_val(val_y, "knn_tuned")
+    val_loss = {
+        k: log_loss(val_y, knn(train_emb, train_q, train_mid, train_y, val_emb, val_q, val_mid, num_models, k=k,
+                               pool=pool))
+        for k in ks
+    }
+    best = min(ks, key=lambda k: (val_loss[k], k))
+    pred = knn(train_emb, train_q, train_mid, train_y, eval_emb, eval_q, eval_mid, num_models, k=best, pool=pool)
+    return pred, best, val_loss
+
+
+def logistic_per_model(
+    train_emb: np.ndarray,
+    train_q,
+    train_mid,
+    train_y,
+    val_emb: np.ndarray,
+    val_q,
+    val_mid,
+    val_y,
+    eval_emb: np.ndarray,
+    eval_q,
+    eval_mid,
+    num_models: int,
+    cs=LOGISTIC_C_GRID,
+    max_iter: int = 1000,
+) -> tuple[np.ndarray, float]:
+    """One scikit-learn ``LogisticRegression`` (lbfgs, L2) per model on the L2-normalised question embeddings.
+
+    One C, shared by all models, is picked from ``cs`` by the log loss over all
+    validation rows (ties: smaller C, the stronger regularisation); per-model C
+    would over-fit the few validation rows a model has.  A model whose training
+    rows are one class only predicts its Laplace-smoothed base rate
+    ``(sum + 1) / (n + 2)`` (never exactly 0 or 1); a model without training
+    rows predicts the global training rate.  Returns ``(predictions on eval, C)``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    cs = sorted({float(c) for c in cs})
+    if not cs or cs[0] <= 0:
+        raise ValueError(f"logistic_per_model needs C values > 0, got {cs}")
+    _need_val(val_y, "logistic_per_model")
+    train_q, train_mid = np.asarray(train_q, np.int64), np.asarray(train_mid, np.int64)
+    val_q, val_mid = np.asarray(val_q, np.int64), np.asarray(val_mid, np.int64)
+    eval_q, eval_mid = np.asarray(eval_q, np.int64), np.asarray(eval_mid, np.int64)
+    train_y = np.asarray(train_y, np.float64)
+    tr, va, ev = (_unit(e).astype(np.float64) for e in (train_emb, val_emb, eval_emb))
+    # Column j holds the predictions with cs[j]; every row starts at the fallback rate.
+    rate = _model_rates(train_mid, train_y, num_models)
+    counts = np.bincount(train_mid, minlength=num_models)
+    sums = np.bincount(train_mid, weights=train_y, minlength=num_models)
+    fallback = np.where(counts > 0, (sums + 1) / (counts + 2), rate)
+    p_val = np.repeat(fallback[val_mid][:, None], len(cs), axis=1)
+    p_eval = np.repeat(fallback[eval_mid][:, None], len(cs), axis=1)
+    # One BLAS thread: these ~10^3 x 384 fits only lose time to threading (30x on a busy 2-core machine).
+    with threadpool_limits(limits=1):
+        for m in range(num_models):
+            rows = np.flatnonzero(train_mid == m)
+            if len(rows) == 0 or sums[m] == 0 or sums[m] == counts[m]:
+                continue  # nothing to separate: keep the fallback rate
+            x, y = tr[train_q[rows]], train_y[rows]
+            v_rows, e_rows = np.flatnonzero(val_mid == m), np.flatnonzero(eval_mid == m)
+            for j, c in enumerate(cs):
+                clf = LogisticRegression(C=c, solver="lbfgs", max_iter=max_iter).fit(x, y)
+                if len(v_rows):
+                    p_val[v_rows, j] = clf.predict_proba(va[val_q[v_rows]])[:, 1]
+                if len(e_rows):
+                    p_eval[e_rows, j] = clf.predict_proba(ev[eval_q[e_rows]])[:, 1]
+    losses = [log_loss(val_y, p_val[:, j]) for j in range(len(cs))]
+    best = min(range(len(cs)), key=lambda j: (losses[j], cs[j]))
+    return p_eval[:, best].astype(np.float64), cs[best]

@@ -2,10 +2,11 @@
 
 Every field carries its ``help`` text, range and choices, so the command line
 (``train_correctness_predictor.py``, ``ddcf predictor``) and ``--config`` are derived
-from it and cannot drift from it.  Defaults are the paper's settings (App. A.1):
-Adam with weight decay 1e-5, cosine schedule with 3% linear warmup, lr 1e-3,
-30 epochs, batch 1028, embedding noise alpha 1e-2, residual MLP blocks of hidden
-width 0.1*d with dropout 0.8.
+from it and cannot drift from it.  Two architectures: ``factor`` (the default, an ensemble of low-rank
+question-factor models, ``ddcf.predictor.factor_model``) and ``paper`` (the paper's residual-MLP predictor,
+whose options keep the paper's settings of App. A.1 as defaults: Adam with weight decay 1e-5, cosine
+schedule with 3% linear warmup, lr 1e-3, 30 epochs, batch 1028, embedding noise alpha 1e-2, residual MLP
+blocks of hidden width 0.1*d with dropout 0.8).
 
 Imports nothing heavy: ``--help`` must stay instant.
 """
@@ -19,37 +20,84 @@ from ddcf.errors import DDCFError
 from ddcf.runtime import check_device, usable_cores
 
 MAX_BATCH = 1 << 24  # pairs per step/forward pass: far above what any memory holds at useful dims
+ARCHS = ("factor", "paper")
+BASELINES = ("base_rate", "dataset_base_rate", "knn", "logistic", "irt")
 
 
 @dataclass
 class PredictorConfig(StageConfig):
-    """Train the correctness predictor (stage 4) and compare it with base-rate and kNN baselines.
+    """Train the correctness predictor (stage 4) and compare it with baselines on held-out questions.
 
-    It trains on the train split, keeps the epoch with the best validation accuracy and reports it side by
-    side with the baselines. Reads DDCF_data/correctness/{train,val}.parquet,
-    DDCF_data/model_order.csv and the seed embeddings; writes DDCF_data/predictor/ (model.safetensors,
-    config.json, metrics.json, training_curve.png, and predictor.config.yaml: the options of the run)."""
+    It trains on the train split; the validation split picks the epoch, the temperature of the calibration
+    and every baseline's setting; the test split (questions no model answer of was trained or tuned on) is
+    only reported. Reads DDCF_data/correctness/{train,val,test}.parquet, DDCF_data/model_order.csv and the
+    seed embeddings; writes DDCF_data/predictor/ (model.safetensors, config.json, metrics.json,
+    training_curve.png, reliability.png, and predictor.config.yaml: the options of the run)."""
 
-    epochs: int = option(30, "Training epochs (paper: 30).", min=1, max=100_000)
-    batch_size: int = option(1028, "Pairs per optimisation step (paper: 1028).", min=1, max=MAX_BATCH)
-    lr: float = option(1e-3, "Peak learning rate of Adam (paper: 1e-3).", min_excl=0.0, max=10.0)
-    weight_decay: float = option(1e-5, "Adam weight decay (L2 added to the gradient; paper: 1e-5).", min=0.0, max=1.0)
+    arch: str = option(
+        "factor",
+        "Predictor architecture: factor (default: an ensemble of low-rank question-factor models trained per "
+        "question on all models at once, early-stopped on validation log loss) or paper (the paper's residual-MLP "
+        "predictor with its App. A.1 settings, exactly; the options marked 'paper arch' apply to it).",
+        choices=ARCHS,
+    )
+    calibration: str = option(
+        "temperature",
+        "Post-hoc calibration fitted on the validation split: temperature (one T with P = sigmoid(logit / T), "
+        "minimising validation log loss; T is stored in config.json and used by difficulty and selection) or none.",
+        choices=("temperature", "none"),
+    )
+    text_features: str = option(
+        "auto",
+        "factor arch: also feed the question encoder surface statistics of the question text (length, numbers, "
+        "LaTeX commands, ...; ddcf.predictor.features): auto (when every seed question's text is known), on, off. "
+        "Difficulty estimation then reads the corpus texts from DDCF_data/corpus/questions.parquet.",
+        choices=("auto", "on", "off"),
+    )
+    ensemble: int = option(5, "factor arch: members of the ensemble (their logits are averaged).", min=1, max=64)
+    factor_rank: int = option(32, "factor arch: width r of each member's question factor.", min=1, max=4096)
+    factor_hidden: int = option(256, "factor arch: hidden width of the question encoder.", min=1, max=65536)
+    input_dropout: float = option(0.1, "factor arch: dropout on the question embedding.", min=0.0, max_excl=1.0)
+    factor_dropout: float = option(0.5, "factor arch: dropout after the hidden layer.", min=0.0, max_excl=1.0)
+    factor_lr: float = option(2e-3, "factor arch: AdamW learning rate.", min_excl=0.0, max=10.0)
+    factor_weight_decay: float = option(1e-4, "factor arch: AdamW weight decay.", min=0.0, max=10.0)
+    max_epochs: int = option(300, "factor arch: most epochs per member (early stopping usually ends sooner).",
+                             min=1, max=100_000)
+    patience: int = option(10, "factor arch: stop a member after this many epochs without a lower validation "
+                           "log loss.", min=1, max=100_000)
+    question_batch: int = option(256, "factor arch: questions per step (each with the answers of every model).",
+                                 min=1, max=MAX_BATCH)
+    baselines: list[str] = option(
+        list(BASELINES),
+        "Baselines to fit and report beside the predictor (comma-separated): " + ", ".join(BASELINES) + ".",
+        choices=BASELINES,
+        metavar="NAME",
+    )
+    epochs: int = option(30, "paper arch: training epochs (paper: 30).", min=1, max=100_000)
+    batch_size: int = option(1028, "paper arch: pairs per optimisation step (paper: 1028).", min=1, max=MAX_BATCH)
+    lr: float = option(1e-3, "paper arch: peak learning rate of Adam (paper: 1e-3).", min_excl=0.0, max=10.0)
+    weight_decay: float = option(1e-5, "paper arch: Adam weight decay (L2 added to the gradient; paper: 1e-5).",
+                                 min=0.0, max=1.0)
     warmup_ratio: float = option(
-        0.03, "Fraction of all steps spent in linear warmup before the cosine decay (paper: 0.03).", min=0.0, max=1.0
+        0.03, "paper arch: fraction of all steps spent in linear warmup before the cosine decay (paper: 0.03).",
+        min=0.0, max=1.0
     )
     alpha: float = option(
         1e-2,
-        "Std of the Gaussian noise added to model and question embeddings during training only (paper: 1e-2).",
+        "paper arch: std of the Gaussian noise added to model and question embeddings during training only "
+        "(paper: 1e-2).",
         min=0.0,
         max=10.0,
     )
-    dropout: float = option(0.8, "Dropout rate inside the residual MLP blocks (paper: 0.8).", min=0.0, max_excl=1.0)
+    dropout: float = option(0.8, "paper arch: dropout inside the residual MLP blocks (paper: 0.8).", min=0.0,
+                            max_excl=1.0)
     hidden_ratio: float = option(
-        0.1, "Hidden width of the residual MLP blocks as a fraction of the embedding dim (paper: 0.1).", min_excl=0.0,
-        max=16.0,
+        0.1, "paper arch: hidden width of the residual MLP blocks as a fraction of the embedding dim (paper: 0.1).",
+        min_excl=0.0, max=16.0,
     )
     seed: int = option(42, "Random seed for initialisation, shuffling, dropout and noise.", min=0, max=2**32 - 1)
-    knn_k: int = option(20, "Neighbours of the kNN baseline (cosine over question embeddings).", min=1, max=100_000)
+    knn_k: int = option(100, "Largest k tried by the kNN baseline (k is chosen on validation from 5, 10, 20, 50, 100, "
+                        "up to this).", min=1, max=100_000)
     eval_batch_size: int = option(65536, "Pairs per forward pass when evaluating (no gradients).", min=1, max=MAX_BATCH)
     threads: int = option(
         0, "CPU threads for torch (0: auto = 1 on <= 2 cores, else half the cores, at most 8).", min=0, max=1024

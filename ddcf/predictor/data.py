@@ -28,6 +28,7 @@ class Pairs:
     q_row: np.ndarray  # int64
     correct: np.ndarray  # int64 0/1
     dataset: np.ndarray  # str
+    pass_rate: np.ndarray | None = None  # float64, measured pass rate of each pair when the matrix has n > 1
 
     def __len__(self) -> int:
         return len(self.model_id)
@@ -43,6 +44,18 @@ class TrainingData:
     embedding_info: dict
     split_sha256: str
     stats: dict = field(default_factory=dict)
+    test: Pairs | None = None  # questions held out from training and tuning; None or empty: no test split
+    #: raw text statistics (ddcf.predictor.features) per embedding row; None when the question texts are unknown
+    text_features: np.ndarray | None = None
+
+    def model_inputs(self, model) -> np.ndarray:
+        """The input rows ``model`` reads: the embeddings, plus the text statistics when it uses them."""
+        if getattr(model, "n_text", 0):
+            if self.text_features is None:
+                raise DDCFError("The predictor uses text statistics but the seed question texts are unknown.",
+                                "pass --text_features off, or provide DDCF_data/seed/questions.parquet.")
+            return np.ascontiguousarray(np.concatenate([self.embeddings, self.text_features], axis=1))
+        return self.embeddings
 
 
 def _read_model_order(layout: Layout) -> list[str]:
@@ -130,11 +143,12 @@ def coverage_warnings(stats: dict, model_order: Path) -> list[str]:
     return out
 
 
-def split_sha256(train: pd.DataFrame, val: pd.DataFrame) -> str:
-    """Content hash of both splits (row order included): which pairs, which labels, which side."""
+def split_sha256(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame | None = None) -> str:
+    """Content hash of the splits (row order included): which pairs, which labels, which side."""
+    sides = [("train", train), ("val", val)] + ([("test", test)] if test is not None and len(test) else [])
     rows = (
         f"{side}\t{m}\t{q}\t{c}"
-        for side, df in (("train", train), ("val", val))
+        for side, df in sides
         for m, q, c in zip(df["model"], df["question_id"], df["correct"])
     )
     return hash_ids(rows)
@@ -145,48 +159,117 @@ def load_training_data(layout: Layout) -> TrainingData:
     models = _read_model_order(layout)
     train = _read_split(layout.train_split, "training split", models, layout.model_order)
     val = _read_split(layout.val_split, "validation split", models, layout.model_order)
+    has_test = layout.test_split.exists()
+    test = (_read_split(layout.test_split, "test split", models, layout.model_order) if has_test
+            else val.iloc[:0].copy())
     arr, emb_ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
-    # One embedding row per distinct question of either split, joined by id.
-    qids = pd.unique(np.concatenate([train["question_id"].to_numpy(), val["question_id"].to_numpy()]))
-    emb = align_embeddings(arr, emb_ids, list(qids), "seed embeddings", layout.seed_embeddings)
+    return build_training_data(models, train, val, test, arr, emb_ids, manifest, _pass_rates(layout),
+                               has_test=has_test, embeddings_path=layout.seed_embeddings,
+                               texts=seed_texts(layout))
+
+
+def seed_texts(layout: Layout) -> dict[str, str] | None:
+    """question_id -> question text from the seed questions table, or None when it is absent or has no text."""
+    path = layout.seed_questions
+    if not path.exists():
+        return None
+    try:
+        q = pd.read_parquet(path, columns=["question_id", "question"])
+    except (ValueError, KeyError, OSError):
+        return None
+    return dict(zip(q["question_id"].astype(str), q["question"].astype(str)))
+
+
+def build_training_data(models: list[str], train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame | None,
+                        arr: np.ndarray, emb_ids: list[str], manifest: dict | None = None,
+                        rates: pd.Series | None = None, has_test: bool | None = None,
+                        embeddings_path: Path | str = "(in memory)",
+                        texts: dict[str, str] | None = None) -> TrainingData:
+    """TrainingData from split tables (columns model_id, model, question_id, correct, dataset) and the seed
+    embeddings (rows ``arr`` for ids ``emb_ids``, joined by id).  The library entry point for benchmarks and
+    simulations that build their own splits; ``rates`` are pass rates by (model, question_id)."""
+    manifest = manifest or {}
+    if test is None:
+        test = val.iloc[:0].copy()
+    if has_test is None:
+        has_test = len(test) > 0
+    # One embedding row per distinct question of any split, joined by id.
+    qids = pd.unique(np.concatenate([df["question_id"].to_numpy() for df in (train, val, test)]))
+    emb = align_embeddings(arr, emb_ids, list(qids), "seed embeddings", embeddings_path)
     emb = np.ascontiguousarray(emb, dtype=np.float32)
     row = pd.Index(qids)
 
     def pairs(df: pd.DataFrame) -> Pairs:
         # np.array copies: writable arrays (torch.from_numpy warns on read-only pandas views).
+        pr = None
+        if rates is not None:
+            key = pd.MultiIndex.from_arrays([df["model"], df["question_id"]])
+            pr = rates.reindex(key).to_numpy(dtype=np.float64)
         return Pairs(
             model_id=np.array(df["model_id"], dtype=np.int64),
             q_row=row.get_indexer(df["question_id"]).astype(np.int64),
             correct=np.array(df["correct"], dtype=np.int64),
             dataset=np.array(df["dataset"], dtype=str),
+            pass_rate=pr,
         )
 
-    tr_q, va_q = set(train["question_id"]), set(val["question_id"])
+    tr_q, va_q, te_q = set(train["question_id"]), set(val["question_id"]), set(test["question_id"])
     stats = dict(
         n_train=len(train),
         n_val=len(val),
+        n_test=len(test),
         n_train_questions=len(tr_q),
         n_val_questions=len(va_q),
+        n_test_questions=len(te_q),
+        has_test_split=has_test,
         val_questions_also_in_train=len(tr_q & va_q),
+        test_questions_also_in_train_or_val=len(te_q & (tr_q | va_q)),
         train_accuracy=float(train["correct"].mean()),
         val_accuracy=float(val["correct"].mean()),
+        test_accuracy=float(test["correct"].mean()) if len(test) else None,
+        has_pass_rates=rates is not None,
         models_without_train_rows=sorted(set(range(len(models))) - set(train["model_id"].tolist())),
         **training_coverage(models, train),
     )
     info = dict(
-        path=str(layout.seed_embeddings),
+        path=str(embeddings_path),
         embedding_model=manifest.get("embedding_model"),
         dim=int(arr.shape[1]),
         normalized=manifest.get("normalized"),
         question_ids_sha256=manifest.get("question_ids_sha256"),
     )
+    tf = None
+    if texts is not None and all(str(q) in texts for q in qids):
+        from ddcf.predictor.features import text_features
+
+        tf = text_features([texts[str(q)] for q in qids])
+    stats["has_question_texts"] = tf is not None
     return TrainingData(
+        text_features=tf,
         models=models,
         question_ids=[str(q) for q in qids],
         embeddings=emb,
         train=pairs(train),
         val=pairs(val),
+        test=pairs(test),
         embedding_info=info,
-        split_sha256=split_sha256(train, val),
+        split_sha256=split_sha256(train, val, test),
         stats=stats,
     )
+
+
+def _pass_rates(layout: Layout) -> pd.Series | None:
+    """Measured pass rates by (model, question_id) from matrix.parquet, when some pair has n > 1 verdicts
+    (``infer.py --n K``): the ranking target of the per-model Spearman metric.  None otherwise."""
+    path = layout.matrix
+    if not path.exists():
+        return None
+    try:
+        m = pd.read_parquet(path, columns=["model", "question_id", "pass_rate", "n"])
+    except (ValueError, KeyError, OSError):  # an older or hand-made matrix without these columns
+        return None
+    if m.empty or not (pd.to_numeric(m["n"], errors="coerce") > 1).any():
+        return None
+    m = m.drop_duplicates(["model", "question_id"])
+    return pd.Series(pd.to_numeric(m["pass_rate"], errors="coerce").to_numpy(),
+                     index=pd.MultiIndex.from_arrays([m["model"].astype(str), m["question_id"].astype(str)]))

@@ -41,6 +41,10 @@ class ResidualMLPBlock(nn.Module):
 
 
 class CorrectnessPredictor(nn.Module):
+    """The paper's predictor (``--arch paper``)."""
+
+    arch = "paper"
+
     def __init__(
         self, num_models: int, dim: int, hidden_dim: int | None = None, dropout: float = 0.8, alpha: float = 1e-2
     ):
@@ -96,12 +100,40 @@ class CorrectnessPredictor(nn.Module):
         nm, nq = noise if noise is not None else (None, None)
         return self.head(self.encode_models(model_ids, nm) * self.encode_questions(question_embeddings, nq))
 
+    # ---- the common scoring interface (shared with ddcf.predictor.factor_model.FactorPredictor)
+    n_text = 0  # reads the sentence embedding only
+
+    @property
+    def factor_dim(self) -> int:
+        return self.dim
+
+    @property
+    def input_dim(self) -> int:
+        return self.dim
+
+    def directions(self, model_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(D, b) with ``logit_1 - logit_0 = encode_questions(x) @ D.T + b`` for the 2-logit head:
+        ``(E_m * E_q) . (w_1 - w_0) + (b_1 - b_0) = E_q . (E_m * (w_1 - w_0)) + (b_1 - b_0)``."""
+        w, hb = self.head.weight, self.head.bias
+        d = self.encode_models(model_ids) * (w[1] - w[0])
+        return d, (hb[1] - hb[0]).expand(len(model_ids))
+
+    def logit_pairs(self, model_ids: torch.Tensor, question_embeddings: torch.Tensor) -> torch.Tensor:
+        """``logit_1 - logit_0`` of each pair (B,): P(correct) = sigmoid of it."""
+        logits = self(model_ids, question_embeddings)
+        return logits[:, 1] - logits[:, 0]
+
     @torch.no_grad()
-    def predict_proba(self, model_ids: torch.Tensor, question_embeddings: torch.Tensor) -> torch.Tensor:
-        """P(correct) in eval mode (no noise, no dropout); restores the previous mode."""
+    def predict_proba(self, model_ids: torch.Tensor, question_embeddings: torch.Tensor,
+                      temperature: float = 1.0) -> torch.Tensor:
+        """P(correct) in eval mode (no noise, no dropout); restores the previous mode.
+
+        With ``temperature`` 1 this is ``softmax(logits)[:, 1]``; otherwise ``sigmoid((l1 - l0) / T)``."""
         was_training = self.training
         self.eval()
         try:
-            return torch.softmax(self(model_ids, question_embeddings), dim=-1)[:, 1]
+            if temperature == 1.0:
+                return torch.softmax(self(model_ids, question_embeddings), dim=-1)[:, 1]
+            return torch.sigmoid(self.logit_pairs(model_ids, question_embeddings) / temperature)
         finally:
             self.train(was_training)

@@ -16,16 +16,20 @@ from pathlib import Path
 
 from ddcf.errors import DDCFError, InputMismatchError, first_line
 from ddcf.io import atomic_path, file_sha256, read_json, require_file, write_json
+from ddcf.predictor.factor_model import FACTOR_ARCH_KEYS, FactorPredictor
 from ddcf.predictor.model import ARCH_KEYS, CorrectnessPredictor
 
 CONFIG_FORMAT = "ddcf-correctness-predictor"
 CONFIG_VERSION = 1
+#: how P(correct) follows from the network's output, per architecture (before dividing by the temperature)
+P_CORRECT = {"paper": "softmax(logits)[:, 1] = sigmoid(logit_1 - logit_0)",
+             "factor": "sigmoid(mean over members of u_m . h(q) + c_m)"}
 RETRAIN_FIX = "retrain it with train_correctness_predictor.py."
 
 
 @dataclass
 class LoadedPredictor:
-    model: CorrectnessPredictor
+    model: CorrectnessPredictor | FactorPredictor
     config: dict
     config_sha256: str
     directory: Path
@@ -38,13 +42,30 @@ class LoadedPredictor:
     def embedding(self) -> dict:
         return dict(self.config.get("embedding") or {})
 
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature fitted on validation (1.0: none, or a predictor trained before it existed)."""
+        return float((self.config.get("calibration") or {}).get("temperature") or 1.0)
+
+
+def arch_keys(arch: dict) -> tuple[str, ...]:
+    """The keys that must be present to rebuild an architecture (configs without 'arch' are the paper's)."""
+    return FACTOR_ARCH_KEYS if arch.get("arch") == "factor" else ARCH_KEYS
+
+
+def build_model(arch: dict) -> CorrectnessPredictor | FactorPredictor:
+    if arch.get("arch") == "factor":
+        return FactorPredictor.from_architecture(arch)
+    return CorrectnessPredictor.from_architecture(arch)
+
 
 def config_sha256(config: dict) -> str:
     """Hash of the canonical JSON of a config (stable across key order and whitespace)."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def save_predictor(model: CorrectnessPredictor, weights: str | Path, config_path: str | Path, extra: dict) -> dict:
+def save_predictor(model: CorrectnessPredictor | FactorPredictor, weights: str | Path, config_path: str | Path,
+                   extra: dict) -> dict:
     """Write the weights then the config (last, so a config always has its weights); return the config."""
     from safetensors.torch import save_file
 
@@ -58,7 +79,7 @@ def save_predictor(model: CorrectnessPredictor, weights: str | Path, config_path
     config.update(
         format=CONFIG_FORMAT,
         version=CONFIG_VERSION,
-        architecture={**model.architecture(), "p_correct": "softmax(logits)[:, 1]"},
+        architecture={"arch": model.arch, **model.architecture(), "p_correct": P_CORRECT[model.arch]},
         weights=weights.name,
         weights_sha256=file_sha256(weights),
     )
@@ -76,7 +97,11 @@ def load_predictor(config_path: str | Path, weights: str | Path, device: str = "
     cfg_path = Path(config_path)
     config = read_json(cfg_path, "predictor config", RETRAIN_FIX)
     arch = config.get("architecture") or {}
-    missing = [k for k in ARCH_KEYS if k not in arch] + [k for k in ("models", "weights_sha256") if k not in config]
+    if arch.get("arch", "paper") not in P_CORRECT:
+        raise DDCFError(f"The predictor config {cfg_path} has an unknown architecture {arch.get('arch')!r} "
+                        f"(this ddcf knows {', '.join(P_CORRECT)}).", "upgrade ddcf or " + RETRAIN_FIX)
+    missing = [k for k in arch_keys(arch) if k not in arch]
+    missing += [k for k in ("models", "weights_sha256") if k not in config]
     if config.get("format") != CONFIG_FORMAT or missing:
         raise DDCFError(
             f"The predictor config {cfg_path} is not a ddcf correctness-predictor config"
@@ -93,7 +118,7 @@ def load_predictor(config_path: str | Path, weights: str | Path, device: str = "
     if len(config["models"]) != int(arch["num_models"]):
         raise DDCFError(f"The predictor config {cfg_path} lists {len(config['models'])} models but the "
                         f"architecture has {arch['num_models']}.", RETRAIN_FIX)
-    model = CorrectnessPredictor.from_architecture(arch)
+    model = build_model(arch)
     try:
         state = load_file(str(weights), device="cpu")
         model.load_state_dict(state, strict=True)

@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from ddcf.errors import DDCFError
 from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads
 from ddcf.predictor.data import SPLIT_FIX, TrainingData
+from ddcf.predictor.factor_model import FactorPredictor
+from ddcf.predictor.factor_train import train_factor
 from ddcf.predictor.fastpath import StepInputs, fused_step_grads, one_ahead
 from ddcf.predictor.metrics import evaluate
 from ddcf.predictor.model import CorrectnessPredictor
@@ -190,10 +192,17 @@ def train_epoch_fused(
 def predict(
     model: CorrectnessPredictor, emb: torch.Tensor, model_ids: torch.Tensor, q_rows: torch.Tensor, batch_size: int
 ) -> np.ndarray:
-    """P(correct) for many pairs, in large batches, eval mode."""
+    """P(correct) for many pairs, in large batches, eval mode (uncalibrated: temperature 1)."""
+    return torch.sigmoid(torch.from_numpy(predict_logits(model, emb, model_ids, q_rows, batch_size))).numpy()
+
+
+@torch.no_grad()
+def predict_logits(model, emb: torch.Tensor, model_ids: torch.Tensor, q_rows: torch.Tensor,
+                   batch_size: int) -> np.ndarray:
+    """The logit of P(correct) for many pairs (float64), in large batches, eval mode."""
     model.eval()
     out = [
-        model.predict_proba(model_ids[s : s + batch_size], emb[q_rows[s : s + batch_size]])
+        model.logit_pairs(model_ids[s : s + batch_size], emb[q_rows[s : s + batch_size]])
         for s in range(0, len(model_ids), batch_size)
     ]
     return torch.cat(out).double().cpu().numpy() if out else np.zeros(0)
@@ -201,19 +210,20 @@ def predict(
 
 @dataclass
 class TrainResult:
-    model: CorrectnessPredictor  # holds the best epoch's weights, in eval mode
-    history: list[dict]
+    model: CorrectnessPredictor | FactorPredictor  # holds the best epoch's weights, in eval mode
+    history: list[dict]  # paper arch: one row per epoch; factor arch: member 0's epochs
     best_epoch: int
     seconds: float
     threads: int
     device: str
     noise_prefetch: bool = False
     step: str = "autograd"  # the step kind actually used (config.step resolved)
+    arch: str = "paper"
+    histories: list[list[dict]] | None = None  # factor arch: every member's epochs
+    best_epochs: list[int] | None = None  # factor arch: every member's best epoch
 
 
-def train_predictor(data: TrainingData, config: PredictorConfig) -> TrainResult:
-    """Train on ``data.train``; after each epoch evaluate ``data.val``; keep the best epoch by val accuracy."""
-    config.validate()
+def check_trainable(data: TrainingData) -> None:
     if len(data.train) == 0 or len(data.val) == 0:
         raise DDCFError("The training or validation split has no rows.", SPLIT_FIX)
     labels = np.unique(data.train.correct)
@@ -225,6 +235,30 @@ def train_predictor(data: TrainingData, config: PredictorConfig) -> TrainResult:
             "add verdicts with both correct and wrong answers (more models or harder questions), then rerun "
             "create_training_data.py and train_correctness_predictor.py.",
         )
+
+
+def train_predictor(data: TrainingData, config: PredictorConfig) -> TrainResult:
+    """Train ``config.arch`` on ``data.train``, choosing epochs on ``data.val`` (no calibration here)."""
+    config.validate()
+    check_trainable(data)
+    if config.arch == "paper":
+        return train_paper(data, config)
+    device = resolve_device(config.device)
+    threads = resolve_threads(config.threads)
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model, histories, best_epochs, seconds = train_factor(data, config, device)
+    finally:
+        torch.set_num_threads(old_threads)
+    return TrainResult(model=model, history=histories[0], best_epoch=int(max(best_epochs)), seconds=seconds,
+                       threads=threads, device=device, step="factor", arch="factor", histories=histories,
+                       best_epochs=best_epochs)
+
+
+def train_paper(data: TrainingData, config: PredictorConfig) -> TrainResult:
+    """The paper's recipe: train on ``data.train``; after each epoch evaluate ``data.val``; keep the best epoch
+    by val accuracy (App. A.1)."""
     device = resolve_device(config.device)
     threads = resolve_threads(config.threads)
     old_threads = torch.get_num_threads()
@@ -286,7 +320,7 @@ def train_predictor(data: TrainingData, config: PredictorConfig) -> TrainResult:
         model.eval()
         return TrainResult(model=model, history=history, best_epoch=int(best.epoch or config.epochs),
                            seconds=seconds, threads=threads, device=device, noise_prefetch=prefetch,
-                           step=step)
+                           step=step, arch="paper")
     finally:
         if noise is not None:
             noise.close()

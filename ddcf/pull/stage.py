@@ -79,15 +79,16 @@ def run(layout: Layout, config: PullConfig) -> Report:
         if order["model"].astype(str).tolist() != pred.models:
             warnings.append(f"{layout.model_order} lists other models than the pulled predictor; "
                             "fullcorpus_difficulty_estimation.py uses the predictor's own list.")
-    emb, final = pred.embedding, (read_json(layout.predictor_metrics, "metrics", "") if
-                                  layout.predictor_metrics.is_file() else {}).get("final", {})
-    paper = final.get("predictor (paper)", {})
+    metrics_file = read_json(layout.predictor_metrics, "metrics", "") if layout.predictor_metrics.is_file() else {}
+    emb, final = pred.embedding, metrics_file.get("final", {})
+    split_name = "test" if metrics_file.get("final_split") == "test" else "held-out"
+    paper = next((v for k, v in final.items() if k.startswith("predictor (")), {})
     lines = [f"ddcf pull predictor {repo.source} -> {layout.predictor_dir}",
              f"  embedding   {emb.get('embedding_model')} (dim {emb.get('dim')})"
              + (f"; matches the {' and '.join(checked)} embeddings here" if checked else ""),
              f"  models      {len(pred.models)}: {', '.join(pred.models[:5])}{' ...' if len(pred.models) > 5 else ''}"]
     if paper:
-        lines.append(f"  held-out    accuracy {paper.get('accuracy', float('nan')):.4f}, AUC "
+        lines.append(f"  {split_name:<11s} accuracy {paper.get('accuracy', float('nan')):.4f}, AUC "
                      f"{paper.get('auc', float('nan')):.4f}")
     lines.append("  next: python fullcorpus_difficulty_estimation.py --model_name MODEL")
     return Report(stage="pull", summary="\n".join(lines), files=files, warnings=warnings,

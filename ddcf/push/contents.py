@@ -62,6 +62,8 @@ def matrix_bundle(layout: Layout) -> Bundle:
     facts = {
         "n_models": int(m["model"].nunique()), "n_questions": int(m["question_id"].nunique()), "n_pairs": len(m),
         "accuracy": float(m["correct"].mean()), "val_ratio": meta.get("val_ratio"), "split_seed": meta.get("seed"),
+        "test_ratio": meta.get("test_ratio"), "folds": meta.get("folds"), "fold": meta.get("fold"),
+        "split_questions": {s: meta.get(f"n_{s}_questions") for s in ("train", "val", "test")},
         "pass_threshold": meta.get("pass_threshold"), "verdict_source": meta.get("source"),
         "models": [(str(r.model), int(per_model.loc[r.model, "size"]) if r.model in per_model.index else 0,
                     float(per_model.loc[r.model, "mean"]) if r.model in per_model.index else float("nan"))
@@ -71,7 +73,7 @@ def matrix_bundle(layout: Layout) -> Bundle:
         "seed": source_of(layout.seed_questions),
     }
     files = [(layout.matrix, "matrix.parquet"), (layout.model_order, "model_order.csv")]
-    files += [(p, p.name) for p in (layout.train_split, layout.val_split) if p.is_file()]
+    files += [(p, p.name) for p in (layout.train_split, layout.val_split, layout.test_split) if p.is_file()]
     return Bundle("matrix", files, facts, stage_configs(layout, [("matrix", layout.correctness_dir)]))
 
 
@@ -87,6 +89,8 @@ def predictor_facts(layout: Layout) -> dict:
         "training": cfg.get("training") or {}, "split": cfg.get("split") or {}, "best_epoch": cfg.get("best_epoch"),
         "created_by": cfg.get("created_by"), "weights_sha256": cfg.get("weights_sha256"),
         "metrics": metrics.get("final") or {}, "data": metrics.get("data") or {},
+        "metrics_split": metrics.get("final_split") or "validation",
+        "temperature": (cfg.get("calibration") or {}).get("temperature"),
     }
 
 

@@ -46,7 +46,8 @@ def _matrix_lines(layout: Layout) -> list[str]:
     m = pd.read_parquet(layout.matrix, columns=["model", "question_id", "split"])
     q = m.drop_duplicates("question_id")
     return [f"2 matrix      {m['model'].nunique()} models x {len(q):,} questions, {len(m):,} observed pairs; "
-            f"split {int((q['split'] == 'train').sum()):,} train / {int((q['split'] == 'val').sum()):,} val questions"]
+            f"split {int((q['split'] == 'train').sum()):,} train / {int((q['split'] == 'val').sum()):,} val / "
+            f"{int((q['split'] == 'test').sum()):,} test questions"]
 
 
 def _embed_lines(layout: Layout) -> list[str]:

@@ -36,7 +36,9 @@ def test_one_model_end_to_end(work):
     assert df["predicted_correctness"].between(0, 1).all()
     # Same numbers as the model's own forward pass (chunking and the fused head change nothing).
     pred = load(layout)
-    expect = pred.model.predict_proba(torch.full((70,), 2), torch.from_numpy(synth.corpus_embeddings)).numpy()
+    expect = pred.model.predict_proba(torch.full((70,), 2), torch.from_numpy(synth.corpus_embeddings),
+                                      temperature=pred.temperature).numpy()
+    assert pred.temperature != 1.0  # the calibration fitted on validation is applied
     np.testing.assert_allclose(df["predicted_correctness"].to_numpy(), expect, atol=1e-6)
     meta = read_parquet_metadata(path)
     assert meta["model"] == model and meta["predictor_config_sha256"] == pred.config_sha256
@@ -55,8 +57,8 @@ def test_all_models_and_factorized_embeddings(work):
     for m in synth.models:
         assert layout.difficulty(m).exists()
     arr, ids, manifest = load_embeddings(layout.factorized_embeddings, "factorized")
-    assert ids == synth.corpus_ids and arr.shape == (70, 16)
     pred = load(layout)
+    assert ids == synth.corpus_ids and arr.shape == (70, pred.model.factor_dim) == (70, 2 * 32)
     with torch.no_grad():
         expect = pred.model.encode_questions(torch.from_numpy(synth.corpus_embeddings)).numpy()
     np.testing.assert_allclose(arr, expect, atol=1e-6)

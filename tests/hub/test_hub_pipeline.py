@@ -61,10 +61,10 @@ def test_dry_run_selection_card_states_the_facts(done, capsys):
     folder = done.push_dir("selection", repo)
     card = card_of(done, "selection", repo)
     report = json.loads((folder / "report.json").read_text())
-    metrics = json.loads(done.predictor_metrics.read_text())["final"]["predictor (paper)"]
+    metrics = json.loads(done.predictor_metrics.read_text())["final"]["predictor (factor)"]
     for fact in (f"- target model: {TARGET}", "- lamda (difficulty vs diversity weight): 0.2000",
                  f"- k (questions selected): {K}", "- embedding model: packaged:all-MiniLM-L6-v2 (dim 384",
-                 f"| predictor (paper) | {metrics['accuracy']:.4f} | {metrics['auc']:.4f} |",
+                 f"| predictor (factor) | {metrics['accuracy']:.4f} | {metrics['auc']:.4f} |",
                  f"| selection | {K} | {report['selection']['mean_predicted_correctness']:.4f} |",
                  "| random | 20 |", "| pool | 200 |",
                  f"- source corpus: local folder {done.root.parent.parent / 'published0' / 'DDCF-fullcorpus-math'}",
@@ -86,7 +86,8 @@ def test_dry_run_matrix_and_predictor(done):
     assert push(done, "matrix", "--repo_id", "me/m", "--dry_run") == 0
     folder = done.push_dir("matrix", "me/m")
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "matrix.config.yaml", "matrix.parquet",
-                                                        "model_order.csv", "train.parquet", "val.parquet"]
+                                                        "model_order.csv", "test.parquet", "train.parquet",
+                                                        "val.parquet"]
     card = card_of(done, "matrix", "me/m")
     assert "6 models x 140 questions: 840 observed pairs" in card and "| 1 | Qwen/Qwen2-7B-Instruct | 140 |" in card
     assert "- lamda (difficulty vs diversity weight): not applicable" in card
@@ -96,7 +97,7 @@ def test_dry_run_matrix_and_predictor(done):
     assert file_sha256(folder / "model.safetensors") == file_sha256(done.predictor_weights)
     card = card_of(done, "predictor", "me/p")
     assert "license: apache-2.0" in card and "ddcf pull predictor me/p" in card
-    assert "- target model: any of its 6 models" in card and "Held-out (validation) metrics" in card
+    assert "- target model: any of its 6 models" in card and "metrics (" in card
 
 
 def test_a_real_push_goes_through_hfapi(done, monkeypatch):

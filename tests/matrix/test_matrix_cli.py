@@ -13,8 +13,8 @@ from ddcf.matrix.cli import command, main
 from ddcf.matrix.config import MatrixConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTIONS = ["--correctness_table", "--models", "--val_ratio", "--seed", "--pass_threshold", "--from_pass_rates",
-           "--workdir", "--no_progress", "--config"]
+OPTIONS = ["--correctness_table", "--models", "--val_ratio", "--test_ratio", "--folds", "--fold", "--seed",
+           "--pass_threshold", "--from_pass_rates", "--workdir", "--no_progress", "--config"]
 
 
 def _table(tmp_path, n_q=30):
@@ -89,3 +89,22 @@ def test_ddcf_matrix_subcommand_is_the_same_stage(tmp_path, layout):
 
     assert ddcf_main(["matrix", "--workdir", str(layout.root), "--correctness_table", str(_table(tmp_path))]) == 0
     assert layout.matrix.is_file() and layout.resolved_config(layout.correctness_dir, "matrix").is_file()
+
+
+def test_split_options_roundtrip_through_yaml(tmp_path, layout):
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text("val_ratio: 0.15\ntest_ratio: 0.2\nfolds: 5\nfold: 3\nseed: 8\n")
+    c = command.parse(["--config", str(cfg)])
+    assert (c.val_ratio, c.test_ratio, c.folds, c.fold, c.seed) == (0.15, 0.2, 5, 3, 8)
+    assert command.parse(["--config", str(cfg), "--fold", "1", "--test_ratio", "0"]).fold == 1
+    assert (MatrixConfig().test_ratio, MatrixConfig().folds, MatrixConfig().fold) == (0.1, 0, 0)
+    argv = ["--workdir", str(layout.root), "--correctness_table", str(_table(tmp_path, n_q=40)), "--config", str(cfg)]
+    assert main(argv) == 0
+    first = pd.read_parquet(layout.matrix)
+    resolved = layout.resolved_config(layout.correctness_dir, "matrix")
+    values = yaml.safe_load(resolved.read_text())
+    assert {k: values[k] for k in ("val_ratio", "test_ratio", "folds", "fold", "seed")} == dict(
+        val_ratio=0.15, test_ratio=0.2, folds=5, fold=3, seed=8)
+    assert main(["--config", str(resolved), "--workdir", str(layout.root)]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(layout.matrix), first)
+    assert set(first.split) == {"train", "val", "test"}

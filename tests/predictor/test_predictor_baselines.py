@@ -85,3 +85,88 @@ def test_knn_matches_a_brute_force_loop_on_random_data():
         near = mine[np.argsort(-sims, kind="stable")[:k]]
         expect = (train_y[near].sum() + (k - len(near)) * rate[mm]) / k
         assert fast[i] == pytest.approx(expect, abs=1e-6)
+
+
+def _circle_segments(n, seg):
+    """n questions evenly on the unit circle; the label flips every ``seg`` consecutive questions."""
+    ang = np.arange(n) * 2 * np.pi / n
+    return _line_embeddings(ang), (np.arange(n) // seg) % 2
+
+
+def test_knn_tuned_picks_the_small_k_when_labels_change_fast():
+    # Model 0's correctness flips every 5 neighbouring questions: only k = 5 sees one segment at a time.
+    train_emb, train_y = _circle_segments(200, 5)
+    centres = (np.arange(40) * 5 + 2) * 2 * np.pi / 200  # the middle question of every segment
+    val_emb, val_y = _line_embeddings(centres + 0.004), np.arange(40) % 2
+    eval_emb = _line_embeddings(centres - 0.004)
+    q = np.arange(200)
+    zeros = np.zeros(200, np.int64)
+    vq, vm = np.arange(40), np.zeros(40, np.int64)
+    pred, k, losses = B.knn_tuned(train_emb, q, zeros, train_y, val_emb, vq, vm, val_y, eval_emb, vq, vm, 1)
+    assert k == 5 and sorted(losses) == [5, 10, 20, 50, 100]
+    assert losses[5] < 1e-5 < 0.5 < min(losses[k] for k in (10, 20, 50, 100))
+    assert pred.tolist() == pytest.approx(B.knn(train_emb, q, zeros, train_y, eval_emb, vq, vm, 1, k=5).tolist())
+    assert pred.tolist() == pytest.approx((np.arange(40) % 2).tolist())
+
+
+def test_knn_tuned_breaks_ties_toward_the_smaller_k_and_needs_val_rows():
+    train_emb, _ = _circle_segments(30, 5)
+    y = np.ones(30)  # every k predicts 1.0: equal val losses
+    q, mid = np.arange(30), np.zeros(30, np.int64)
+    _, k, losses = B.knn_tuned(train_emb, q, mid, y, train_emb[:3], q[:3], mid[:3], y[:3], train_emb[:3], q[:3],
+                               mid[:3], 1, ks=(20, 10, 3))
+    assert k == 3 and len(set(losses.values())) == 1
+    with pytest.raises(ValueError, match="validation split is empty"):
+        B.knn_tuned(train_emb, q, mid, y, train_emb[:0], q[:0], mid[:0], y[:0], train_emb[:3], q[:3], mid[:3], 1)
+
+
+def _planted_logistic(n_q, dim, rng, directions, bias):
+    e = rng.standard_normal((n_q, dim))
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    logits = 10.0 * e @ directions.T + bias  # (questions, models)
+    return e, 1.0 / (1.0 + np.exp(-logits))
+
+
+def test_logistic_per_model_recovers_planted_models_and_handles_degenerate_ones():
+    rng = np.random.default_rng(0)
+    dim = 6
+    u = rng.standard_normal((2, dim))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    bias = np.array([0.5, -0.5])
+
+    def split(n_q):
+        e, p_true = _planted_logistic(n_q, dim, rng, u, bias)
+        q = np.repeat(np.arange(n_q), 2)
+        mid = np.tile([0, 1], n_q)
+        p = p_true[q, mid]
+        return e, q, mid, (rng.random(len(p)) < p).astype(float), p
+
+    tr, va, ev = split(600), split(150), split(300)
+    # Model 2 answered 4 training questions, all correctly; model 3 none at all.
+    tr_e = np.vstack([tr[0], rng.standard_normal((4, dim))])
+    tr_q = np.r_[tr[1], 600 + np.arange(4)]
+    tr_m = np.r_[tr[2], [2, 2, 2, 2]]
+    tr_y = np.r_[tr[3], [1, 1, 1, 1]]
+    ev_q, ev_m = np.r_[ev[1], [0, 1]], np.r_[ev[2], [2, 3]]
+    pred, c = B.logistic_per_model(tr_e, tr_q, tr_m, tr_y, va[0], va[1], va[2], va[3], ev[0], ev_q, ev_m, 4)
+    assert c in B.LOGISTIC_C_GRID
+    planted = pred[:-2]
+    assert np.corrcoef(planted, ev[4])[0, 1] > 0.97
+    for m in (0, 1):
+        mine = ev[2] == m
+        assert np.corrcoef(planted[mine], ev[4][mine])[0, 1] > 0.97
+    assert pred[-2] == pytest.approx(5 / 6)  # one class only: Laplace-smoothed base rate (4 + 1) / (4 + 2)
+    assert pred[-1] == pytest.approx(tr_y.mean())  # no training rows: the global training rate
+    assert pred.dtype == np.float64 and np.all((pred > 0) & (pred < 1))
+
+
+def test_logistic_per_model_picks_weak_regularisation_on_separable_data():
+    rng = np.random.default_rng(1)
+    e = rng.standard_normal((400, 5))
+    y = (e[:, 0] > 0).astype(float)  # one model, correct exactly when the first coordinate is positive
+    mid, q = np.zeros(200, np.int64), np.arange(200)
+    tr, va, ev = slice(0, 200), slice(200, 300), slice(300, 400)
+    pred, c = B.logistic_per_model(e[tr], q, mid, y[tr], e[va], q[:100], mid[:100], y[va], e[ev], q[:100],
+                                   mid[:100], 1)
+    assert c == max(B.LOGISTIC_C_GRID)
+    assert np.mean((pred >= 0.5) == (y[ev] > 0.5)) >= 0.97

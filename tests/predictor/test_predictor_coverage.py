@@ -14,7 +14,8 @@ from ddcf.layout import Layout
 from ddcf.predictor.config import PredictorConfig
 from ddcf.predictor.stage import run
 
-FAST = dict(epochs=1, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True, no_plot=True)
+FAST = dict(arch="paper", epochs=1, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True, no_plot=True,
+            baselines=["base_rate", "knn"])
 
 
 def _no_nan(text: str):
@@ -27,7 +28,7 @@ def _no_nan(text: str):
 @pytest.fixture
 def fresh(tmp_path):
     layout = Layout(tmp_path / "w")
-    return layout, S.build(layout, n_models=4, n_questions=60)
+    return layout, S.build(layout, n_models=4, n_questions=60, test_frac=0.2)
 
 
 @pytest.mark.parametrize("label", [0, 1])
@@ -63,18 +64,19 @@ def test_undefined_metrics_are_written_as_null(fresh):
     write_parquet(synth.val.assign(correct=1), layout.val_split)  # one class: every AUC is undefined
     report = run(layout, PredictorConfig(**FAST))
     assert any("AUCs are undefined" in w for w in report.warnings)
-    assert math.isnan(report.details["results"]["predictor (paper)"]["auc"])
+    assert math.isnan(report.details["val_results"]["predictor (paper)"]["auc"])
     metrics = _no_nan(layout.predictor_metrics.read_text())
-    assert metrics["final"]["predictor (paper)"]["auc"] is None
+    assert metrics["validation"]["predictor (paper)"]["auc"] is None
     assert metrics["epochs"][0]["val_auc"] is None
-    assert metrics["final"]["predictor (paper)"]["accuracy"] == pytest.approx(
-        report.details["results"]["predictor (paper)"]["accuracy"])
+    assert metrics["validation"]["predictor (paper)"]["accuracy"] == pytest.approx(
+        report.details["val_results"]["predictor (paper)"]["accuracy"])
     _no_nan(layout.predictor_config.read_text())
 
 
-def test_a_normal_run_has_no_coverage_warning(fresh):
+@pytest.mark.parametrize("arch", ["paper", "factor"])
+def test_a_normal_run_has_no_coverage_warning(fresh, arch):
     layout, synth = fresh
-    report = run(layout, PredictorConfig(**FAST))
+    report = run(layout, PredictorConfig(**{**FAST, "arch": arch, "ensemble": 1, "max_epochs": 5}))
     assert report.warnings == []
     cfg = json.loads(layout.predictor_config.read_text())
     assert cfg["models_with_training_rows"] == synth.models and cfg["one_class_models"] == {}

@@ -178,8 +178,8 @@ def toy(tmp_path_factory):
 
 @pytest.mark.parametrize("step,noise", [("fused", "iid"), ("fused", "table"), ("autograd", "iid")])
 def test_every_step_kind_learns_the_toy_matrix(toy, step, noise):
-    cfg = PredictorConfig(epochs=12, batch_size=256, lr=2e-2, threads=1, device="cpu", step=step, noise=noise,
-                          no_progress=True)
+    cfg = PredictorConfig(arch="paper", epochs=12, batch_size=256, lr=2e-2, threads=1, device="cpu", step=step,
+                          noise=noise, no_progress=True)
     result = train_predictor(toy, cfg)
     accs = [h["val_accuracy"] for h in result.history]
     assert max(accs) > 0.88, accs
@@ -190,7 +190,8 @@ def test_every_step_kind_learns_the_toy_matrix(toy, step, noise):
 def test_fused_and_autograd_training_agree_given_the_same_randomness(toy):
     # Without noise and dropout both step kinds run the very same optimisation,
     # so after a few epochs the weights differ only by float rounding.
-    cfg = dict(epochs=3, batch_size=256, lr=1e-2, threads=1, device="cpu", alpha=0.0, dropout=0.0, no_progress=True)
+    cfg = dict(arch="paper", epochs=3, batch_size=256, lr=1e-2, threads=1, device="cpu", alpha=0.0, dropout=0.0,
+               no_progress=True)
     a = train_predictor(toy, PredictorConfig(step="fused", **cfg))
     b = train_predictor(toy, PredictorConfig(step="autograd", **cfg))
     for (name, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):

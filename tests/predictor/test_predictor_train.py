@@ -21,7 +21,9 @@ from ddcf.predictor.stage import run
 from ddcf.predictor.train import BestCheckpoint, NoisePrefetcher, cosine_with_warmup, train_predictor
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = dict(epochs=4, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True)
+# The paper arch's training loop (the factor arch's is in test_factor_model.py).
+FAST = dict(arch="paper", epochs=4, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True,
+            baselines=["base_rate", "dataset_base_rate", "knn"])
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +38,10 @@ def test_toy_low_rank_matrix_is_learned_well(tmp_path):
     layout = Layout(tmp_path / "w")
     S.build(layout, n_models=8, n_questions=600, dim=8, rank=2, seed=1)
     data = load_training_data(layout)
-    cfg = PredictorConfig(epochs=20, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True)
+    cfg = PredictorConfig(arch="paper", epochs=20, batch_size=256, lr=2e-2, threads=1, device="cpu",
+                          no_progress=True, baselines=["base_rate"])
     result = train_predictor(data, cfg)
-    results, _ = evaluate_all(data, result, cfg)
+    results = evaluate_all(data, result, cfg).val
     pred = results["predictor (paper)"]
     assert pred["accuracy"] > 0.9 and pred["auc"] > 0.95
     assert pred["accuracy"] > results["base rate per model"]["accuracy"] + 0.15
@@ -76,12 +79,13 @@ def test_best_epoch_is_restored_when_later_epochs_get_worse(tmp_path):
     synth = S.build(layout, n_models=6, n_questions=300, dim=8, seed=1)
     write_parquet(synth.val.assign(correct=(1 - synth.val["correct"]).astype("int8")), layout.val_split)
     data = load_training_data(layout)
-    cfg = PredictorConfig(epochs=6, batch_size=256, lr=2e-2, threads=1, device="cpu", no_progress=True)
+    cfg = PredictorConfig(arch="paper", epochs=6, batch_size=256, lr=2e-2, threads=1, device="cpu",
+                          no_progress=True)
     result = train_predictor(data, cfg)
     accs = [h["val_accuracy"] for h in result.history]
     assert result.best_epoch == int(np.argmax(accs)) + 1 < cfg.epochs
     assert accs[-1] < max(accs)
-    final, _ = evaluate_all(data, result, cfg)
+    final = evaluate_all(data, result, cfg).val  # a temperature never moves a logit across 0: same accuracy
     assert final["predictor (paper)"]["accuracy"] == pytest.approx(max(accs))
 
 
@@ -95,10 +99,11 @@ def test_schedule_warms_up_then_decays_to_zero():
 def test_outputs_written(trained):
     layout, synth, report = trained
     d = layout.predictor_dir
-    for path in (layout.predictor_weights, layout.predictor_config, layout.predictor_metrics, layout.predictor_curve):
+    for path in (layout.predictor_weights, layout.predictor_config, layout.predictor_metrics, layout.predictor_curve,
+                 layout.predictor_reliability):
         assert path.parent == d and path.stat().st_size > 0
     assert report.files == [layout.predictor_weights, layout.predictor_config, layout.predictor_metrics,
-                            layout.predictor_curve]
+                            layout.predictor_curve, layout.predictor_reliability]
     assert report.config_dir == d
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["models"] == synth.models
@@ -113,9 +118,13 @@ def test_outputs_written(trained):
     assert len(emb["question_ids_sha256"]) == 64 and len(cfg["split"]["sha256"]) == 64
     metrics = json.loads((d / "metrics.json").read_text())
     assert set(metrics["final"]) == set(report.details["results"]) and len(metrics["final"]) == 4
+    assert metrics["final_split"] == "validation" and metrics["test"] is None  # this synthetic dir has no test split
     for row in metrics["final"].values():
-        assert set(row) == {"accuracy", "auc", "log_loss", "ece", "mean_model_auc"}
-    assert "kNN (k=20)" in metrics["final"] and "base rate per model+dataset" in metrics["final"]
+        assert {"accuracy", "auc", "log_loss", "ece", "mean_model_auc", "n_models_auc"} <= set(row)
+    knn = [k for k in metrics["final"] if k.startswith("kNN (k=")]
+    assert len(knn) == 1 and "base rate per model+dataset" in metrics["final"]
+    assert metrics["chosen_on_validation"]["knn"]["k"] in (5, 10, 20, 50, 100)
+    assert any("no test split" in w for w in report.warnings)
     assert not list(d.glob(".*.tmp*"))  # atomic writes leave no temporaries
 
 
@@ -136,11 +145,12 @@ def test_cli_end_to_end(tmp_path, capsys):
     sys.path.insert(0, str(ROOT))
     import train_correctness_predictor as script
 
-    rc = run_main(script.main, ["--workdir", str(layout.root), "--epochs", "2", "--threads", "1",
-                                "--no_progress", "--no_plot", "--device", "cpu"])
+    rc = run_main(script.main, ["--workdir", str(layout.root), "--max_epochs", "5", "--ensemble", "2",
+                                "--threads", "1", "--no_progress", "--no_plot", "--device", "cpu"])
     out = capsys.readouterr().out
-    assert rc == 0 and "predictor (paper)" in out and "kNN (k=20)" in out and "mean model AUC" in out
-    assert "trained on" in out and "best epoch" in out and str(layout.predictor_metrics) in out
+    assert rc == 0 and "predictor (factor)" in out and "kNN (k=" in out and "mean model AUC" in out
+    assert "logistic per model" in out and "IRT" in out and "calibration: temperature (T = " in out
+    assert "trained on" in out and "best epochs" in out and str(layout.predictor_metrics) in out
     assert layout.predictor_weights.exists() and not layout.predictor_curve.exists()
 
 
@@ -262,7 +272,8 @@ def test_training_with_and_without_noise_prefetch(tmp_path, mode):
     layout = Layout(tmp_path / "w")
     S.build(layout, n_models=3, n_questions=60)
     data = load_training_data(layout)
-    cfg = PredictorConfig(epochs=2, batch_size=64, threads=1, device="cpu", noise_prefetch=mode, no_progress=True)
+    cfg = PredictorConfig(arch="paper", epochs=2, batch_size=64, threads=1, device="cpu", noise_prefetch=mode,
+                          no_progress=True)
     r1 = train_predictor(data, cfg)
     r2 = train_predictor(data, cfg)
     assert r1.noise_prefetch == (mode == "on")

@@ -73,8 +73,8 @@ def predicted(tmp_path_factory):
 
     layout = Layout(tmp_path_factory.mktemp("crowd") / "work")
     S.build(layout, n_models=4, n_questions=80, corpus_n=60)
-    predictor_stage.run(layout, PredictorConfig(epochs=2, batch_size=128, threads=1, device="cpu", no_progress=True,
-                                                no_plot=True))
+    predictor_stage.run(layout, PredictorConfig(ensemble=2, max_epochs=10, baselines=[], threads=1, device="cpu",
+                                                no_progress=True, no_plot=True))
     from ddcf.difficulty import stage as dstage
     from ddcf.difficulty.config import DifficultyConfig
 
