@@ -44,19 +44,25 @@ TARGET_BUDGET, TARGET_GAP = 0.25, 0.01
 
 def train_eval(names, frames, mat, cfg) -> tuple[dict, object, float]:
     data = build_training_data(names, frames["train"], frames["val"], frames["test"], mat.arr, mat.emb_ids,
-                               mat.manifest, mat.rates)
+                               mat.manifest, mat.rates, texts=mat.texts)
     result = train_predictor(data, cfg)
     ev = evaluate_all(data, result, cfg)
     return ev.test[predictor_label(result.arch)], result, ev.temperature
 
 
-def p_correct(result, temperature: float, models: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+def p_correct(result, temperature: float, models: list[str], x: np.ndarray, mat=None,
+              qids=None) -> dict[str, np.ndarray]:
     """Calibrated P(correct) of every model on the pool questions (the scoring of ddcf.difficulty)."""
     from ddcf.difficulty.scoring import score_chunks
     from ddcf.predictor.store import LoadedPredictor
 
     pred = LoadedPredictor(result.model.cpu(), {"calibration": {"temperature": temperature}}, "", Path("."))
-    p = score_chunks(pred, x, list(range(len(models))), progress=False)
+    text = None
+    if getattr(result.model, "n_text", 0):  # the predictor reads the question texts' statistics too
+        from ddcf.predictor.features import text_features
+
+        text = text_features([(mat.texts or {}).get(q, "") for q in qids])
+    p = score_chunks(pred, x, list(range(len(models))), progress=False, text=text)
     return {m: p[i].astype(np.float64) for i, m in enumerate(models)}
 
 
@@ -99,7 +105,7 @@ def run_seed(mat, seed: int, budgets: list[float], core_fraction: float, cfg: Pr
             if name == "planned":  # round 1: the core only; round 2: extras where that predictor is unsure
                 _, r1, temp = train_eval(models, subset(plans["core+spread"], "core"), mat, cfg)
                 plans[name] = plan_pairs(models, qids, x, b, core_fraction, "planned", seed,
-                                         p_correct=p_correct(r1, temp, models, x), available=avail)
+                                         p_correct=p_correct(r1, temp, models, x, mat, qids), available=avail)
             plan = plans[name]
             met, _, _ = train_eval(models, subset(plan), mat, cfg)
             out.append(dict(seed=seed, budget=b, strategy=name, pairs=len(plan), **met))
@@ -148,10 +154,12 @@ def main(argv=None) -> int:
     ap.add_argument("--budgets", default="0.1,0.25,0.5", help="comma-separated budget fractions (< 1)")
     ap.add_argument("--core_fraction", type=float, default=0.5)
     ap.add_argument("--ensemble", type=int, default=2, help="predictor members (default 5 in ddcf predictor)")
-    ap.add_argument("--png", default=str(Path(__file__).resolve().parent / "bench_budget.png"))
+    ap.add_argument("--png", default=None, help="where to write the figure (default: budget.png in the work dir)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    mat = B.load_matrix(B.ensure_workdir(args.workdir))
+    workdir = B.ensure_workdir(args.workdir)
+    mat = B.load_matrix(workdir)
+    args.png = args.png or str(Path(workdir) / "budget.png")
     cfg = PredictorConfig(ensemble=args.ensemble, baselines=[], no_progress=True, no_plot=True)
     budgets = [float(b) for b in args.budgets.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -47,7 +47,7 @@ def train(mat, side, models, args):
     data = bd.make_data(mat, side, models)
     cfg = PredictorConfig(ensemble=args.ensemble, baselines=[], no_progress=True, no_plot=True, seed=args.seed)
     res = train_predictor(data, cfg)
-    emb = torch.from_numpy(data.embeddings)
+    emb = torch.from_numpy(data.model_inputs(res.model))
     z = predict_logits(res.model, emb, torch.from_numpy(data.val.model_id), torch.from_numpy(data.val.q_row), 65536)
     return data, res.model, fit_temperature(z, data.val.correct)
 
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     full_data, full_model, full_t = train(mat, side, mat.models, args)
     print(f"full-matrix predictor: {time.perf_counter() - t:.0f} s (T = {full_t:.3f})")
     qindex = {q: i for i, q in enumerate(mat.emb_ids)}
-    arr = np.asarray(mat.arr, np.float32)
+    arr = bd.model_inputs(mat, full_model)  # embeddings (+ text statistics when the predictor reads them)
     full_f = question_factors(full_model, arr)
     ref = {}
     for m in eligible:

@@ -211,6 +211,8 @@ def main(argv=None) -> int:
                    "dataset, test on another (each dataset in turn is the test one).")
     p.add_argument("--ensemble", type=int, default=None, help="Override the default predictor's ensemble size "
                    "(for quick runs; default: the predictor's own default).")
+    p.add_argument("--dataset", default=None, help="Use only this dataset's questions (e.g. math: a "
+                   "within-dataset matrix, where the dataset itself says nothing about difficulty).")
     p.add_argument("--json", default=None, help="Write every per-seed figure to this JSON file.")
     a = p.parse_args(argv)
     if a.seeds < 1:
@@ -219,6 +221,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     workdir = bd.ensure_workdir(a.workdir)
     mat = bd.load_matrix(workdir)
+    if a.dataset:
+        mat = bd.only_dataset(mat, a.dataset)
     overrides = {"ensemble": a.ensemble} if a.ensemble else {}
     datasets = sorted(mat.rows["dataset"].unique())
     print(f"matrix: {len(mat.models)} models, {mat.rows['question_id'].nunique():,} questions, {len(mat.rows):,} "

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without `pip install -e .`
 from ddcf.io import load_embeddings  # noqa: E402
 from ddcf.layout import Layout  # noqa: E402
 from ddcf.matrix.split import split_by_question  # noqa: E402
-from ddcf.predictor.data import TrainingData, build_training_data  # noqa: E402
+from ddcf.predictor.data import TrainingData, build_training_data, seed_texts  # noqa: E402
 
 #: the pipeline stages that build a benchmark work directory from the bundled data, in order
 STAGES = (
@@ -87,6 +88,7 @@ class Matrix:
     emb_ids: list[str]
     manifest: dict
     rates: pd.Series | None  # pass rate by (model, question_id) when some pair has n > 1
+    texts: dict[str, str] | None = None  # question id -> text (for the predictor's text statistics)
 
     def strata(self) -> dict[str, str]:
         """question id -> dataset (the alphabetically first when a question is under several)."""
@@ -112,7 +114,31 @@ def load_matrix(workdir: Path) -> Matrix:
         rates = pd.Series(pd.to_numeric(u["pass_rate"], errors="coerce").to_numpy(),
                           index=pd.MultiIndex.from_arrays([u["model"].astype(str), u["question_id"].astype(str)]))
     arr, ids, manifest = load_embeddings(lay.seed_embeddings, "seed embeddings")
-    return Matrix(rows=rows, models=models, arr=arr, emb_ids=list(ids), manifest=manifest or {}, rates=rates)
+    return Matrix(rows=rows, models=models, arr=arr, emb_ids=list(ids), manifest=manifest or {}, rates=rates,
+                  texts=seed_texts(lay))
+
+
+def model_inputs(mat: Matrix, model) -> np.ndarray:
+    """The input rows of ``model`` for every embedded question (``mat.emb_ids`` order): the embeddings, plus the
+    text statistics when the predictor reads them."""
+    arr = np.asarray(mat.arr, np.float32)
+    if not getattr(model, "n_text", 0):
+        return arr
+    from ddcf.predictor.features import text_features
+
+    texts = mat.texts or {}
+    return np.ascontiguousarray(np.concatenate([arr, text_features([texts.get(q, "") for q in mat.emb_ids])], 1))
+
+
+def only_dataset(mat: Matrix, dataset: str) -> Matrix:
+    """The sub-matrix of one dataset's questions (models without answers there are dropped and renumbered)."""
+    rows = mat.rows[mat.rows["dataset"] == dataset].copy()
+    if rows.empty:
+        raise SystemExit(f"--dataset {dataset}: the matrix has no such dataset "
+                         f"({', '.join(sorted(mat.rows['dataset'].unique()))}).")
+    models = [m for m in mat.models if m in set(rows["model"])]
+    rows["model_id"] = rows["model"].map({n: i for i, n in enumerate(models)}).astype(np.int64)
+    return dataclasses.replace(mat, rows=rows.reset_index(drop=True), models=models)
 
 
 def question_split(mat: Matrix, seed: int, val_ratio: float = 0.1, test_ratio: float = 0.1) -> dict[str, str]:
@@ -137,7 +163,7 @@ def make_data(mat: Matrix, side: dict[str, str], models: list[str] | None = None
         tr = frames["train"]
         frames["train"] = tr[tr["question_id"].isin(train_questions)].reset_index(drop=True)
     return build_training_data(names, frames["train"], frames["val"], frames["test"], mat.arr, mat.emb_ids,
-                               mat.manifest, mat.rates)
+                               mat.manifest, mat.rates, texts=mat.texts)
 
 
 def mean_sd(values) -> tuple[float, float]:

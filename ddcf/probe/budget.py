@@ -292,7 +292,8 @@ def seconds_per_question(layout: Layout, models: list[str]) -> dict[str, tuple[f
     return out
 
 
-def _predictions(layout: Layout, models: list[str], x: np.ndarray, manifest: dict) -> tuple[dict, list[str]]:
+def _predictions(layout: Layout, models: list[str], x: np.ndarray, manifest: dict,
+                 qids: list[str]) -> tuple[dict, list[str]]:
     """Calibrated P(correct) of the trained predictor for the planned models it knows; (predictions, notes)."""
     if not layout.predictor_config.exists():
         return {}, ["no trained predictor: the extras are spread over the k-center cells at random. Run the "
@@ -308,7 +309,10 @@ def _predictions(layout: Layout, models: list[str], x: np.ndarray, manifest: dic
     if not known:
         return {}, ["the trained predictor knows none of the planned models: their extras are random."]
     index = {m: i for i, m in enumerate(pred.models)}
-    p = score_chunks(pred, x, [index[m] for m in known], progress=False)
+    from ddcf.probe.context import seed_text_features
+
+    text = seed_text_features(layout, pred, list(qids))
+    p = score_chunks(pred, x, [index[m] for m in known], progress=False, text=text)
     notes = [] if len(known) == len(models) else [
         f"{len(models) - len(known)} model(s) unknown to the predictor get random, spread-out extras."]
     return {m: p[i] for i, m in enumerate(known)}, notes
@@ -333,7 +337,7 @@ def run_budget(layout: Layout, config) -> Report:
             warnings.append(f"--gpu_hours {config.gpu_hours:g} covers the whole matrix (~{full_hours:.2f} GPU-h): "
                             "every pair is planned.")
     strategy = config.budget_strategy
-    preds, notes = _predictions(layout, models, x, manifest) if strategy == "planned" else ({}, [])
+    preds, notes = _predictions(layout, models, x, manifest, qids) if strategy == "planned" else ({}, [])
     plan = plan_pairs(models, qids, x, budget, config.core_fraction, strategy, config.seed, preds)
     warnings += notes
     lists = plan.lists()

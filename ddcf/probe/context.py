@@ -62,8 +62,27 @@ def load_context(layout: Layout, new_model: str) -> Context:
     return Context(pred, known, order)
 
 
+def seed_text_features(layout: Layout, pred: LoadedPredictor, ids: list[str]) -> np.ndarray | None:
+    """The text statistics of seed questions ``ids`` when the predictor reads them (``--text_features``), else None."""
+    if not getattr(pred.model, "n_text", 0):
+        return None
+    from ddcf.predictor.data import seed_texts
+    from ddcf.predictor.features import text_features
+
+    texts = seed_texts(layout) or {}
+    missing = [q for q in ids if q not in texts]
+    if missing:
+        raise DDCFError(
+            f"The predictor in {pred.directory} reads the question text (--text_features), but "
+            f"{layout.seed_questions} lacks the text of {len(missing)} question(s) (e.g. {missing[0]!r}).",
+            "restore the seed questions table the predictor was trained with (infer.py writes it), or retrain the "
+            "predictor with --text_features off.")
+    return text_features([texts[q] for q in ids])
+
+
 def seed_embeddings(layout: Layout, pred: LoadedPredictor, ids: list[str], what: str) -> np.ndarray:
-    """Seed embedding rows for ``ids`` (joined by id), checked to come from the predictor's embedding model."""
+    """The predictor's input rows for seed questions ``ids`` (joined by id): the embeddings, checked to come
+    from the predictor's embedding model, plus the text statistics when the predictor reads them."""
     arr, emb_ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
     want, have = pred.embedding.get("embedding_model"), manifest.get("embedding_model")
     if want and have and want != have:
@@ -82,4 +101,6 @@ def seed_embeddings(layout: Layout, pred: LoadedPredictor, ids: list[str], what:
             f"(e.g. {', '.join(map(repr, missing[:5]))}).",
             "use ids of the seed questions table DDCF_data/seed/questions.parquet (the same seed set the predictor "
             "was trained on), or re-embed the seed questions (get_question_embeddings.py).")
-    return np.asarray(align_embeddings(arr, emb_ids, ids, "seed embeddings", layout.seed_embeddings), np.float32)
+    x = np.asarray(align_embeddings(arr, emb_ids, ids, "seed embeddings", layout.seed_embeddings), np.float32)
+    text = seed_text_features(layout, pred, ids)
+    return x if text is None else np.ascontiguousarray(np.concatenate([x, text], axis=1))

@@ -68,10 +68,15 @@ def _predictor_lines(layout: Layout) -> list[str]:
     if not layout.predictor_metrics.exists():
         return ["4 predictor   (missing: run train_correctness_predictor.py)"]
     met = json.loads(layout.predictor_metrics.read_text())
-    lines = [f"4 predictor   best epoch {met.get('best_epoch')}, trained in {_fmt(met.get('train_seconds'), 1)} s; "
-             "validation questions:"]
+    on = "test" if met.get("final_split") == "test" else "validation"
+    epochs = (f"best epochs {', '.join(map(str, met['best_epochs']))}" if met.get("best_epochs")
+              else f"best epoch {met.get('best_epoch')}")
+    lines = [f"4 predictor   arch {met.get('arch', 'paper')}, {epochs}, trained in {_fmt(met.get('train_seconds'), 1)} "
+             f"s; {on} questions:"]
     lines.append(f"              {'method':34s} {'acc':>6s} {'AUC':>6s} {'logloss':>8s} {'ECE':>6s} {'model-AUC':>9s}")
-    for name, r in met.get("final", {}).items():
+    final = met.get("final", {})
+    # the predictor first, then the baselines (metrics.json stores its keys sorted)
+    for name, r in sorted(final.items(), key=lambda kv: (not kv[0].startswith("predictor ("), kv[0])):
         lines.append(f"              {name:34s} {_fmt(r.get('accuracy')):>6s} {_fmt(r.get('auc')):>6s} "
                      f"{_fmt(r.get('log_loss')):>8s} {_fmt(r.get('ece')):>6s} {_fmt(r.get('mean_model_auc')):>9s}")
     return lines

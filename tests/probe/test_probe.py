@@ -174,3 +174,29 @@ def test_cli_and_budget_wiring(factor_dir, capsys):
     assert cfg.validate().budget_strategy == "random"  # the best in benchmarks/bench_budget.py
     with pytest.raises(DDCFError, match="exactly one of --budget and --gpu_hours"):
         ProbeConfig(action="budget").validate()
+
+
+def test_cold_started_model_with_text_features_gets_difficulty_and_selection(tmp_path):
+    """A predictor that reads the question text: plan and fit use the seed texts, and difficulty estimation and
+    selection then work for the new model unchanged."""
+    from ddcf.difficulty import stage as dstage
+    from ddcf.difficulty.config import DifficultyConfig
+    from ddcf.select import stage as sstage
+    from ddcf.select.config import SelectConfig
+
+    layout = Layout(tmp_path)
+    synth = S.build(layout, n_models=6, n_questions=200, test_frac=0.1)
+    write_parquet(pd.DataFrame({"question_id": synth.question_ids,
+                                "question": [f"{i} + {i % 7} = ?" for i in range(len(synth.question_ids))]}),
+                  layout.seed_questions)
+    train(layout, PredictorConfig(**{**FAST, "ensemble": 2}))
+    assert load_predictor(layout.predictor_config, layout.predictor_weights).model.n_text > 0
+    ids = probe(layout, "plan", num=30).details["questions"]
+    truth = synth.train[synth.train.model_id == 1].set_index("question_id")["correct"]
+    write_verdicts(layout, ids, truth.loc[ids].to_numpy())
+    probe(layout, "fit")
+    dstage.run(layout, DifficultyConfig(model_name=NEW, device="cpu", no_progress=True, no_plot=True))
+    p = pd.read_parquet(layout.difficulty(NEW))["predicted_correctness"]
+    assert len(p) == len(synth.corpus_ids) and p.between(0, 1).all()
+    rep = sstage.run(layout, SelectConfig(model_name=NEW, num_select=5, no_progress=True))
+    assert rep.exit_code in (0, None)
