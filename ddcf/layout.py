@@ -19,7 +19,9 @@ you follow the README) and is overridden with ``--workdir`` or the
         correctness/val.parquet         the validation rows of it
         correctness/test.parquet        the test rows of it (reported only; empty with --test_ratio 0)
         embeddings/{seed,corpus}.npy    (+ .json manifest, + .ids.parquet)
-        predictor/                      model.safetensors, config.json, metrics.json
+        predictor/                      model.safetensors, config.json, metrics.json, training_curve.png,
+                                        reliability.png; previous/ (before the last `ddcf probe fit`)
+        probe/<model>.txt               probe question list (`ddcf probe plan`); budget/ (`ddcf probe budget`)
         selection/<model>/<run>/        selection.parquet, dataset/, report.json, *.png
         report/<name>/                  index.html, report.md, report.json, *.png of `ddcf report`
         cache/projection/<key>.npy      the corpus's 2-D map (+ .ids.parquet, .json), cached by `ddcf report`

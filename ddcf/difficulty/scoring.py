@@ -70,21 +70,16 @@ def corpus_text_features(pred: LoadedPredictor, layout: Layout, ids) -> np.ndarr
     if not getattr(pred.model, "n_text", 0):
         return None
     from ddcf.io import read_table
-    from ddcf.predictor.features import text_features
+    from ddcf.predictor.features import features_for_ids
 
     fix = ("provide DDCF_data/corpus/questions.parquet with the corpus questions' text (question_id, question), or "
            "retrain the predictor with --text_features off.")
-    what = (f"The predictor in {pred.directory} reads the question text (length, numbers, LaTeX: --text_features), "
-            "so scoring needs the corpus texts")
     if not layout.corpus_questions.exists():
-        raise DDCFError(f"{what}, but {layout.corpus_questions} does not exist.", fix)
+        raise DDCFError(f"The predictor in {pred.directory} reads the question text (--text_features), so scoring "
+                        f"needs the corpus texts, but {layout.corpus_questions} does not exist.", fix)
     cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question"], fix)
     texts = dict(zip(cq["question_id"].astype(str), cq["question"]))
-    missing = [q for q in ids if str(q) not in texts]
-    if missing:
-        raise DDCFError(f"{what}, and {layout.corpus_questions} lacks {len(missing):,} of the {len(ids):,} embedded "
-                        f"questions (e.g. {', '.join(map(str, missing[:3]))}).", fix)
-    return text_features([texts[str(q)] for q in ids])
+    return features_for_ids(list(ids), texts, layout.corpus_questions, pred.directory, fix)
 
 
 def summarize(p: np.ndarray) -> dict:

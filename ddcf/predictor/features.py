@@ -13,6 +13,8 @@ import re
 
 import numpy as np
 
+from ddcf.errors import DDCFError
+
 TEXT_FEATURES = (
     "log_chars", "log_words", "log_numbers", "log_longest_number", "log_latex_commands", "log_dollars",
     "log_operators", "log_sentences",
@@ -34,3 +36,15 @@ def text_features(texts) -> np.ndarray:
         out[i] = (len(t), len(t.split()), len(numbers), max((len(n) for n in numbers), default=0),
                   len(_LATEX.findall(t)), t.count("$"), len(_OPERATORS.findall(t)), len(_SENTENCE.findall(t)))
     return np.log1p(out, out=out)
+
+
+def features_for_ids(ids, texts: dict, source, predictor_dir, fix: str) -> np.ndarray:
+    """:func:`text_features` of the questions ``ids`` from ``texts`` (id -> text, read from ``source``); a clear
+    error naming ``source`` when some id has no text (a predictor that reads texts cannot score it)."""
+    missing = [q for q in ids if str(q) not in texts]
+    if missing:
+        raise DDCFError(
+            f"The predictor in {predictor_dir} reads the question text (--text_features), but {source} lacks the "
+            f"text of {len(missing):,} of the {len(ids):,} questions (e.g. {', '.join(map(repr, missing[:3]))}).",
+            fix)
+    return text_features([texts[str(q)] for q in ids])

@@ -67,17 +67,11 @@ def seed_text_features(layout: Layout, pred: LoadedPredictor, ids: list[str]) ->
     if not getattr(pred.model, "n_text", 0):
         return None
     from ddcf.predictor.data import seed_texts
-    from ddcf.predictor.features import text_features
+    from ddcf.predictor.features import features_for_ids
 
-    texts = seed_texts(layout) or {}
-    missing = [q for q in ids if q not in texts]
-    if missing:
-        raise DDCFError(
-            f"The predictor in {pred.directory} reads the question text (--text_features), but "
-            f"{layout.seed_questions} lacks the text of {len(missing)} question(s) (e.g. {missing[0]!r}).",
-            "restore the seed questions table the predictor was trained with (infer.py writes it), or retrain the "
-            "predictor with --text_features off.")
-    return text_features([texts[q] for q in ids])
+    return features_for_ids(ids, seed_texts(layout) or {}, layout.seed_questions, pred.directory,
+                            "restore the seed questions table the predictor was trained with (infer.py writes it), "
+                            "or retrain the predictor with --text_features off.")
 
 
 def seed_embeddings(layout: Layout, pred: LoadedPredictor, ids: list[str], what: str) -> np.ndarray:

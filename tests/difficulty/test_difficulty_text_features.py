@@ -56,7 +56,7 @@ def test_predictor_with_text_features_scores_the_corpus_from_its_texts(texted):
     np.testing.assert_allclose(got, expect, atol=1e-6)
 
     write_parquet(pd.read_parquet(layout.corpus_questions).iloc[:-3], layout.corpus_questions)
-    with pytest.raises(DDCFError, match="lacks 3 of the 30 embedded questions"):
+    with pytest.raises(DDCFError, match="lacks the text of 3 of the 30 questions"):
         dstage.run(layout, DifficultyConfig(model_name=synth.models[1], device="cpu", no_progress=True, no_plot=True))
 
 
