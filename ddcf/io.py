@@ -240,8 +240,10 @@ def read_table(
     what: str,
     required: Sequence[str] = (),
     fix: str = "pass a Parquet or CSV table with those columns.",
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
-    """Read a Parquet/CSV/JSONL table and check it has the ``required`` columns and rows."""
+    """Read a Parquet/CSV/JSONL table and check it has the ``required`` columns and (unless ``allow_empty``)
+    rows."""
     p = require_file(path, what, fix)
     suffix = p.suffix.lower()
     try:
@@ -272,7 +274,7 @@ def read_table(
             f"{', '.join(map(str, df.columns)) or '(none)'}.",
             fix,
         )
-    if len(df) == 0:
+    if len(df) == 0 and not allow_empty:
         raise DDCFError(f"The {what} file {p} has no rows.", fix)
     return df
 

@@ -77,8 +77,9 @@ def _read_model_order(layout: Layout) -> list[str]:
     return names
 
 
-def _read_split(path: Path, what: str, models: list[str], model_order_path: Path) -> pd.DataFrame:
-    df = read_table(path, what, SPLIT_COLUMNS, SPLIT_FIX)
+def _read_split(path: Path, what: str, models: list[str], model_order_path: Path,
+                allow_empty: bool = False) -> pd.DataFrame:
+    df = read_table(path, what, SPLIT_COLUMNS, SPLIT_FIX, allow_empty=allow_empty)
     mid = pd.to_numeric(df["model_id"], errors="coerce")
     if mid.isna().any() or (mid != mid.round()).any():
         raise DDCFError(f"The {what} file {path} has missing or non-integer model_id values.", SPLIT_FIX)
@@ -160,7 +161,8 @@ def load_training_data(layout: Layout) -> TrainingData:
     train = _read_split(layout.train_split, "training split", models, layout.model_order)
     val = _read_split(layout.val_split, "validation split", models, layout.model_order)
     has_test = layout.test_split.exists()
-    test = (_read_split(layout.test_split, "test split", models, layout.model_order) if has_test
+    # An empty test split is legitimate (create_training_data.py --test_ratio 0); the stage then warns.
+    test = (_read_split(layout.test_split, "test split", models, layout.model_order, allow_empty=True) if has_test
             else val.iloc[:0].copy())
     arr, emb_ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
     return build_training_data(models, train, val, test, arr, emb_ids, manifest, _pass_rates(layout),

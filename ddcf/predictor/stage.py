@@ -121,11 +121,11 @@ def _reliability(ev: Evaluation, data, layout: Layout):
 def _split_warnings(stats: dict, layout: Layout) -> list[str]:
     if not stats["has_test_split"]:
         return [f"there is no test split ({layout.test_split} is missing: the matrix was built by an older ddcf), so "
-                "the figures below are validation figures, which also chose the epoch and the calibration and are "
+                "the reported figures are validation figures, which also chose the epoch and the calibration and are "
                 "therefore slightly optimistic. Rerun create_training_data.py (it writes train/val/test) and this "
                 "command for honest figures."]
     if stats["n_test"] == 0:
-        return ["the test split is empty (create_training_data.py --test_ratio 0), so the figures below are "
+        return ["the test split is empty (create_training_data.py --test_ratio 0), so the reported figures are "
                 "validation figures, which also chose the epoch and the calibration (slightly optimistic)."]
     if stats["test_questions_also_in_train_or_val"]:
         return [f"{stats['test_questions_also_in_train_or_val']} test questions also occur in the training or "

@@ -4,6 +4,7 @@ undefined metrics written as null (never a bare NaN)."""
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import predictor_synth as S
 import pytest
@@ -81,3 +82,30 @@ def test_a_normal_run_has_no_coverage_warning(fresh, arch):
     cfg = json.loads(layout.predictor_config.read_text())
     assert cfg["models_with_training_rows"] == synth.models and cfg["one_class_models"] == {}
     assert sum(cfg["train_rows_per_model"].values()) == len(pd.read_parquet(layout.train_split))
+
+
+def test_an_empty_test_split_reports_validation_figures_with_a_warning(fresh):
+    layout, synth = fresh
+    write_parquet(synth.train.iloc[:0], layout.test_split)  # create_training_data.py --test_ratio 0 writes this
+    report = run(layout, PredictorConfig(**FAST))
+    assert any("the test split is empty" in w for w in report.warnings)
+    metrics = _no_nan(layout.predictor_metrics.read_text())
+    assert metrics["final_split"] == "validation" and metrics["test"] is None
+    assert "test metrics" not in report.summary and "validation metrics" in report.summary
+
+
+def test_pass_rates_give_the_per_model_spearman_column(fresh):
+    """A matrix built from sampled generation (n > 1 verdicts per pair) has measured pass rates; the predictor is
+    then also scored by the per-model Spearman correlation against them, on test and validation."""
+    layout, synth = fresh
+    m = pd.read_parquet(layout.matrix)
+    rng = np.random.default_rng(0)
+    m["n"] = 4
+    m["pass_rate"] = np.clip(m["correct"] * 0.75 + rng.integers(0, 2, len(m)) * 0.25, 0, 1)
+    write_parquet(m, layout.matrix)
+    report = run(layout, PredictorConfig(**FAST))
+    assert report.details["stats"]["has_pass_rates"]
+    for split in ("test_results", "val_results"):
+        row = report.details[split]["predictor (paper)"]
+        assert -1.0 <= row["mean_model_spearman"] <= 1.0 and row["n_models_spearman"] == 4
+    assert "Spearman" in report.summary
