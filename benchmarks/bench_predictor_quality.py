@@ -41,7 +41,7 @@ import predictor_bench_data as bd
 
 from ddcf.io import write_json
 from ddcf.matrix.split import split_by_question
-from ddcf.predictor.config import PredictorConfig
+from ddcf.predictor.config import FACTOR_ONLY, PAPER_ONLY, PredictorConfig
 from ddcf.predictor.evaluation import evaluate_all, predictor_label
 from ddcf.predictor.train import train_predictor
 
@@ -67,7 +67,10 @@ def run_seed(mat: bd.Matrix, side: dict[str, str], seed: int, skip_paper: bool =
     archs = ("factor",) if skip_paper else ("factor", "paper")
     for arch in archs:
         extra = {} if arch == "factor" else {"baselines": []}  # the baselines are fitted once per seed
-        cfg = PredictorConfig(arch=arch, no_progress=True, seed=seed, **extra, **(overrides or {}))
+        # each arch gets the overrides it reads (it refuses the other arch's options)
+        other = PAPER_ONLY if arch == "factor" else FACTOR_ONLY
+        own = {k: v for k, v in (overrides or {}).items() if k not in other}
+        cfg = PredictorConfig(arch=arch, no_progress=True, seed=seed, **extra, **own)
         t = time.perf_counter()
         res = train_predictor(data, cfg)
         seconds = time.perf_counter() - t

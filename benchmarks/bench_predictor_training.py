@@ -165,7 +165,7 @@ def real_data(workdir: str, epochs: int, threads: int) -> None:
     print(f"\nreal data {workdir}: {len(data.train):,} training pairs, {len(data.val):,} validation pairs, "
           f"d={data.embeddings.shape[1]}, {epochs} epochs")
     for label, (step, noise, prefetch) in VARIANTS.items():
-        cfg = PredictorConfig(epochs=epochs, threads=threads, step=step, noise=noise,
+        cfg = PredictorConfig(arch="paper", epochs=epochs, threads=threads, step=step, noise=noise,
                               noise_prefetch="auto" if prefetch else "off", no_progress=True)
         r = train_predictor(data, cfg)
         best = r.history[r.best_epoch - 1]
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
 
     threads = resolve_threads(a.threads)
     torch.set_num_threads(threads)
-    cfg = PredictorConfig(batch_size=a.batch_size)
+    cfg = PredictorConfig(arch="paper", batch_size=a.batch_size)
     emb_np, mid_np, q_np, y_np = synthetic(a.models, a.questions, a.dim, a.seed)
     n = len(y_np)
     fast_steps = a.fast_steps or math.ceil(n / a.batch_size)

@@ -21,6 +21,11 @@ from ddcf.runtime import check_device, usable_cores
 
 MAX_BATCH = 1 << 24  # pairs per step/forward pass: far above what any memory holds at useful dims
 ARCHS = ("factor", "paper")
+#: options read by one architecture only (the rest are shared)
+PAPER_ONLY = ("epochs", "batch_size", "lr", "weight_decay", "warmup_ratio", "alpha", "dropout", "hidden_ratio",
+              "noise_prefetch", "step", "noise")
+FACTOR_ONLY = ("text_features", "ensemble", "factor_rank", "factor_hidden", "input_dropout", "factor_dropout",
+               "factor_lr", "factor_weight_decay", "max_epochs", "patience", "question_batch")
 BASELINES = ("base_rate", "dataset_base_rate", "knn", "logistic", "irt")
 
 
@@ -134,6 +139,16 @@ class PredictorConfig(StageConfig):
         if self.noise == "table" and self.step == "autograd":
             raise DDCFError("--noise table works only with the fused training step (--step fused).",
                             "pass --step fused, or --noise iid with --step autograd.")
+        # An option of the other architecture would be silently ignored: refuse it instead.
+        other = PAPER_ONLY if self.arch == "factor" else FACTOR_ONLY
+        changed = [n for n in other if getattr(self, n) != self.__dataclass_fields__[n].default]
+        if changed:
+            flags = ", ".join(f"--{n}" for n in changed)
+            hint = ("pass --arch paper to train the paper's predictor, or use the factor arch's options "
+                    "(--max_epochs, --factor_lr, --factor_dropout, --ensemble, ...)" if self.arch == "factor" else
+                    "drop them, or pass --arch factor")
+            raise DDCFError(f"{flags} only apply to --arch {'paper' if self.arch == 'factor' else 'factor'}, but "
+                            f"this run trains --arch {self.arch}, which would ignore them.", hint + ".")
 
     def resolved_step(self, device: str) -> str:
         """The step kind actually used on ``device`` (resolves auto)."""

@@ -32,7 +32,7 @@ def done(repos, tmp_path_factory) -> Layout:
     assert ddcf(["matrix", "--workdir", str(layout.root)]) == 0
     install_bundled_embedding_cache(layout)  # the corpus texts are the bundled ones: their vectors are shipped
     assert ddcf(["embed", *w]) == 0
-    assert ddcf(["predictor", *w, "--epochs", "5"]) == 0
+    assert ddcf(["predictor", *w, "--ensemble", "1", "--max_epochs", "5"]) == 0
     assert ddcf(["difficulty", *w, "--model_name", TARGET]) == 0
     assert ddcf(["select", *w, "--model_name", TARGET, "--num_select", str(K)]) == 0
     return layout

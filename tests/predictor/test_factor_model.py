@@ -111,3 +111,13 @@ def test_arch_paper_builds_the_papers_predictor_with_its_settings(synth_data):
         assert block.w1.in_features == dim and block.w1.out_features == model.hidden_dim
         assert block.w2.out_features == dim and block.drop.p == 0.8
     assert model.head.in_features == dim and model.head.out_features == 2
+
+
+@pytest.mark.parametrize("arch,option,value", [("factor", "epochs", 5), ("factor", "batch_size", 64),
+                                               ("paper", "ensemble", 2), ("paper", "max_epochs", 9)])
+def test_an_option_of_the_other_arch_is_refused_not_ignored(arch, option, value):
+    from ddcf.errors import DDCFError
+
+    with pytest.raises(DDCFError, match=f"--{option} only apply to --arch"):
+        PredictorConfig(arch=arch, **{option: value}).validate()
+    PredictorConfig(arch=arch).validate()  # the defaults of the other arch's options are fine

@@ -18,7 +18,7 @@ from ddcf.predictor.config import PredictorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "train_correctness_predictor.py"
-QUICK = ["--epochs", "2", "--threads", "1", "--device", "cpu", "--no_progress", "--no_plot"]
+QUICK = ["--arch", "paper", "--epochs", "2", "--threads", "1", "--device", "cpu", "--no_progress", "--no_plot"]
 
 
 def test_help_lists_every_option_and_needs_no_torch():
@@ -44,7 +44,7 @@ def test_ddcf_predictor_is_the_same_command(capsys):
 
 def test_config_file_and_flags_override_it(tmp_path):
     cfg = tmp_path / "p.yaml"
-    cfg.write_text("epochs: 3\nlr: 0.02\nstep: autograd\nno_plot: true\n")
+    cfg.write_text("arch: paper\nepochs: 3\nlr: 0.02\nstep: autograd\nno_plot: true\n")
     config = command.parse(["--config", str(cfg), "--epochs", "5"])
     assert config.epochs == 5 and config.lr == 0.02 and config.step == "autograd" and config.no_plot
     assert config.batch_size == 1028  # untouched options keep their defaults

@@ -25,8 +25,9 @@ NEW = "org/new-model"
 def trained(tmp_path, arch="factor", **kw):
     layout = Layout(tmp_path)
     synth = S.build(layout, n_models=6, n_questions=200, **kw)
+    base = FAST if arch == "factor" else {k: v for k, v in FAST.items() if k not in ("ensemble", "max_epochs")}
     extra = dict(ensemble=2) if arch == "factor" else dict(epochs=3)
-    train(layout, PredictorConfig(**{**FAST, "arch": arch, **extra}))
+    train(layout, PredictorConfig(**{**base, "arch": arch, **extra}))
     return layout, synth
 
 
