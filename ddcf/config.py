@@ -209,7 +209,10 @@ def _add_option(group, f: dataclasses.Field, kind: _Kind) -> None:
     if meta.get("positional"):  # e.g. `ddcf push matrix`: optional on the line, so a --config file may give it
         group.add_argument(f.name, nargs="*" if kind.is_list else "?", default=default,
                            metavar=meta.get("metavar") or f.name.upper(),
-                           choices=[*meta["choices"], default] if "choices" in meta and not kind.is_list else None,
+                           # a str default must pass argparse's choice check when the word is left out; None
+                           # is never checked, so it is not listed (it would show as a choice in errors)
+                           choices=[*meta["choices"], *([] if default is None else [default])]
+                           if "choices" in meta and not kind.is_list else None,
                            help=f"{help_text} (a bare word; in a --config file: '{f.name}: ...')"
                            + (" (required)" if meta.get("required") else ""))
         return
