@@ -108,3 +108,25 @@ def test_scaling_sweeps_and_figure(synth, tmp_path):
     png = C.plot(m_agg, q_agg, target, "factor", tmp_path / "s.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert C.parse_sizes("1, 4,all") == [1, 4, None]
+
+
+def test_only_dataset_and_model_inputs(synth):
+    import dataclasses
+
+    from ddcf.predictor.features import TEXT_FEATURES, text_features
+
+    _, mat = synth
+    gsm = bd.only_dataset(mat, "gsm8k")
+    assert set(gsm.rows["dataset"]) == {"gsm8k"} and gsm.models == mat.models
+    assert sorted(gsm.rows["model_id"].unique()) == list(range(len(gsm.models)))
+    with pytest.raises(SystemExit, match="no such dataset"):
+        bd.only_dataset(mat, "nosuch")
+
+    class Reader:  # a model that reads the text statistics
+        n_text = len(TEXT_FEATURES)
+
+    texts = {q: f"{q} has {i} apples" for i, q in enumerate(mat.emb_ids)}
+    x = bd.model_inputs(dataclasses.replace(mat, texts=texts), Reader())
+    assert x.shape == (len(mat.emb_ids), mat.arr.shape[1] + len(TEXT_FEATURES))
+    np.testing.assert_array_equal(x[:, mat.arr.shape[1]:], text_features([texts[q] for q in mat.emb_ids]))
+    assert bd.model_inputs(mat, object()).shape == mat.arr.shape  # embeddings only
