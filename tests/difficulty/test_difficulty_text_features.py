@@ -69,3 +69,24 @@ def test_text_features_off_and_on_without_texts(texted, tmp_path):
     assert load_predictor(layout.predictor_config, layout.predictor_weights).model.n_text == 0
     with pytest.raises(DDCFError, match="--text_features on"):
         pstage.run(layout, PredictorConfig(**FAST, text_features="on"))
+
+
+
+def test_crowd_selection_scores_the_pool_with_its_texts(texted):
+    """crowd/ds2 score the pool themselves (ddcf.select.methods.predicted): with a predictor that reads the text
+    statistics, they use the pool's own question texts and agree with stage 5's scores."""
+    from ddcf.select import stage as sstage
+    from ddcf.select.config import SelectConfig
+    from ddcf.select.methods.common import Context
+    from ddcf.select.methods.predicted import predicted_matrix
+
+    layout, synth = texted
+    pstage.run(layout, PredictorConfig(**FAST))
+    dstage.run(layout, DifficultyConfig(all_models=True, device="cpu", no_progress=True, no_plot=True))
+    cfg = SelectConfig(model_name=synth.models[0], method="crowd", num_select=6, clusters=3, no_progress=True)
+    assert sstage.run(layout, cfg).exit_code in (0, None)
+    ctx = Context(layout=layout, config=cfg, pool=sstage.load_pool(layout, synth.models[0]), k=6)
+    p, models, _ = predicted_matrix(ctx, [synth.models[2]])
+    stage5 = pd.read_parquet(layout.difficulty(synth.models[2])).set_index("question_id")["predicted_correctness"]
+    assert models == [synth.models[2]]
+    np.testing.assert_allclose(p[0], stage5.loc[list(ctx.pool.ids)].to_numpy(), atol=1e-6)

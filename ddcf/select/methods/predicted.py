@@ -15,7 +15,7 @@ from ddcf.select.methods.common import Context
 def predicted_matrix(ctx: Context, models: list[str] | None = None) -> tuple[np.ndarray, list[str], list[str]]:
     """(M, n) P(correct) for ``models`` (default: every trained model of the predictor), the models, warnings."""
     from ddcf.difficulty.compat import check_embedding_compat, check_trained, resolve_models
-    from ddcf.difficulty.scoring import corpus_text_features, score_chunks
+    from ddcf.difficulty.scoring import score_chunks
     from ddcf.io import require_file
     from ddcf.predictor.store import load_predictor
 
@@ -33,6 +33,10 @@ def predicted_matrix(ctx: Context, models: list[str] | None = None) -> tuple[np.
     warnings = list(warnings) + check_embedding_compat(pred, {"embedding_model": ctx.pool.meta.get("embedding_model")},
                                                        ctx.pool.x.shape[1], lay.corpus_embeddings)
     index = {m: i for i, m in enumerate(pred.models)}
-    text = corpus_text_features(pred, lay, list(ctx.pool.ids))
+    text = None
+    if getattr(pred.model, "n_text", 0):  # the pool's texts are loaded already, aligned with its rows
+        from ddcf.predictor.features import text_features
+
+        text = text_features(ctx.pool.questions["question"].tolist())
     probs = score_chunks(pred, ctx.pool.x, [index[m] for m in chosen], progress=ctx.config.progress, text=text)
     return probs.astype(np.float64), chosen, warnings
