@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without `pip install -e .`
 from ddcf.io import load_embeddings  # noqa: E402
 from ddcf.layout import Layout  # noqa: E402
 from ddcf.matrix.split import split_by_question  # noqa: E402
-from ddcf.predictor.data import TrainingData, build_training_data, seed_texts  # noqa: E402
+from ddcf.predictor.data import TrainingData, build_training_data, matrix_pass_rates, seed_texts  # noqa: E402
 
 #: the pipeline stages that build a benchmark work directory from the bundled data, in order
 STAGES = (
@@ -108,11 +108,7 @@ def load_matrix(workdir: Path) -> Matrix:
         "dataset": m["dataset"].astype(str) if "dataset" in m.columns else "all",
     })
     rows.insert(0, "model_id", rows["model"].map(index).astype(np.int64))
-    rates = None
-    if {"pass_rate", "n"} <= set(m.columns) and (pd.to_numeric(m["n"], errors="coerce") > 1).any():
-        u = m.drop_duplicates(["model", "question_id"])
-        rates = pd.Series(pd.to_numeric(u["pass_rate"], errors="coerce").to_numpy(),
-                          index=pd.MultiIndex.from_arrays([u["model"].astype(str), u["question_id"].astype(str)]))
+    rates = matrix_pass_rates(lay)
     arr, ids, manifest = load_embeddings(lay.seed_embeddings, "seed embeddings")
     return Matrix(rows=rows, models=models, arr=arr, emb_ids=list(ids), manifest=manifest or {}, rates=rates,
                   texts=seed_texts(lay))

@@ -165,7 +165,7 @@ def load_training_data(layout: Layout) -> TrainingData:
     test = (_read_split(layout.test_split, "test split", models, layout.model_order, allow_empty=True) if has_test
             else val.iloc[:0].copy())
     arr, emb_ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
-    return build_training_data(models, train, val, test, arr, emb_ids, manifest, _pass_rates(layout),
+    return build_training_data(models, train, val, test, arr, emb_ids, manifest, matrix_pass_rates(layout),
                                has_test=has_test, embeddings_path=layout.seed_embeddings,
                                texts=seed_texts(layout))
 
@@ -260,7 +260,7 @@ def build_training_data(models: list[str], train: pd.DataFrame, val: pd.DataFram
     )
 
 
-def _pass_rates(layout: Layout) -> pd.Series | None:
+def matrix_pass_rates(layout: Layout) -> pd.Series | None:
     """Measured pass rates by (model, question_id) from matrix.parquet, when some pair has n > 1 verdicts
     (``infer.py --n K``): the ranking target of the per-model Spearman metric.  None otherwise."""
     path = layout.matrix
