@@ -1,4 +1,9 @@
-r"""Multiple-choice answers (SAT-Math, MMLU(-Pro), Gaokao's choice questions): the ``choice`` chain.
+r"""Multiple-choice answers (SAT-Math, MMLU(-Pro), Gaokao's choice questions): the letter rules and chains.
+
+The ``choice`` answer type (:mod:`ddcf.verify.answer_types.choice`) finds the answer with the shared
+extraction front and reads its letter with :func:`_letter`; when no span holds a letter it runs the
+``choice_fallback`` chain (steps 2-5 below) on the whole text.  The full ``choice`` chain stays registered for
+callers that want one chain.
 
 The chain finds the letter (A-J) a completion settles on, trying in order:
 
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ddcf.verify.extract import FilterChain, boxed, get_chain, json_answer, register_chain, register_filter
+from ddcf.verify.extract import FilterChain, boxed, json_answer, register_chain, register_filter
 
 LETTERS = "ABCDEFGHIJ"
 CHAIN = "choice"
@@ -51,6 +56,11 @@ def _letter(fragment: str, strict_lower: bool = True, strict_upper: bool = False
     if strict_upper and not text[m.end(1):m.start("rest")].strip() and re.match(r"\s+[A-Za-z]", m.group("rest")):
         return None  # a text that starts "I think ..." / "A cat ..." chooses nothing
     return letter.upper()
+
+
+#: the letter rules and the "(X)" pattern, for the choice answer type's parser
+letter = _letter
+PAREN = _PAREN
 
 
 @register_filter("choice_json", "extract")
@@ -116,9 +126,19 @@ register_chain(FilterChain(name=CHAIN, transforms=("cut_continuation",),
                            cleaners=("choice_letter",)))
 
 
+#: what the ``choice`` answer type reads when no span of the extraction front holds a letter
+FALLBACK_CHAIN = "choice_fallback"
+register_chain(FilterChain(name=FALLBACK_CHAIN, transforms=(),
+                           extractors=("choice_phrase", "choice_paren", "choice_lead", "choice_trailing"),
+                           cleaners=("choice_letter",)))
+
+
 def extract_choice(completion: str | None) -> str | None:
-    """The letter a completion chooses, or None."""
-    return get_chain(CHAIN)(completion).answer
+    """The letter a completion chooses (the ``choice`` answer type's reading), or None."""
+    from ddcf.verify.answer_types import NOPARSE, get
+
+    value = get("choice").read(completion).value
+    return None if value is NOPARSE else value
 
 
 def gold_letter(gold: str) -> str | None:

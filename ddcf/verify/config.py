@@ -63,7 +63,8 @@ class VerifyConfig(VerifyOptions):
         "How answers are graded where a row has no 'answer_type' column value and its dataset implies none "
         "(gsm8k* and math* datasets are always math): math (numbers, LaTeX), choice (a letter A-J; gold a letter "
         "or an option's text), code_output (a Python literal, parsed safely, never run), exact (normalised "
-        "string); auto = math.",
+        "string); auto = per dataset from its gold values: all Python literals (not only numbers) -> code_output, all "
+        "option letters of the question's options -> choice, otherwise math (the summary says what it picked).",
         choices=(AUTO, *ANSWER_TYPES),
     )
     reverify: bool = option(

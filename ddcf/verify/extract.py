@@ -215,31 +215,54 @@ def _scan_string(text: str, start: int, quote: str, stop: int) -> tuple[str, int
 
 
 _BARE_VALUE = re.compile(r"[^,}\n]*")
+_BRACKETS = {"{": "}", "[": "]", "(": ")"}
 
 
 def _scan_bare(text: str, start: int, stop: int) -> str | None:
-    """Read an unquoted value (number, object, list) up to the end of the JSON value, before ``stop``."""
+    """Read an unquoted value (number, object, list, Python tuple/literal) up to the end of the JSON value.
+
+    A value opening with ``{``/``[``/``(`` runs to its matching bracket, skipping brackets inside quoted
+    strings (``['a]', (1, 2)]``), so a Python literal written where JSON wanted a string
+    (``"answer": (1, 'a')``) is read whole; after a ``)`` it goes on to the next comma, ``}`` or line end
+    (``(5 + 4) * 7``); anything else runs to the next comma, ``}`` or line end.
+    """
     if start >= stop:
         return None
-    if text[start] in "{[":
-        open_, close = text[start], "}" if text[start] == "{" else "]"
-        depth = 0
-        for j in range(start, min(stop, start + _MAX_VALUE)):
-            if text[j] == open_:
-                depth += 1
-            elif text[j] == close:
-                depth -= 1
-                if depth == 0:
-                    return text[start : j + 1]
+    if text[start] in _BRACKETS:
+        want: list[str] = []
+        quote = None
+        j, end = start, min(stop, start + _MAX_VALUE)
+        while j < end:
+            c = text[j]
+            if quote is not None:
+                if c == "\\":
+                    j += 1
+                elif c == quote:
+                    quote = None
+            elif c in "\"'":
+                quote = c
+            elif c in _BRACKETS:
+                want.append(_BRACKETS[c])
+            elif c in ")]}":
+                if not want or c != want.pop():
+                    return None
+                if not want:
+                    if c != ")":
+                        return text[start : j + 1]
+                    # "(5 + 4) * 7" is one value: after a parenthesis the value goes on as a plain one
+                    tail = _BARE_VALUE.match(text, j + 1, min(stop, start + _MAX_VALUE))
+                    return (text[start : j + 1] + (tail.group(0) if tail else "")).strip()
+            j += 1
         return None
     m = _BARE_VALUE.match(text, start, min(stop, start + _MAX_VALUE))
     val = m.group(0).strip() if m else ""
     return val or None
 
 
-def json_answer_values(text: str) -> list[str]:
-    """All values of ``"answer"``/``"final_answer"`` keys in ``text``, in order, leniently decoded."""
-    values: list[str] = []
+def json_answer_items(text: str) -> list[tuple[str, bool]]:
+    """All values of ``"answer"``/``"final_answer"`` keys in ``text``, in order, leniently decoded, each with
+    whether it was a quoted string (``"answer": "[1, 2]"``) or a bare value (``"answer": [1, 2]``)."""
+    values: list[tuple[str, bool]] = []
     keys = list(_KEY.finditer(text))
     for k, m in enumerate(keys):
         # A value ends before the next key: every character is scanned for one key at most, so
@@ -254,17 +277,22 @@ def json_answer_values(text: str) -> list[str]:
         if m.group("esc"):
             ev = _ESCAPED_VALUE.match(text, pos, min(stop, pos + _MAX_VALUE))
             if ev:
-                values.append(ev.group("v"))
+                values.append((ev.group("v"), True))
             continue
         if pos < len(text) and text[pos] in "\"'":
             got = _scan_string(text, pos + 1, text[pos], stop)
             if got is not None:
-                values.append(got[0])
+                values.append((got[0], True))
         else:
             val = _scan_bare(text, pos, stop)
             if val is not None and val.lower() != "null":
-                values.append(val)
+                values.append((val, False))
     return values
+
+
+def json_answer_values(text: str) -> list[str]:
+    """All values of ``"answer"``/``"final_answer"`` keys in ``text``, in order, leniently decoded."""
+    return [v for v, _ in json_answer_items(text)]
 
 
 @register_filter("json_answer", "extract")

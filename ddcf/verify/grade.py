@@ -24,20 +24,25 @@ from ddcf.layout import Layout
 from ddcf.runtime import progress as progress_bar
 from ddcf.verify.answer_types import AUTO, grade_rows, resolve
 from ddcf.verify.answer_types import get as get_answer_type
+from ddcf.verify.answer_types.math import read_style
 from ddcf.verify.config import DEFAULT_TIMEOUT_S
 from ddcf.verify.equivalence import Verifier, gold_key, prediction_key
-from ddcf.verify.extract import SCAN_CHARS, get_chain
+from ddcf.verify.extract import SCAN_CHARS
 from ddcf.verify.gold import grading_style, normalize_gold
 
 COMPLETION_COLUMNS = ["model", "question_id", "question", "gold", "completion"]
 VERDICT_COLUMNS = [
     "model", "question_id", "question", "dataset", "completion", "prediction", "gold", "correct", "status"
 ]
-#: What the status column of a verdict table says (``correct`` is False unless the status is 'ok'
-#: or 'truncated'):
+#: What the status column of a verdict table says (``correct`` is False unless the status is 'ok',
+#: 'fallback' or 'truncated'):
 VERDICT_STATUSES = {
-    "ok": "the answer was extracted and checked",
-    "no_answer": "no final answer could be extracted",
+    "ok": "the answer was found (ddcf.verify.front) and checked",
+    "fallback": "no answer was found at a marked place; the answer type's fallback on the whole text (GSM8K: the "
+                "last number; choice: 'I choose D', a line starting with its letter) found one, which was checked",
+    "unparsed": "an answer was found at a marked place (JSON field, tag, box, phrase, fence) but the answer type "
+                "could not parse it (e.g. no Python literal for code_output, no letter for choice)",
+    "no_answer": "no final answer could be found",
     "timeout": "the checker hit the per-pair time limit",
     "error": "extraction, normalisation or the checker failed on this row; the run went on",
     "truncated": f"the completion is longer than {SCAN_CHARS:,} characters; only its end was searched for the "
@@ -129,7 +134,8 @@ def grade_completions(
     """Grade each row by its answer type (:mod:`ddcf.verify.answer_types`), in input order.
 
     The type of a row is its ``answer_type`` column, else its dataset's default (gsm8k/math -> math), else
-    ``answer_type`` (``auto``: math).  Rows of the math type go through :func:`grade_math` (below) exactly as
+    ``answer_type`` (``auto``: picked per dataset from the gold values,
+    :func:`ddcf.verify.answer_types.auto_pick`).  Rows of the math type go through :func:`grade_math` (below) exactly as
     before the registry existed; the others through their type's grader.  ``result.attrs["row_errors"]``
     lists (row, reason) for every row with status 'error'.
     """
@@ -138,7 +144,8 @@ def grade_completions(
     n = len(df)
     given = df["answer_type"].tolist() if "answer_type" in df.columns else [None] * n
     datasets = df["dataset"].tolist() if "dataset" in df.columns else [None] * n
-    types = resolve(given, datasets, answer_type, where=f"column 'answer_type' of the {what}")
+    types = resolve(given, datasets, answer_type, where=f"column 'answer_type' of the {what}",
+                    golds=df["gold"].astype(str).tolist(), questions=df["question"].astype(str).tolist())
     kw = dict(verifier=verifier, timeout=timeout, workers=workers, cache_path=cache_path, progress=progress,
               what=what)
     if all(t == "math" for t in types):
@@ -227,6 +234,7 @@ def grade_math(
         predictions: list[str | None] = [None] * n
         pred_keys: dict[int, str] = {}
         truncated = [False] * n
+        fallback = [False] * n
         for i, (comp, st) in enumerate(progress_bar(
             zip(completions, styles), total=n, desc="extract", unit="row", enabled=progress, mininterval=0.5,
             leave=False,
@@ -235,11 +243,14 @@ def grade_math(
             if gk is None:
                 continue
             try:
-                ex = get_chain(st)(comp)
-                truncated[i] = ex.truncated
-                if ex.answer is not None:
-                    pred_keys[i] = prediction_key(ex.answer, st, gk)
-                    predictions[i] = ex.answer
+                r = read_style(comp, st)  # the extraction front, read as the math type (style's locations)
+                truncated[i] = r.truncated
+                if r.status in ("ok", "fallback"):
+                    pred_keys[i] = prediction_key(r.value, st, gk)
+                    predictions[i] = r.value
+                    fallback[i] = r.status == "fallback"
+                else:
+                    status[i] = r.status  # 'no_answer' or 'unparsed'
             except Exception as exc:  # noqa: BLE001 - see above
                 failed(i, exc)
 
@@ -251,6 +262,8 @@ def grade_math(
             correct[i] = bool(v.correct)
             status[i] = v.status
         for i in range(n):
+            if fallback[i] and status[i] == "ok":
+                status[i] = "fallback"  # no answer span: the GSM8K last-number fallback was compared
             if truncated[i] and status[i] in ("ok", "no_answer"):
                 status[i] = "truncated"  # the verdict stands, but only the completion's tail was read
         out_dataset = [st if _is_missing(d) else str(d) for d, st in zip(datasets, styles)]

@@ -87,8 +87,11 @@ def read_completions(path: str, answer_type: str = "auto") -> pd.DataFrame:
     )
     given = df["dataset"] if "dataset" in df.columns else pd.Series([None] * len(df), index=df.index)
     own = df["answer_type"] if "answer_type" in df.columns else pd.Series([None] * len(df), index=df.index)
-    types = resolve(own.tolist(), given.tolist(), answer_type, where=f"column 'answer_type' of {path}")
+    picks: dict = {}
+    types = resolve(own.tolist(), given.tolist(), answer_type, where=f"column 'answer_type' of {path}",
+                    golds=df["gold"].tolist(), questions=df["question"].astype(str).tolist(), picks=picks)
     df = df.assign(answer_type=types)
+    df.attrs["auto_picks"] = picks
     if "dataset" not in df.columns or df["dataset"].isna().any():
         # Infer the grading style (gsm8k/math) from the gold, so the seed table and verdicts name it.
         df = df.assign(dataset=[
@@ -119,6 +122,15 @@ def _row_warnings(verdicts: pd.DataFrame) -> list[str]:
             f"{len(errors)} row(s) could not be graded and count as not correct (status 'error'), e.g. model "
             f"{row['model']!r}, question {row['question_id']!r}: {msg}."
         )
+    for m, g in verdicts.groupby("model", sort=True):
+        bad = int(g["status"].isin(["no_answer", "unparsed"]).sum())
+        if len(g) >= 10 and bad > 0.2 * len(g):
+            un = int((g["status"] == "unparsed").sum())
+            out.append(
+                f"model {m!r}: {bad} of {len(g)} rows have no answer the answer type could read ({un} unparsed, "
+                f"{bad - un} with no answer span): a format problem, not necessarily a wrong model; look at a few "
+                "completions (e.g. where the answer is) and the answer type (--answer_type)."
+            )
     n_trunc = int((verdicts["status"] == "truncated").sum())
     if n_trunc:
         out.append(
@@ -197,6 +209,8 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
                   "timeout_s": config.timeout},
     ))
     lines = [format_summary(summary), ""]
+    for ds, (kind, why) in df.attrs.get("auto_picks", {}).items():
+        lines.append(f"--answer_type auto: dataset {ds or '(none)'!r} graded as {kind} ({why}).")
     if stats is not None:
         lines.append(
             f"pairs checked: {stats.distinct:,} distinct ({stats.exact + stats.numeric + stats.symbolic:,} by the fast "

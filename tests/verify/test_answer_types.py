@@ -15,7 +15,8 @@ Q4 = "Which planet is largest?\nA. Mars\nB. Jupiter\nC. Venus\nD. Earth"
 
 
 def pred(kind, text, question=Q4):
-    return AT.get(kind).extract(text, question).answer
+    value = AT.get(kind).read(text, question).value
+    return None if value is AT.NOPARSE else value
 
 
 @pytest.mark.parametrize("text,letter", [
@@ -64,8 +65,8 @@ CODE_OK = [
 @pytest.mark.parametrize("text,gold", CODE_OK)
 def test_code_output_by_value(text, gold):
     kind = AT.get("code_output")
-    got = kind.extract(text, "")
-    assert got.answer is not None and kind.same(got.answer, kind.gold(gold, ""))
+    got = kind.read(text, "")
+    assert got.status == "ok" and kind.same(got.value, kind.gold(gold, ""))
 
 
 def test_code_output_values_and_refusals(tmp_path):
@@ -76,8 +77,8 @@ def test_code_output_values_and_refusals(tmp_path):
     marker = tmp_path / "pwned"
     evil = f"__import__('os').system('touch {marker}')"
     assert safe_literal(evil) is NOTHING
-    assert kind.extract(f"The output is {evil}", "").answer is None
-    assert kind.extract(f"```python\n{evil}\n```", "").answer is None
+    assert kind.read(f"The output is {evil}", "").value is AT.NOPARSE
+    assert kind.read(f"```python\n{evil}\n```", "").status == "unparsed"
     assert not marker.exists()  # never run
     with pytest.raises(AT.BadGold):
         kind.gold(evil, "")
@@ -85,7 +86,7 @@ def test_code_output_values_and_refusals(tmp_path):
         kind.gold("[" * 10_000 + "]" * 10_000, "")  # nesting refused before the parser recurses
     t0 = time.perf_counter()
     big = "[" + ", ".join(["1"] * 400_000) + "]"  # a 1.2 MB literal
-    assert kind.extract(f"The output is {big}", "").answer is None
+    assert kind.read(f"The output is {big}", "").value is AT.NOPARSE
     with pytest.raises(AT.BadGold):
         kind.gold(big, "")
     assert time.perf_counter() - t0 < 5
@@ -99,7 +100,7 @@ def test_code_output_values_and_refusals(tmp_path):
 ])
 def test_exact(text, gold):
     kind = AT.get("exact")
-    assert kind.same(kind.extract(text, "").answer, kind.gold(gold, ""))
+    assert kind.same(kind.read(text, "").value, kind.gold(gold, ""))
 
 
 def test_unknown_type_and_resolution():

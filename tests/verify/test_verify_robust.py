@@ -85,7 +85,8 @@ def test_numbers_beyond_the_int_conversion_limit_are_graded(shared_verifier):
             (big, "#### " + big), ("18", "#### 18")]
     out = grade_completions(table(rows), verifier=shared_verifier, progress=False)
     assert list(out["correct"]) == [False, False, False, True, True]
-    assert set(out["status"]) == {"ok"}
+    # the 4,990-digit JSON value is longer than the JSON reader takes: the last-number fallback reads it
+    assert list(out["status"]) == ["ok", "ok", "fallback", "ok", "ok"]
     math = grade_completions(table([("9", "\\boxed{" + big + "}")], "math"), verifier=shared_verifier,
                              progress=False)
     assert not math["correct"].any()

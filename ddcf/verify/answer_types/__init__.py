@@ -1,14 +1,23 @@
-"""Answer types: how a completion's final answer is found and compared with the gold, one file per type.
+"""Answer types: how the final answer found in a completion is parsed and compared with the gold.
 
-Each row of a completions table is graded by one answer type, chosen by :func:`resolve`: its ``answer_type``
-column when present, else its dataset's default (:data:`DATASET_DEFAULTS`: gsm8k -> GSM8K-style math, math ->
-math), else the verify stage's ``--answer_type`` (``auto`` keeps today's behaviour: math).
+*Where* the answer is comes from the one extraction front, :mod:`ddcf.verify.front` (a JSON ``answer`` field,
+an ``[ANSWER]`` tag, ``\\boxed{}``, ``####``, "The answer is ...", "The output is ...", a fenced block, the
+last line), shared by every type.  A type is an :class:`AnswerType`: the front's ``locations`` it trusts, in
+order; ``parse(span, question)`` -> a value or :data:`NOPARSE`; optionally a ``fallback`` on the whole text
+when no span parses; ``gold(gold, question) -> key`` (raises :class:`BadGold` with the reason) and
+``same(value, gold_key) -> bool``.  :func:`read` gives one completion's :class:`Reading` and its status:
 
-A type is an :class:`AnswerType`: ``extract(completion, question) -> Extraction``, ``gold(gold, question) ->
-key`` (raises :class:`BadGold` with the reason for a gold it cannot grade against) and ``same(prediction,
-gold_key) -> bool``.  :func:`grade_rows` turns those into verdict rows; ``math`` overrides it with the math
-verifier (math-verify workers, cache, time limits).  Adding a type is one file here (a module-level
-``ANSWER_TYPE = AnswerType(...)``) plus one line in :data:`REGISTRY`.
+* ``ok``: a span was found and parsed;
+* ``fallback``: no span parsed; the type's fallback on the whole text found the answer (GSM8K: the last
+  number; choice: "I choose D", a line that starts with its letter);
+* ``unparsed``: a span was found at a marked location (not only a last line) but the type could not parse it;
+* ``no_answer``: nothing was found.
+
+Each row is graded by one type, chosen by :func:`resolve`: its ``answer_type`` column when present, else its
+dataset's default (:data:`DATASET_DEFAULTS`), else the verify stage's ``--answer_type``; ``auto`` picks a type
+per dataset from the gold values (:func:`auto_pick`).  :func:`grade_rows` turns readings into verdict rows;
+``math`` grades whole tables (math-verify workers, cache, time limits).  Adding a type is one file here (a
+module-level ``ANSWER_TYPE = AnswerType(...)``) plus one line in :data:`REGISTRY`.
 
 Imports nothing heavy: the verify stage's ``--help`` lists :data:`REGISTRY`.
 """
@@ -40,13 +49,73 @@ class BadGold(ValueError):
     """A gold answer this type cannot grade against; the message says why (it becomes the row's error)."""
 
 
+class _NoParse:
+    def __repr__(self) -> str:
+        return "NOPARSE"
+
+
+#: what ``parse`` returns for a span it cannot read (None is a value: the Python literal None)
+NOPARSE = _NoParse()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One completion read by one type: ``value`` (what ``same`` compares; NOPARSE when none), ``answer`` (the
+    text shown in the verdict table's prediction column), where it was found, the status (module docstring)."""
+
+    answer: str | None
+    value: Any
+    location: str
+    status: str
+    truncated: bool = False
+
+    @property
+    def method(self) -> str:  # the name ddcf.verify.extract.Extraction uses
+        return self.location
+
+
 @dataclass(frozen=True)
 class AnswerType:
     name: str
-    extract: Callable[[str, str], Any]  # (completion, question) -> ddcf.verify.extract.Extraction
+    locations: tuple[str, ...]  # the front's locations this type trusts, most trusted first
+    parse: Callable[[Any, str], Any]  # (front.Span, question) -> value, or NOPARSE
     gold: Callable[[str, str], Any]  # (gold, question) -> comparable key; raises BadGold
-    same: Callable[[Any, Any], bool]  # (prediction, gold key) -> correct
+    same: Callable[[Any, Any], bool]  # (value, gold key) -> correct
+    fallback: Callable[[str, str], Any] | None = None  # (front text, question) -> (answer text, value) or None
     grade: Callable[..., Any] | None = None  # (df, **grade_completions options) -> verdicts; math only
+    show_value: bool = False  # the prediction column shows the parsed value (a letter) instead of the span
+
+    def read(self, completion, question: str = "", locations: tuple[str, ...] | None = None) -> Reading:
+        return read(self, completion, question, locations)
+
+    def extract(self, completion, question: str = "") -> Reading:
+        """The same as :meth:`read` (the name earlier versions used)."""
+        return read(self, completion, question)
+
+
+def read(kind: AnswerType, completion, question: str = "", locations: tuple[str, ...] | None = None) -> Reading:
+    """Find ``completion``'s final answer with the front and parse it as ``kind`` (see the module docstring)."""
+    from ddcf.verify.front import GUESSES, Front
+
+    front = Front(completion)
+    if front.empty:
+        return Reading(None, NOPARSE, "empty", "no_answer")
+    unparsed = None
+    for span in front.spans(kind.locations if locations is None else locations):
+        value = kind.parse(span, question)
+        if value is not NOPARSE:
+            shown = (str(value) if kind.show_value else span.text if span.raw is None or span.location == "json"
+                     else span.raw.strip() or span.text)
+            return Reading(shown, value, span.location, "ok", front.truncated)
+        if unparsed is None and span.location not in GUESSES and span.text.strip():
+            unparsed = span
+    if kind.fallback is not None:
+        got = kind.fallback(front.text, question)
+        if got is not None:
+            return Reading(got[0], got[1], "fallback", "fallback", front.truncated)
+    if unparsed is not None:
+        return Reading(unparsed.text, NOPARSE, unparsed.location, "unparsed", front.truncated)
+    return Reading(None, NOPARSE, "none", "no_answer", front.truncated)
 
 
 def known() -> str:
@@ -86,16 +155,71 @@ def dataset_default(dataset) -> str | None:
     return d if d in REGISTRY else None
 
 
-def resolve(answer_types, datasets, default: str = AUTO, where: str = "column 'answer_type'") -> list[str]:
-    """One answer type per row: the row's own, else its dataset's default, else ``default`` (auto -> math)."""
-    fallback = "math" if default == AUTO else check_name(default, "--answer_type")
-    out = []
+def resolve(answer_types, datasets, default: str = AUTO, where: str = "column 'answer_type'", golds=None,
+            questions=None, picks: dict | None = None) -> list[str]:
+    """One answer type per row: the row's own, else its dataset's default, else ``default``.
+
+    ``default`` ``auto``: with ``golds`` (and ``questions``) given, one type per dataset from its gold values
+    (:func:`auto_pick`; ``picks``, when a dict, receives {dataset: (type, reason)}); without them, math.
+    """
+    if default != AUTO:
+        check_name(default, "--answer_type")
+    out: list[str | None] = []
     for t, d in zip(answer_types, datasets):
         if not _missing(t):
             out.append(check_name(str(t).strip(), where))
         else:
-            out.append(dataset_default(d) or fallback)
-    return out
+            out.append(dataset_default(d) or (None if default == AUTO else default))
+    if any(t is None for t in out):
+        open_rows = [i for i, t in enumerate(out) if t is None]
+        if default != AUTO or golds is None:
+            chosen = {None: ("math", "no gold values given")}
+            key = [None] * len(out)
+        else:
+            golds, datasets = list(golds), list(datasets)
+            questions = list(questions) if questions is not None else [""] * len(golds)
+            key = [None if _missing(d) else str(d) for d in datasets]
+            chosen = {}
+            for ds in dict.fromkeys(key[i] for i in open_rows):
+                rows = [i for i in open_rows if key[i] == ds]
+                chosen[ds] = auto_pick([golds[i] for i in rows], [questions[i] for i in rows])
+            if picks is not None:
+                picks.update(chosen)
+        for i in open_rows:
+            out[i] = chosen[key[i]][0]
+    return out  # type: ignore[return-value]
+
+
+def auto_pick(golds, questions) -> tuple[str, str]:
+    """(answer type, why) for one dataset from its gold values (``--answer_type auto``).
+
+    * code_output: every gold is a Python literal and at least one is not a plain number (``'abc'``,
+      ``[1, 2]``, ``True``, ``None``): numbers alone are math answers too;
+    * choice: every gold is one letter A-J (``B``, ``(b)``) that is among the options its question lists;
+    * otherwise math.
+    """
+    from ddcf.verify.answer_types.choice import options
+    from ddcf.verify.answer_types.code_output import NOTHING, safe_literal
+    from ddcf.verify.choice import gold_letter
+
+    golds = [str(g) for g in golds]
+    n = len(golds)
+    if not n:
+        return "math", "no rows"
+    values = [safe_literal(g) for g in golds]
+    if all(v is not NOTHING for v in values):
+        other = sum(1 for v in values if isinstance(v, bool) or not isinstance(v, (int, float)))
+        if other:
+            return "code_output", f"all {n} golds are Python literals, {other} of them not plain numbers"
+    letters = 0
+    for g, q in zip(golds, questions):
+        letter = gold_letter(g) if len(g.strip()) <= 3 else None
+        if letter is None or letter not in options(str(q or "")):
+            break
+        letters += 1
+    if letters == n:
+        return "choice", f"all {n} golds are one letter among the options their question lists"
+    return "math", "golds are neither all Python literals (beyond numbers) nor all option letters"
 
 
 def grade_rows(kind: AnswerType, df, **_options):
@@ -103,6 +227,7 @@ def grade_rows(kind: AnswerType, df, **_options):
 
     A gold the type cannot use (a choice gold that names no listed option, a code gold that is no literal)
     gives that row status 'error' with the reason in ``attrs["row_errors"]``; the other rows are graded.
+    Status per row: see the module docstring ('ok' becomes 'truncated' when only the completion's tail was read).
     """
     import pandas as pd
 
@@ -121,11 +246,11 @@ def grade_rows(kind: AnswerType, df, **_options):
             status.append("error")
             errors.append((i, f"{kind.name} gold {g[:60]!r}: {exc}"))
             continue
-        ex = kind.extract(c, q)
-        ok = ex.answer is not None and bool(kind.same(ex.answer, key))
-        preds.append(ex.answer)
+        r = read(kind, c, q)
+        ok = r.value is not NOPARSE and bool(kind.same(r.value, key))
+        preds.append(r.answer)
         correct.append(ok)
-        status.append("no_answer" if ex.answer is None else "truncated" if ex.truncated else "ok")
+        status.append("truncated" if r.truncated and r.status == "ok" else r.status)
     datasets = df["dataset"].tolist() if "dataset" in df.columns else [None] * len(df)
     out = pd.DataFrame({
         "model": df["model"].astype(str).to_numpy(), "question_id": df["question_id"].astype(str).to_numpy(),

@@ -1,11 +1,17 @@
 r"""The ``choice`` answer type: a multiple-choice letter A-J (MMLU, MMLU-Pro, SAT, ARC, ...).
 
-Extraction is the ``choice`` chain of :mod:`ddcf.verify.choice` ("The answer is (C)", ``\boxed{C}``, "C)",
-``{"answer": "C"}``, a trailing letter; the last explicit choice wins).  The gold may be a letter ("C", "(c)")
-or the text of an option; option texts are read from the question ("A. 4\nB. 9", "(A) 4 (B) 9", "A) 4").
-A gold that is neither a letter of the listed options nor one option's text makes that row status 'error'
-(the reason goes to the run's warnings) instead of failing the whole table: one bad row of a large
-benchmark should not cost the rest.
+Where the answer is comes from the extraction front (:mod:`ddcf.verify.front`): the JSON ``answer`` field
+(``{"answer": "C"}``, ``{"answer": "(C) 15"}``), an ``[ANSWER]`` tag, ``\boxed{C}``, "The answer is (C)", a
+fenced block, else a last line that starts with its letter ("B) 4", "**C**"; not a line listing several
+options).  Parsing a span is the letter rules of :mod:`ddcf.verify.choice` (a lower-case letter followed by a
+word is no choice: "the answer is a multiple of 3").  When no span holds a letter, the ``choice_fallback``
+chain reads the whole text ("I choose D", "the correct option is C", the last "(C)" of a line naming one
+option, a completion that starts with its letter) and the row's status is 'fallback'.
+
+The gold may be a letter ("C", "(c)") or the text of an option; option texts are read from the question
+("A. 4\nB. 9", "(A) 4 (B) 9", "A) 4").  A gold that is neither a letter of the listed options nor one option's
+text makes that row status 'error' (the reason goes to the run's warnings) instead of failing the whole table:
+one bad row of a large benchmark should not cost the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ddcf.verify import choice as chain
-from ddcf.verify.answer_types import AnswerType, BadGold
+from ddcf.verify.answer_types import NOPARSE, AnswerType, BadGold
 from ddcf.verify.extract import get_chain
 
 # An option marker at a line start or after whitespace: "(A) ", "A. ", "A) ", "A: ".
@@ -63,8 +69,25 @@ def gold_letter(gold: str, question: str) -> str:
     raise BadGold("it is not a letter A-J and the question lists no options to match its text against")
 
 
-def _extract(completion: str, question: str):
-    return get_chain(chain.CHAIN)(completion)
+LOCATIONS = ("json", "tag", "boxed", "phrase", "fence", "last_line")
 
 
-ANSWER_TYPE = AnswerType("choice", extract=_extract, gold=gold_letter, same=lambda p, g: p == g)
+def parse(span, question: str = ""):
+    """The letter a front span names, or NOPARSE."""
+    text = span.raw if span.fenced else span.text
+    if span.location == "last_line":
+        if len(set(chain.PAREN.findall(text))) > 1 or len(options(text)) > 1:
+            return NOPARSE  # the model copying the option list chooses nothing
+        letter = chain.letter(text, strict_lower=True, strict_upper=True)
+    else:
+        letter = chain.letter(text)
+    return NOPARSE if letter is None else letter
+
+
+def _fallback(text: str, question: str = ""):
+    got = get_chain(chain.FALLBACK_CHAIN)(text).answer
+    return None if got is None else (got, got)
+
+
+ANSWER_TYPE = AnswerType("choice", locations=LOCATIONS, parse=parse, gold=gold_letter, same=lambda p, g: p == g,
+                         fallback=_fallback, show_value=True)

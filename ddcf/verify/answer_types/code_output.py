@@ -1,30 +1,47 @@
 r"""The ``code_output`` answer type: a Python literal ("what does this code print/return?", CRUXEval-style).
 
-The prediction and the gold are parsed with :func:`ast.literal_eval` only, never executed and never passed
-to ``eval``: literal_eval accepts literals (numbers, strings, bytes, tuples, lists, dicts, sets, True/False/
-None) and refuses names, calls, attribute access and operators, so ``__import__('os').system(...)`` is no
-literal and is rejected.  Before parsing, a candidate longer than :data:`MAX_CHARS` or nested deeper than
-:data:`MAX_DEPTH` is refused too (the parser's time and recursion are bounded by the input).
+Where the answer is comes from the extraction front (:mod:`ddcf.verify.front`), in this order: the JSON
+``answer`` field, an ``[ANSWER]`` tag, ``\boxed{}``, "The answer is X", "The output is X" / "returns X",
+a fenced block, the last line.  So ``{"reasoning": ..., "answer": "[1, 2]"}`` is graded on ``[1, 2]``, never on
+the whole JSON object.
 
-The candidate is, in order: the last fenced code block, the last JSON ``"answer"`` field, the last
-``\boxed{...}``, the last "answer is X" / "Output: X" line, the last non-empty line.  Values compare with
-``==`` except that a bool never equals a number (``True`` is not ``1`` in printed output).
+Parsing a span, never executing it: the text (without surrounding backticks, ``**`` and trailing ``,;.``) is
+read with :func:`ast.literal_eval`, which accepts literals (numbers, strings, bytes, tuples, lists, dicts,
+sets, True/False/None) and refuses names, calls, attribute access and operators, so
+``__import__('os').system(...)`` is no literal and is rejected.  ``assert f(...) == X`` and ``f(...) == X`` give
+X (the statement is parsed with :func:`ast.parse`, which builds a syntax tree and runs nothing).  A candidate
+longer than :data:`MAX_CHARS` or nested deeper than :data:`MAX_DEPTH` is refused before parsing.
+
+What a JSON answer field means:
+
+* a quoted string (``"answer": "[1, 2]"``, ``"answer": "'abc'"``, ``"answer": "abc"``): either the literal its
+  content spells or the string itself, whichever equals the gold (JSON answers are strings; the content
+  ``abc`` of ``"answer": "abc"`` is the string ``'abc'``);
+* a bare value (``"answer": [1, "a"]``, ``"answer": true``): read as JSON first, then as a Python literal.
+
+Comparison is by value (``==``) with two rules: a bool never equals a number (``True`` is not ``1`` in
+printed output), and **tuples vs lists**: a tuple gold is matched by a list at the same place only when the
+answer is a bare JSON value (JSON has no tuple syntax: ``"answer": [1, "a"]`` for ``(1, 'a')``); everywhere
+else a list never equals a tuple, as in Python (``[1, 'a'] == (1, 'a')`` is False), and a list gold never
+accepts a tuple.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
+from dataclasses import dataclass
 
-from ddcf.verify.answer_types import AnswerType, BadGold
-from ddcf.verify.extract import SCAN_CHARS, Extraction, boxed, json_answer_values
+from ddcf.verify.answer_types import NOPARSE, AnswerType, BadGold
+from ddcf.verify.front import Span
 
 MAX_CHARS = 100_000
 MAX_DEPTH = 50
-_FENCE = re.compile(r"```[ \t]*[\w+-]*[ \t]*\n(.*?)\n?[ \t]*```", re.DOTALL)
-_LINE = re.compile(r"^[ \t>*]*(?:the\s+)?(?:final\s+)?(?:answer|output|result|returns?)\b\**\s*(?:is|=|:)\**"
-                   r"[ \t]*(?P<v>\S[^\n]*)", re.IGNORECASE | re.MULTILINE)
+LOCATIONS = ("json", "tag", "boxed", "phrase", "output", "fence", "last_line")
 _OPEN, _CLOSE = "([{", ")]}"
+_WRAP = re.compile(r"^(?:\*\*|__|`+)(.*?)(?:\*\*|__|`+)$", re.DOTALL)
+_HAS_EQ = re.compile(r"==")
 
 
 def _depth(text: str) -> int:
@@ -46,47 +63,94 @@ class _Nothing:
 NOTHING = _Nothing()
 
 
+def _bounded(text) -> bool:
+    return isinstance(text, str) and bool(text.strip()) and len(text) <= MAX_CHARS and _depth(text) <= MAX_DEPTH
+
+
 def safe_literal(text: str):
     """The value of the Python literal ``text`` (a trailing ``# comment`` is allowed), or NOTHING."""
-    if not isinstance(text, str):
-        return NOTHING
-    text = text.strip()
-    if not text or len(text) > MAX_CHARS or _depth(text) > MAX_DEPTH:
+    if not _bounded(text):
         return NOTHING
     try:
-        return ast.literal_eval(text)
+        return ast.literal_eval(text.strip())
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOTHING
 
 
-def _candidates(text: str) -> list[str]:
-    """Candidate answer strings, the most explicit first (the last of each kind: models correct themselves)."""
-    out = []
-    fences = _FENCE.findall(text)
-    if fences:
-        out.append(fences[-1])
-    out += list(reversed(json_answer_values(text)))[:1]
-    box = boxed(text)
-    if box is not None:
-        out.append(box)
-    lines = list(_LINE.finditer(text))
-    if lines:
-        v = lines[-1].group("v").strip().strip("`")
-        out += [v, v.rstrip(".")]
-    rest = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("```")]
-    if rest:
-        out.append(rest[-1].strip("`"))
-    return out
+def _compared(text: str):
+    """X of ``assert f(...) == X`` / ``f(...) == X`` (the source of X), or None; parsed, never run."""
+    if not _HAS_EQ.search(text) or not _bounded(text):
+        return None
+    try:
+        tree = ast.parse(text.strip())
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if len(tree.body) != 1:
+        return None
+    node = tree.body[0]
+    test = node.test if isinstance(node, ast.Assert) else node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return None
+    return ast.get_source_segment(text.strip(), test.comparators[0])
 
 
-def _extract(completion: str, question: str) -> Extraction:
-    text = completion if isinstance(completion, str) else ""
-    truncated = len(text) > SCAN_CHARS
-    text = text[-SCAN_CHARS:]
-    for cand in _candidates(text):
-        if safe_literal(cand) is not NOTHING:
-            return Extraction(cand.strip(), "literal", truncated)
-    return Extraction(None, "none", truncated)
+def _unwrap(text: str) -> str:
+    t = text.strip()
+    prev = None
+    while prev != t:
+        prev = t
+        m = _WRAP.match(t)
+        if m:
+            t = m.group(1).strip()
+    return t
+
+
+def literal_of(text: str):
+    """The literal ``text`` spells, tolerating the forms real outputs use, or NOTHING."""
+    if not isinstance(text, str):
+        return NOTHING
+    t = _unwrap(text)
+    rhs = _compared(t)
+    if rhs is not None:
+        t = rhs
+    for cand in (t.rstrip(" \t,;.") or t, t):  # "[1, 2]," and "'abc'." end a sentence; "1." is still a number
+        v = safe_literal(cand)
+        if v is not NOTHING:
+            return v
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    """The values a span may mean (``same`` is True when any equals the gold) and whether a list may stand for
+    a tuple (a bare JSON value)."""
+
+    values: tuple
+    json_bare: bool = False
+
+
+def parse(span: Span, question: str = ""):
+    """The :class:`CodeAnswer` of a front span, or NOPARSE."""
+    values: list = []
+    if span.location == "json" and not span.quoted:
+        try:
+            if _bounded(span.text):
+                values.append(json.loads(span.text))
+        except (ValueError, RecursionError):
+            pass
+        v = literal_of(span.text)
+        if v is not NOTHING:
+            values.append(v)
+        return CodeAnswer(tuple(values), json_bare=True) if values else NOPARSE
+    texts = [span.text] if span.raw is None or span.raw == span.text else [span.raw, span.text]
+    for t in texts:
+        v = literal_of(t)
+        if v is not NOTHING:
+            values.append(v)
+            break
+    if span.quoted:
+        values.append(span.text)  # "answer": "abc" is the string 'abc'
+    return CodeAnswer(tuple(values)) if values else NOPARSE
 
 
 def _gold(gold: str, question: str):
@@ -97,27 +161,51 @@ def _gold(gold: str, question: str):
     return value
 
 
-def _canon(v):
-    """A form in which == also tells bools from numbers, recursively."""
+def _canon(v, lists_as_tuples: bool = False):
+    """A form in which == also tells bools from numbers (and lists from tuples), recursively."""
     if isinstance(v, bool):
         return ("bool", v)
     if isinstance(v, (list, tuple)):
-        return (type(v).__name__, tuple(_canon(x) for x in v))
+        kind = "tuple" if lists_as_tuples else type(v).__name__
+        return (kind, tuple(_canon(x, lists_as_tuples) for x in v))
     if isinstance(v, dict):
-        return ("dict", frozenset((_canon(k), _canon(x)) for k, x in v.items()))
+        return ("dict", frozenset((_canon(k, lists_as_tuples), _canon(x, lists_as_tuples)) for k, x in v.items()))
     if isinstance(v, (set, frozenset)):
-        return ("set", frozenset(_canon(x) for x in v))
+        return ("set", frozenset(_canon(x, lists_as_tuples) for x in v))
     return v
 
 
-def same(prediction: str, gold_value) -> bool:
-    value = safe_literal(prediction)
-    if value is NOTHING:
-        return False
+def _match(value, gold, json_bare: bool) -> bool:
+    """``value == gold`` by the rules of the module docstring."""
+    if isinstance(gold, tuple) and json_bare and isinstance(value, list):
+        return len(value) == len(gold) and all(_match(v, g, json_bare) for v, g in zip(value, gold))
+    if isinstance(gold, (list, tuple)) and type(value) is type(gold):
+        return len(value) == len(gold) and all(_match(v, g, json_bare) for v, g in zip(value, gold))
+    if isinstance(gold, dict) and isinstance(value, dict):
+        if json_bare and any(isinstance(k, tuple) for k in gold):
+            return False  # JSON keys are strings: a tuple key cannot be written
+        return set(map(_key, value)) == set(map(_key, gold)) and all(
+            _match(value[k], gold[g], json_bare) for k in value for g in gold if _key(k) == _key(g))
     try:
-        return _canon(value) == _canon(gold_value)
-    except TypeError:  # an unhashable value inside a set/dict key cannot be in a literal; be safe anyway
+        return _canon(value) == _canon(gold)
+    except TypeError:  # an unhashable value inside a set cannot be in a literal; be safe anyway
         return False
 
 
-ANSWER_TYPE = AnswerType("code_output", extract=_extract, gold=_gold, same=same)
+def _key(k):
+    try:
+        return _canon(k)
+    except TypeError:
+        return repr(k)
+
+
+def same(answer, gold_value) -> bool:
+    """True when ``answer`` (a :class:`CodeAnswer`, or a string read as a last line) equals the gold value."""
+    if isinstance(answer, str):
+        answer = parse(Span(answer, "last_line"))
+    if not isinstance(answer, CodeAnswer):
+        return False
+    return any(_match(v, gold_value, answer.json_bare) for v in answer.values)
+
+
+ANSWER_TYPE = AnswerType("code_output", locations=LOCATIONS, parse=parse, gold=_gold, same=same)

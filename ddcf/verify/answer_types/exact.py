@@ -1,9 +1,9 @@
 r"""The ``exact`` answer type: a short string (a name, a word, a label), compared after normalisation.
 
-The candidate is the last JSON ``"answer"`` field, else the last ``\boxed{...}``, else the last "The answer
-is X" / "Answer: X" (:func:`ddcf.verify.extract.answer_phrase`), else a last line of at most 100 characters.
-Normalisation: Unicode NFKC, case folded, markdown/quote/``\text{}`` wrappers and a final period removed,
-whitespace collapsed.
+Where the answer is comes from the extraction front (:mod:`ddcf.verify.front`): the JSON ``answer`` field,
+an ``[ANSWER]`` tag, ``\boxed{}``, ``####``, "The answer is X" / "Answer: X", a fenced block, else a last line
+of at most 100 characters.  Normalisation: Unicode NFKC, case folded, markdown/quote/``\text{}`` wrappers and a
+final period removed, whitespace collapsed; an answer that is empty after it does not parse.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ddcf.verify.answer_types import AnswerType, BadGold
-from ddcf.verify.extract import SCAN_CHARS, Extraction, answer_phrase, boxed, json_answer
+from ddcf.verify.answer_types import NOPARSE, AnswerType, BadGold
 
+LOCATIONS = ("json", "tag", "boxed", "hash", "phrase", "fence", "last_line")
+MAX_LAST_LINE = 100
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm)\s*\{([^{}]*)\}")
 
 
@@ -27,18 +28,11 @@ def normalise(text: str) -> str:
     return t.casefold()
 
 
-def _extract(completion: str, question: str) -> Extraction:
-    text = completion if isinstance(completion, str) else ""
-    truncated = len(text) > SCAN_CHARS
-    text = text[-SCAN_CHARS:]
-    for name, fn in (("json_answer", json_answer), ("boxed", boxed), ("answer_phrase", answer_phrase)):
-        got = fn(text)
-        if got is not None and normalise(got):
-            return Extraction(got.strip(), name, truncated)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if lines and len(lines[-1]) <= 100 and normalise(lines[-1]):
-        return Extraction(lines[-1], "last_line", truncated)
-    return Extraction(None, "none", truncated)
+def parse(span, question: str = ""):
+    if span.location == "last_line" and len(span.text) > MAX_LAST_LINE:
+        return NOPARSE  # a long last line is a sentence of reasoning, not a short answer
+    key = normalise(span.raw if span.fenced else span.text)
+    return key if key else NOPARSE
 
 
 def _gold(gold: str, question: str) -> str:
@@ -48,4 +42,8 @@ def _gold(gold: str, question: str) -> str:
     return key
 
 
-ANSWER_TYPE = AnswerType("exact", extract=_extract, gold=_gold, same=lambda p, g: normalise(p) == g)
+def same(value, gold_key) -> bool:
+    return isinstance(value, str) and normalise(value) == gold_key
+
+
+ANSWER_TYPE = AnswerType("exact", locations=LOCATIONS, parse=parse, gold=_gold, same=same)
