@@ -51,15 +51,30 @@ class SelectConfig(StageConfig):
         None, "Only for --method longest: local tokenizer folder whose tokens measure the length (default: "
         "whitespace-separated words).", metavar="DIR",
     )
+    disf_mode: str = option(
+        "batched", "Only for --method disf: 'batched' (as released: a separate greedy in every --disf_batch rows, "
+        "its first pick a random row (--seed), then the row that least correlates the picks' embedding dimensions) "
+        "or 'whole_pool' (one greedy over the whole pool minimising the Frobenius norm of the L2-normalised "
+        "embeddings' second-moment matrix; --device applies).", choices=("batched", "whole_pool"),
+    )
+    disf_batch: int = option(
+        1024, "Only for --method disf --disf_mode batched: rows per batch, in pool order (released: 1024); every "
+        "batch gets its share of k, proportional to its size.", min=2, max=1 << 30, metavar="ROWS",
+    )
     passrate_source: str = option(
         "predicted", "Only for --method passrate_band: 'predicted' (corpus questions, stage-5 predicted "
         "correctness) or 'measured' (seed questions, pass rates of infer.py --n K; their completions become the "
         "responses).", choices=("predicted", "measured"),
     )
     band: str | None = option(
-        None, "Only for --method passrate_band (required there): the pass-rate band 'LO,HI' in [0, 1] (inclusive), "
-        "or a bucket of ddcf.generate.passrate: impossible, 'very hard', hard, medium, easy, 'very easy', perfect.",
-        metavar="LO,HI|BUCKET",
+        None, "Only for --method passrate_band (required there): the pass-rate band 'LO,HI' in [0, 1] (bounds: "
+        "--band_bounds), or a bucket of ddcf.generate.passrate: impossible, 'very hard', hard, medium, easy, "
+        "'very easy', perfect.", metavar="LO,HI|BUCKET",
+    )
+    band_bounds: str = option(
+        "exclusive", "Only for --method passrate_band --band LO,HI: 'exclusive' keeps LO < pass rate < HI (as "
+        "Reasoning360's run_filter.py, which drops pass rates <= --low_thresh and >= --high_thresh) or 'inclusive' "
+        "LO <= pass rate <= HI.", choices=("exclusive", "inclusive"),
     )
     band_pick: str = option(
         "sample", "Only for --method passrate_band: how k are chosen inside the band: a seeded sample, the hardest "
@@ -109,7 +124,7 @@ class SelectConfig(StageConfig):
         if self.method == "passrate_band":
             from ddcf.select.methods.band import parse_band  # pandas-free
 
-            parse_band(self.band)
+            parse_band(self.band, self.band_bounds)
         if self.method == "crowd":
             from ddcf.select.methods.band import parse_weights
 

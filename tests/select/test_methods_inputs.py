@@ -59,10 +59,13 @@ def test_binary_hard_samples_wrong_seed_questions_with_their_completions(layout,
 
 
 def test_passrate_band_on_measured_pass_rates(layout):
-    ids, rate = seed_layout(layout)
-    sel, rep, _ = select(layout, "--method", "passrate_band", "--passrate_source", "measured", "--band", "0.25,0.5",
+    ids, rate = seed_layout(layout)  # pass rates k / 4: the band's ends are hit exactly
+    sel, rep, _ = select(layout, "--method", "passrate_band", "--passrate_source", "measured", "--band", "0.25,0.75",
                          "--num_select", "4")
-    assert sel.predicted_correctness.between(0.25, 0.5).all() and len(sel) == 4
+    assert (sel.predicted_correctness == 0.5).all() and len(sel) == 4  # exclusive ends, as Reasoning360's filter
+    sel, rep, _ = select(layout, "--method", "passrate_band", "--passrate_source", "measured", "--band", "0.25,0.5",
+                         "--band_bounds", "inclusive", "--band_pick", "hardest", "--num_select", "4")
+    assert (sel.predicted_correctness == 0.25).all() and len(sel) == 4  # the lower end kept (5 questions at 0.25)
     assert rep["inputs"]["correctness_source"].startswith("measured")
 
 

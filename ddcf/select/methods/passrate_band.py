@@ -4,7 +4,8 @@ The difficulty-filtering pipelines' method.  ``--passrate_source predicted`` (de
 its stage-5 predicted correctness as the pass rate (corpus annotations: none); ``measured`` uses the seed
 questions and the pass rates of ``infer.py --n K --temperature T`` (``Layout.passrates(model)``; corpus
 annotations: none, but K answers of the target per seed question; the responses are its completions).
-``--band LO,HI`` (inclusive) or a bucket name of :data:`ddcf.generate.passrate.BUCKETS` (same intervals);
+``--band LO,HI`` (``LO < p < HI`` as Reasoning360's filter; ``--band_bounds inclusive``: ``LO <= p <= HI``) or a
+bucket name of :data:`ddcf.generate.passrate.BUCKETS` (same intervals);
 ``--band_pick``: a seeded sample (default) or the hardest / easiest first.  The table's ``cost`` column is the
 pass rate.
 """
@@ -23,7 +24,7 @@ def pool_kind(config) -> str:
 
 
 def select(ctx: Context) -> Picks:
-    band = parse_band(ctx.config.band)
+    band = parse_band(ctx.config.band, getattr(ctx.config, "band_bounds", "exclusive"))
     rate = np.asarray(ctx.pool.predicted_correctness, dtype=np.float64)
     with Timer() as t:
         inside = np.flatnonzero(in_band(rate, band))
@@ -37,9 +38,11 @@ def select(ctx: Context) -> Picks:
         else:
             rows = inside[ranked(rate[inside], ctx.k, descending=pick == "easiest")]
     return Picks(indices=rows, score=rate[rows], engine=f"band {band[:2]} ({pick})", seconds=t.seconds,
-                 stats={"in_band": int(len(inside)), "band": list(band[:2])})
+                 stats={"in_band": int(len(inside)), "band": list(band[:2]), "open_ends": list(band[2:])})
 
 
 def folder_tag(config) -> str:
     band = "".join(ch if ch.isalnum() or ch in ".-" else "-" for ch in str(config.band).strip())
-    return f"{config.passrate_source}_{band}_{config.band_pick}"
+    inclusive = getattr(config, "band_bounds", "exclusive") == "inclusive" and "," in str(config.band)
+    bounds = "_incl" if inclusive else ""  # an inclusive LO,HI run must not replace the exclusive one's folder
+    return f"{config.passrate_source}_{band}{bounds}_{config.band_pick}"
