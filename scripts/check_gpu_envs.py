@@ -231,8 +231,8 @@ def _target_tags() -> list:
         compatible_tags(PYTHON, "cp311", plats))
 
 
-def wheel_requires(name: str, version: str) -> list[str] | None:
-    """Requires-Dist (markers true here, no extra) of name==version's best Linux wheel; None when only an sdist."""
+def wheel_url(name: str, version: str) -> str | None:
+    """The URL of name==version's best wheel for Linux x86-64 / CPython 3.11; None when there is only an sdist."""
     req = urllib.request.Request(f"{INDEX}/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     with urllib.request.urlopen(req, timeout=60) as r:
         files = json.load(r)["files"]
@@ -248,9 +248,21 @@ def wheel_requires(name: str, version: str) -> list[str] | None:
         score = min((rank[t] for t in tags if t in rank), default=None)
         if fver == Version(version) and score is not None and (best is None or score < best[0]):
             best = (score, f["url"])
-    if best is None:
+    return None if best is None else best[1]
+
+
+def remote_wheel(name: str, version: str) -> zipfile.ZipFile | None:
+    """name==version's wheel opened in place: members are read through HTTP range requests, never the whole file."""
+    url = wheel_url(name, version)
+    return None if url is None else zipfile.ZipFile(_RangeFile(url))
+
+
+def wheel_requires(name: str, version: str) -> list[str] | None:
+    """Requires-Dist (markers true here, no extra) of name==version's best Linux wheel; None when only an sdist."""
+    z = remote_wheel(name, version)
+    if z is None:
         return None
-    with zipfile.ZipFile(_RangeFile(best[1])) as z:
+    with z:
         meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
         msg = Parser().parsestr(z.read(meta).decode("utf-8"))
     return [r for r in msg.get_all("Requires-Dist") or [] if applies(Requirement(r))]
