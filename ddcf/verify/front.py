@@ -7,6 +7,8 @@ shared by all answer types:
 ``json``       the last ``"answer"`` / ``"final_answer"`` field of a JSON object, read leniently (invalid
                escapes, an unterminated object, single quotes, an unquoted Python literal as the value),
                inside a ```` ```json ```` fence or not; placeholders ("___", "N/A") are skipped
+``json_value`` as ``json``, but only the prompt template's own blank (``"___"``) is skipped: for code output
+               ``"[]"``, ``"-"``, ``"..."`` and spaces are real answers, not placeholders (its spans say ``json``)
 ``tag``        the last ``[ANSWER] ... [/ANSWER]`` or ``<answer> ... </answer>`` (CRUXEval, R1-style prompts)
 ``boxed``      the last non-empty ``\boxed{...}`` / ``\fbox{...}``
 ``hash``       the last ``#### X`` (GSM8K)
@@ -43,7 +45,7 @@ from ddcf.verify.extract import (
 )
 
 #: every location, in the default order of trust (a type that does not care uses this order)
-LOCATIONS = ("json", "tag", "boxed", "hash", "phrase", "output", "fence", "last_line")
+LOCATIONS = ("json", "json_value", "tag", "boxed", "hash", "phrase", "output", "fence", "last_line")
 #: locations that are a guess, not a marked answer: a span there that the type cannot parse does not make the
 #: row 'unparsed' (every completion has a last line; "I don't know" is no answer, not a format problem)
 GUESSES = frozenset({"last_line"})
@@ -119,6 +121,20 @@ def _json(text: str) -> Span | None:
             return Span(val, "json", raw=val, quoted=quoted)
     if items and items[-1] == ("", True):
         return Span("", "json", raw="", quoted=True)
+    return None
+
+
+_TEMPLATE_BLANK = re.compile(r"^\s*_{2,}\s*$")
+
+
+def _json_value(text: str) -> Span | None:
+    """The last answer value that is not the template's blank: the ZeroEval-style prompt shows ``"answer": "___"``,
+    so only that is skipped; everything else the model wrote there (``[]``, ``-``, ``''``) is its answer."""
+    if "nswer" not in text:
+        return None
+    for val, quoted in reversed(json_answer_items(text)):
+        if not _TEMPLATE_BLANK.match(val):
+            return Span(val, "json", raw=val, quoted=quoted)
     return None
 
 
@@ -204,6 +220,6 @@ def _last_line(text: str) -> Span | None:
     return None
 
 
-_LOCATORS = {"json": _json, "tag": _tag, "boxed": _boxed, "hash": _hash, "phrase": _phrase, "output": _output,
-             "fence": _fence, "last_line": _last_line}
+_LOCATORS = {"json": _json, "json_value": _json_value, "tag": _tag, "boxed": _boxed, "hash": _hash, "phrase": _phrase,
+             "output": _output, "fence": _fence, "last_line": _last_line}
 assert set(_LOCATORS) == set(LOCATIONS)

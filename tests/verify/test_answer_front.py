@@ -96,6 +96,27 @@ def test_code_output_tuple_and_json_rules(text, gold, ok):
     assert kind.same(kind.read(text).value, kind.gold(gold, "")) is ok
 
 
+# Forms seen in real published CRUXEval outputs (ZeroEval result files of 47 models, graded against their
+# leaderboard): before these rules "[]", "-" and spaces were skipped as placeholders (1,260 rows 'unparsed').
+@pytest.mark.parametrize("text,gold,ok", [
+    ('```json\n{\n    "reasoning": "...",\n    "answer": "[]"\n}\n```', "[]", True),
+    ('{"reasoning": "r", "answer": "[]"}', "[7, 1, 2]", False),
+    ('{"reasoning": "the string \'-\' is returned", "answer": "-"}', "'-'", True),
+    ('{"reasoning": "eight spaces", "answer": "        "}', "'        '", True),
+    ('{"reasoning": "r", "answer": "___"}', "'___'", False),  # the template's blank stays no answer
+    ('{"reasoning": "r", "answer": "t\\nZA\\nA"}', "'t\\nZA\\nA'", True),  # the gold's escapes, no quotes
+    ('{"reasoning": "r", "answer": "\'148: b\'148\'\'"}', '"148: b\'148\'"', True),  # broken quoting
+    ('{"reasoning": "r", "answer": "\'{\'a\': -1, \'b\': 0}\'"}', "{'a': -1, 'b': 0}", True),
+    ('{"reasoning": "r", "answer": "\\"[\'a\']\\""}', "['a']", True),  # a string spelling the literal
+    ('{"reasoning": "r", "answer": "\'20\'"}', "20", False),  # a string is not the number
+])
+def test_code_output_real_output_forms(text, gold, ok):
+    kind = AT.get("code_output")
+    reading = kind.read(text)
+    assert reading.status == "ok" or not ok
+    assert kind.same(reading.value, kind.gold(gold, "")) is ok
+
+
 def test_auto_picks_per_dataset_and_says_why():
     picks = {}
     q = "Pick one:\nA. 1\nB. 2\nC. 3"

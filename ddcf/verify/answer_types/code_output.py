@@ -19,6 +19,12 @@ What a JSON answer field means:
   ``abc`` of ``"answer": "abc"`` is the string ``'abc'``);
 * a bare value (``"answer": [1, "a"]``, ``"answer": true``): read as JSON first, then as a Python literal.
 
+A **string gold** is also matched by the answer's text itself (except a bare JSON value: ``"answer": 12`` is a
+number), with stray quotes around it stripped, or written with the gold's escapes: ``"answer": "'-'"``,
+``"-"`` or ``"'-"`` for ``'-'``, and ``t\nZA`` for ``'t\nZA'`` (models often write a string's source form
+without its quotes, or break its quoting; the CRUXEval harness compares quote-stripped strings).  Other golds
+are compared by value only: ``'20'`` is not ``20``.
+
 Comparison is by value (``==``) with two rules: a bool never equals a number (``True`` is not ``1`` in
 printed output), and **tuples vs lists**: a tuple gold is matched by a list at the same place only when the
 answer is a bare JSON value (JSON has no tuple syntax: ``"answer": [1, "a"]`` for ``(1, 'a')``); everywhere
@@ -31,6 +37,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from dataclasses import dataclass
 
 from ddcf.verify.answer_types import NOPARSE, AnswerType, BadGold
@@ -38,7 +45,7 @@ from ddcf.verify.front import Span
 
 MAX_CHARS = 100_000
 MAX_DEPTH = 50
-LOCATIONS = ("json", "tag", "boxed", "phrase", "output", "fence", "last_line")
+LOCATIONS = ("json_value", "tag", "boxed", "phrase", "output", "fence", "last_line")
 _OPEN, _CLOSE = "([{", ")]}"
 _WRAP = re.compile(r"^(?:\*\*|__|`+)(.*?)(?:\*\*|__|`+)$", re.DOTALL)
 _HAS_EQ = re.compile(r"==")
@@ -72,7 +79,9 @@ def safe_literal(text: str):
     if not _bounded(text):
         return NOTHING
     try:
-        return ast.literal_eval(text.strip())
+        with warnings.catch_warnings():  # "1e" or "3x" in an answer: a SyntaxWarning per row otherwise floods the log
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return ast.literal_eval(text.strip())
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOTHING
 
@@ -82,7 +91,9 @@ def _compared(text: str):
     if not _HAS_EQ.search(text) or not _bounded(text):
         return None
     try:
-        tree = ast.parse(text.strip())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip())
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     if len(tree.body) != 1:
@@ -96,6 +107,8 @@ def _compared(text: str):
 
 def _unwrap(text: str) -> str:
     t = text.strip()
+    if not t.strip("*_`"):
+        return t  # "*****" is an answer made of stars, not bold around "*"
     prev = None
     while prev != t:
         prev = t
@@ -117,6 +130,8 @@ def literal_of(text: str):
         v = safe_literal(cand)
         if v is not NOTHING:
             return v
+    if len(t) > 2 and t[0] == t[-1] and t[0] in "'\"":  # "'{'a': 1}'": a literal wrapped in quotes that break it
+        return literal_of(t[1:-1])
     return NOTHING
 
 
@@ -127,6 +142,7 @@ class CodeAnswer:
 
     values: tuple
     json_bare: bool = False
+    texts: tuple = ()  # the span's text as written (for a string gold: see the module docstring)
 
 
 def parse(span: Span, question: str = ""):
@@ -141,16 +157,22 @@ def parse(span: Span, question: str = ""):
         v = literal_of(span.text)
         if v is not NOTHING:
             values.append(v)
-        return CodeAnswer(tuple(values), json_bare=True) if values else NOPARSE
+        return CodeAnswer(tuple(values), json_bare=True) if values else NOPARSE  # bare 12 is an int, not '12'
     texts = [span.text] if span.raw is None or span.raw == span.text else [span.raw, span.text]
     for t in texts:
         v = literal_of(t)
         if v is not NOTHING:
             values.append(v)
             break
+    if values and isinstance(values[0], str) and values[0] != span.text:
+        # "answer": "\"['a']\"": the string spells a container literal once more (a quoted '20' stays a string)
+        inner = literal_of(values[0])
+        if isinstance(inner, (list, tuple, dict, set)):
+            values.append(inner)
     if span.quoted:
         values.append(span.text)  # "answer": "abc" is the string 'abc'
-    return CodeAnswer(tuple(values)) if values else NOPARSE
+    texts = tuple(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
+    return CodeAnswer(tuple(values), texts=texts) if values or (span.location == "json" and texts) else NOPARSE
 
 
 def _gold(gold: str, question: str):
@@ -205,7 +227,21 @@ def same(answer, gold_value) -> bool:
         answer = parse(Span(answer, "last_line"))
     if not isinstance(answer, CodeAnswer):
         return False
-    return any(_match(v, gold_value, answer.json_bare) for v in answer.values)
+    if any(_match(v, gold_value, answer.json_bare) for v in answer.values):
+        return True
+    return isinstance(gold_value, str) and _same_string(answer.texts, gold_value)
+
+
+def _same_string(texts, gold: str) -> bool:
+    """A string gold against the answer's text as written: itself, the gold's escaped source (``repr`` without
+    its quotes), or either with stray quotes stripped from both ends."""
+    forms = {gold, repr(gold)[1:-1]}
+    forms |= {f.strip("'\"") for f in forms}
+    for t in texts:
+        s = _unwrap(t)
+        if s in forms or s.strip("'\"") in forms:
+            return True
+    return False
 
 
 ANSWER_TYPE = AnswerType("code_output", locations=LOCATIONS, parse=parse, gold=_gold, same=same)
