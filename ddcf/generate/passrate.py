@@ -5,11 +5,14 @@ Its pass rate on a question is the share of correct samples; the table
 ``Layout.passrates(model)`` (``verdicts/<model>.passrate.parquet``) has one row per question:
 model, question_id, dataset, n, n_correct, pass_rate.
 
-Buckets (the usual difficulty-filtering bands)::
+Buckets (Reasoning360's difficulty-filtering pipeline, ``model_filtering`` README)::
 
     impossible  0            very hard (0, 0.2)   hard   [0.2, 0.4)
     medium      [0.4, 0.6)   easy      [0.6, 0.8) very easy [0.8, 1)
     perfect     1
+
+The README writes very easy as (0.8, 1), which leaves 0.8 in no bucket; its ``utils.py`` counts 0.8 as very
+easy, and so does :func:`bucket` (every pass rate in exactly one bucket).
 
 Run ``python -m ddcf.generate.passrate [--workdir W] [--models M ...]`` (or ``ddcf passrate``)
 to print the bucket table of every model (or the named ones).
