@@ -136,3 +136,11 @@ def test_select_runs_both_modes_and_names_their_folders():
         assert len(set(picks.indices.tolist())) == 12 and disf.folder_tag(cfg) == tag
         want = disf.disf_batched(x, 12, 100, 3)[0] if mode == "batched" else disf.disf_fast(x, 12)[0]
         assert np.array_equal(picks.indices, want)
+
+
+def test_non_finite_rows_are_picked_last_and_never_twice():
+    x = fixture_matrix(30, 5).astype(np.float64)
+    x[[2, 7]] = np.nan
+    for greedy in (disf.disf_batched, disf.batched_reference):
+        rows, _ = greedy(x, 30, 30, 0, first=[0])
+        assert sorted(rows.tolist()) == list(range(30)) and set(rows[-2:].tolist()) == {2, 7}

@@ -90,6 +90,12 @@ def off_diagonal_correlation(rows: np.ndarray) -> float:
     return float(np.sum(c * c) - np.sum(np.diag(c) ** 2))
 
 
+def usable(score: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """Picked rows +inf; a non-finite objective (non-finite embeddings) 1e300: picked only last (1e300 + TIE
+    tolerance stays finite, so picked rows never tie with it)."""
+    return np.where(taken, np.inf, np.where(np.isfinite(score), score, 1e300))
+
+
 def _batch_fast(x: np.ndarray, budget: int, first: int) -> tuple[list[int], list[float]]:
     """One batch's greedy with the closed-form objective of every candidate (module docstring)."""
     b, d = x.shape
@@ -118,8 +124,7 @@ def _batch_fast(x: np.ndarray, budget: int, first: int) -> tuple[list[int], list
         t2 = 2.0 * np.einsum("ij,ij->i", u, u) / (n - 1)
         t3 = np.einsum("ij,ij->i", w, v2) ** 2
         diag = np.einsum("ij,ij->i", (g + v2) * w, (g + v2) * w)
-        score = t1 + t2 + t3 - diag
-        score = np.where(taken | ~np.isfinite(score), np.inf, score)
+        score = usable(t1 + t2 + t3 - diag, taken)
         j = first_best(score)
         sel.append(j)
         cost.append(float(score[j]))
@@ -135,7 +140,7 @@ def _batch_reference(x: np.ndarray, budget: int, first: int) -> tuple[list[int],
         for j in range(len(x)):
             if j not in sel:
                 vals[j] = off_diagonal_correlation(x[sel + [j]])
-        vals = np.where(np.isfinite(vals), vals, np.inf)
+        vals = usable(vals, np.isin(np.arange(len(x)), sel))
         j = first_best(vals)
         sel.append(j)
         cost.append(float(vals[j]))
