@@ -10,6 +10,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # reads the same as another name: "org/m" and "org__m", "a_/b" and "a/_b", "a//b" and "a____b".
 _AMBIGUOUS = re.compile(r"__|_/|/_|//")
 MAX_STEM = 150
+# A stem ending in a suffix the layout appends to other files' stems (``<model>.passrate.parquet`` beside
+# ``<model>.parquet``) would name another model's file: "x.passrate"'s verdicts would be "x"'s pass rates.
+_RESERVED_ENDINGS = (".passrate",)
 
 
 def safe_name(name: str) -> str:
@@ -18,7 +21,8 @@ def safe_name(name: str) -> str:
     A name made only of ``A-Za-z0-9._-`` and single slashes keeps its readable form, slashes written as
     ``__`` (``Qwen__Qwen2.5-Math-7B``): that form can be read back, so no other such name shares it.
     Any other name (unsafe characters, surrounding spaces, a leading dot, more than 150 characters, or a
-    form another name could also produce, such as ``org__m`` next to ``org/m``) gets ``-`` and the first 8 hex
+    form another name could also produce, such as ``org__m`` next to ``org/m``, or one ending in a suffix of the
+    layout's own file names, such as ``x.passrate``) gets ``-`` and the first 8 hex
     digits of the SHA-1 of the original name appended, which is also the form older versions wrote for
     names with unsafe characters, so existing files keep their names.
 
@@ -30,6 +34,7 @@ def safe_name(name: str) -> str:
     stem = name.strip().replace("/", "__")
     cleaned = _UNSAFE.sub("_", stem).lstrip(".") or "_"
     cleaned = cleaned[:MAX_STEM]
-    if cleaned != stem or name != name.strip() or _AMBIGUOUS.search(name):
+    if (cleaned != stem or name != name.strip() or _AMBIGUOUS.search(name)
+            or cleaned.lower().endswith(_RESERVED_ENDINGS)):
         cleaned += "-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
     return cleaned

@@ -20,6 +20,7 @@ from ddcf.hub.schemas import (
     EXPECTED_ROWS,
     FULLCORPUS_FILE,
     PUBLISHED_SEED_COLUMNS,
+    exact_prompt_ids,
     seed_from_published,
 )
 from ddcf.hub.tables import read_columns
@@ -52,7 +53,7 @@ def download_seed(layout: Layout, config: DownloadConfig) -> tuple[dict, list[st
     files = split_files(repo, config.split, "--seed_repo_id", what)
     pub = read_columns(files, PUBLISHED_SEED_COLUMNS, what, fix)
     where = f"the {what} {repo.source} (split {config.split})"
-    check_seed(pub, where, fix)
+    pub = check_seed(pub, where, fix)
     seed = seed_from_published(pub)
     warnings = expected_rows_warning(repo, len(seed), what)
     empty_gold = int(blank_text(seed["gold"]).sum())
@@ -65,14 +66,13 @@ def download_seed(layout: Layout, config: DownloadConfig) -> tuple[dict, list[st
             "path": layout.seed_questions}, warnings
 
 
-def check_seed(pub: pd.DataFrame, where: str, fix: str) -> None:
-    """Ids present, integer and unique; every question has text."""
+def check_seed(pub: pd.DataFrame, where: str, fix: str) -> pd.DataFrame:
+    """Ids present, exactly integer and unique; every question has text and a type; returns ``pub`` with its ids
+    as exact int64."""
     if len(pub) == 0:
         raise DDCFError(f"{where} has no rows.", fix)
-    ids = pd.to_numeric(pub["prompt_id"], errors="coerce")
-    if ids.isna().any() or (ids != ids.round()).any():
-        raise DDCFError(f"{int((ids.isna() | (ids != ids.round())).sum()):,} row(s) of {where} have a missing or "
-                        "non-integer prompt_id.", fix)
+    ids = exact_prompt_ids(pub["prompt_id"], where, fix)
+    pub = pub.assign(prompt_id=ids.to_numpy())
     dup = ids.duplicated()
     if dup.any():
         raise DDCFError(f"{where} repeats {int(dup.sum()):,} prompt_id value(s) (e.g. "
@@ -81,6 +81,14 @@ def check_seed(pub: pd.DataFrame, where: str, fix: str) -> None:
     if empty.any():
         raise DDCFError(f"{int(empty.sum()):,} row(s) of {where} have an empty prompt (e.g. prompt_id "
                         f"{', '.join(map(str, ids[empty].astype(int)[:3]))}).", fix)
+    # the type decides the grader (GSM8K numbers vs MATH expressions): a missing one must not default to MATH
+    untyped = blank_text(pub["type"])
+    if untyped.any():
+        raise DDCFError(f"{int(untyped.sum()):,} row(s) of {where} have no type (e.g. prompt_id "
+                        f"{', '.join(map(str, ids[untyped][:3]))}), so it is unknown whether they are GSM8K or MATH "
+                        "questions (which are graded differently).",
+                        "fill in 'type' (GSM8K, or the MATH subject) for every row, or use the published repo.")
+    return pub
 
 
 def download_corpus(layout: Layout, config: DownloadConfig) -> tuple[dict, list[str]]:

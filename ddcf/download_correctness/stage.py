@@ -18,6 +18,7 @@ from ddcf.hub.repo import card_license, resolve_repo, split_files
 from ddcf.hub.schemas import (
     PUBLISHED_CORRECTNESS_COLUMNS,
     SEED_PREFIX,
+    exact_prompt_ids,
     model_from_hub,
     model_to_hub,
     seed_question_id,
@@ -57,15 +58,27 @@ def choose_models(published: list[str], wanted: list[str] | None) -> list[str]:
     return [p for p in published if p in as_published]
 
 
+def restored_names(published: list[str], repo) -> list[str]:
+    """Our model names for the published ones; two published names that restore to one ('a/b' and 'a__b')
+    would write one table over the other, so they are refused."""
+    seen: dict[str, str] = {}
+    for p in published:
+        other = seen.setdefault(model_from_hub(p), p)
+        if other != p:
+            raise DDCFError(f"The {WHAT} {repo.source} holds the models {other!r} and {p!r}, which name the same "
+                            f"model {model_from_hub(p)!r} (the published tables write '/' as '__'), so their "
+                            "verdicts would be written to one table.",
+                            "rename one of them in the repo (or pass --models to convert only one of them).")
+    return list(seen)
+
+
 def convert_model(layout, repo, parts, published: str, seed: pd.DataFrame, seed_ids: set, fix: str):
     """One model's published rows -> its verdict table; returns (path, stats, warnings)."""
     model = model_from_hub(published)
     where = f"the {WHAT} {repo.source} (model {model})"
     pub = read_model_rows(parts, published, PUBLISHED_CORRECTNESS_COLUMNS)
-    ids = pd.to_numeric(pub["prompt_id"], errors="coerce")
-    if ids.isna().any() or (ids != ids.round()).any():
-        raise DDCFError(f"{int((ids.isna() | (ids != ids.round())).sum()):,} row(s) of {where} have a missing or "
-                        "non-integer prompt_id.", fix)
+    ids = exact_prompt_ids(pub["prompt_id"], where, fix)
+    pub = pub.assign(prompt_id=ids.to_numpy())
     qids = seed_question_id(ids)
     absent = ~qids.isin(seed_ids)
     if absent.any():
@@ -108,7 +121,7 @@ def run(layout: Layout, config: DownloadCorrectnessConfig) -> Report:
     if not where:
         raise DDCFError(f"The {WHAT} {repo.source} (split {config.split}) has no rows.", fix)
     chosen = choose_models(list(where), config.models)
-    models = [model_from_hub(p) for p in chosen]
+    models = restored_names(chosen, repo)
     Layout.check_distinct_paths(models, layout.verdicts)  # before writing any table
     seed_ids = set(seed["question_id"].astype(str))
     files_out, stats, warnings = [], [], []

@@ -39,6 +39,20 @@ class CorpusStats:
     examples: dict = field(default_factory=dict)  # problem -> a few offending prompt_ids
 
 
+# What Python's str.isspace() counts as whitespace plus the invisible characters of ddcf.io.blank_text, for
+# Arrow's RE2 (whose \s is ASCII only): a cell made only of these shows nothing.
+_BLANK_RE = (r"^[\t\n\x{0b}\f\r\x{1c}-\x{1f}\x{85}\p{Z}"
+             r"\x{200b}\x{200c}\x{200d}\x{2060}\x{feff}\x{ad}]*$")
+
+
+def blank_mask(texts):
+    """True where an Arrow string array's cell is blank by the rule of :func:`ddcf.io.blank_text`, computed in
+    Arrow (no Python string per row: responses run to GBs)."""
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.match_substring_regex(texts, _BLANK_RE), True)
+
+
 def _schema():
     import pyarrow as pa
 
@@ -143,8 +157,8 @@ def _convert(t, stats: CorpusStats, ids: list, subjects: dict, pc, pa):
     ids.append(pid.to_numpy())
     question = pc.fill_null(t.column("prompt"), "")
     response = pc.fill_null(t.column("response"), "")
-    empty_q = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(question)), 0)
-    empty_r = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(response)), 0)
+    empty_q = blank_mask(question)
+    empty_r = blank_mask(response)
     n_empty_q = pc.sum(empty_q).as_py() or 0
     if n_empty_q:
         stats.examples.setdefault("empty prompt", pc.filter(pid, empty_q).to_pylist()[:3])

@@ -13,6 +13,7 @@ missing file) becomes one :class:`DDCFError` that says what was asked for and wh
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -72,7 +73,12 @@ def resolve_repo(
     text = str(repo_id).strip()
     path = Path(text).expanduser()
     if path.is_dir():
-        return ResolvedRepo(text, path.resolve(), repo_type, None, None, True)
+        folder = path.resolve()
+        if folder == Path(folder.anchor):  # every file on the machine would be a candidate data file
+            raise DDCFError(f"{option} {text!r} is the root of the file system, not a folder laid out like the "
+                            f"{what}.", f"pass the folder that holds the {what} (a clone or `hf download "
+                            "--local-dir` copy of the repo), or a Hub id such as owner/name.")
+        return ResolvedRepo(text, folder, repo_type, None, None, True)
     if path.exists():
         raise DDCFError(f"{option} {text} is a file, not a folder laid out like the Hub repo nor a Hub repo id.",
                         f"pass the folder that holds the {what}, or a Hub id such as owner/name.")
@@ -144,7 +150,9 @@ def require_repo_file(repo: ResolvedRepo, name: str, option: str, what: str) -> 
     path = repo.folder / name
     if path.is_file() and path.stat().st_size > 0:
         return path
-    present = sorted(str(p.relative_to(repo.folder)) for p in repo.folder.rglob("*")
+    # at most a few hundred entries are looked at: the folder may be huge (a mistyped home folder)
+    entries = itertools.islice(repo.folder.rglob("*"), 500)
+    present = sorted(str(p.relative_to(repo.folder)) for p in entries
                      if p.is_file() and not p.name.startswith("."))[:10]
     state = "is empty" if path.is_file() else "is missing"
     raise DDCFError(
@@ -173,7 +181,10 @@ def split_files(repo: ResolvedRepo, split: str, option: str, what: str) -> list[
         raise DDCFError(f"The {what} {repo.source} has no split {split!r} (splits found: {found}).",
                         f"pass --split one of its splits, or point {option} at the published repo (its data "
                         "is in data/train-*.parquet).")
+    _check_patterns(repo, patterns[split], option, what)
     files = [Path(p) for p in DataFilesDict.from_patterns({split: patterns[split]}, base_path=str(repo.folder))[split]]
+    for f in files:
+        _check_inside(repo, f, option, what)
     other = [p for p in files if p.suffix != ".parquet"]
     if other or not files:
         raise DDCFError(f"The split {split!r} of the {what} {repo.source} is stored as "
@@ -181,6 +192,42 @@ def split_files(repo: ResolvedRepo, split: str, option: str, what: str) -> list[
                         "point at the published repo, or for a Hub repo pass --revision refs/convert/parquet "
                         "(the Hub's Parquet export).")
     return sorted(files)
+
+
+def _escape_error(repo: ResolvedRepo, name: str, option: str, what: str) -> DDCFError:
+    return DDCFError(f"The {what} {repo.source} names the data file {name!r}, which is outside the repo (an "
+                     "absolute path, a '..' step or a link out of it); ddcf reads data files only from inside the "
+                     "repo.", f"pass {option} a repo whose README.md `configs` name files inside it (e.g. "
+                     "data/train-*.parquet); if you trust that file, copy it into the repo folder.")
+
+
+def _check_patterns(repo: ResolvedRepo, patterns: Sequence[str], option: str, what: str) -> None:
+    """A README's data-file pattern is a path relative to the repo with no ".." step."""
+    for pattern in patterns:
+        text = str(pattern)
+        parts = re.split(r"[\\/]+", text)
+        if (text.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", text) or "://" in text
+                or ".." in parts or os.path.isabs(text)):
+            raise _escape_error(repo, text, option, what)
+
+
+def _check_inside(repo: ResolvedRepo, path: Path, option: str, what: str) -> None:
+    """``path`` (a matched data file) is in the repo folder, and so is what it links to.
+
+    A Hub cache snapshot holds links into the repo's own ``blobs/`` folder two levels up; nothing else may be
+    reached through a link.
+    """
+    root = os.path.realpath(repo.folder)
+    lexical = os.path.abspath(path)
+    allowed = [root] if repo.local else [root, os.path.realpath(repo.folder.parent.parent)]
+    real = os.path.realpath(path)
+    if not (_within(lexical, os.path.abspath(repo.folder)) or _within(lexical, root)) or not any(
+            _within(real, a) for a in allowed):
+        raise _escape_error(repo, str(path), option, what)
+
+
+def _within(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
 
 
 def _readme_patterns(folder: Path) -> dict[str, list[str]] | None:

@@ -48,9 +48,68 @@ SEED_PREFIX, CORPUS_PREFIX = "seed/", "corpus/"
 
 # ---------------------------------------------------------------------------- ids and names
 def seed_question_id(prompt_ids) -> pd.Series:
+    """``seed/<id>`` for ids already made exact by :func:`exact_prompt_ids` (an int64 Series)."""
     import pandas as pd
 
-    return SEED_PREFIX + pd.Series(prompt_ids).astype("int64").astype(str)
+    ids = pd.Series(prompt_ids)
+    if not pd.api.types.is_integer_dtype(ids):
+        raise TypeError("seed_question_id takes integer ids (see exact_prompt_ids)")
+    return SEED_PREFIX + ids.astype("int64").astype(str)
+
+
+#: the largest integer magnitude a float64 holds exactly: an id written as a float past it may already be rounded
+_EXACT_FLOAT_INT = 2 ** 53
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def exact_prompt_ids(values, where: str, fix: str) -> pd.Series:
+    """Published ``prompt_id`` values -> int64, exactly, or a DDCFError naming the rows that cannot be.
+
+    Integers (and integer text) within int64 are kept; a float is accepted only when it is a whole number of
+    at most 2**53 in magnitude, since past that two different ids may already share one float (1e30 and
+    1e30 + 1e14 do) and converting would silently merge two questions.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ddcf.errors import DDCFError
+
+    s = pd.Series(values)
+    if pd.api.types.is_bool_dtype(s):
+        bad = pd.Series(True, index=s.index)
+    elif pd.api.types.is_integer_dtype(s):
+        if s.dtype == np.uint64:
+            bad = pd.Series(s.to_numpy() > np.uint64(_INT64[1]), index=s.index)
+        else:
+            return s.astype("int64")
+    else:
+        parsed = [_exact_int(v) for v in s.tolist()]
+        bad = pd.Series([p is None for p in parsed], index=s.index)
+        if not bad.any():
+            return pd.Series(parsed, index=s.index, dtype="int64")
+    sample = ", ".join(repr(v) for v in s[bad].tolist()[:3])
+    raise DDCFError(f"{int(bad.sum()):,} row(s) of {where} have a missing or non-integer prompt_id, or one that "
+                    f"is not exactly an integer of at most 2**63 - 1 (floats only up to 2**53) (e.g. {sample}): "
+                    "converting them could merge different questions.", fix)
+
+
+def _exact_int(v) -> int | None:
+    import math
+
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, int) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "iu"):
+        n = int(v)
+    elif isinstance(v, float) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") == "f"):
+        f = float(v)
+        if not math.isfinite(f) or f != int(f) or abs(f) > _EXACT_FLOAT_INT:
+            return None
+        n = int(f)
+    elif isinstance(v, str) and v.strip().lstrip("+-").isdigit() and v.strip().isascii():
+        n = int(v.strip())
+    else:
+        return None
+    return n if _INT64[0] <= n <= _INT64[1] else None
 
 
 def model_from_hub(name: str) -> str:

@@ -76,3 +76,11 @@ def test_check_distinct_paths_refuses_a_case_only_clash(tmp_path):
     assert paths == [layout.verdicts("a/b"), layout.verdicts("a__b")]
     with pytest.raises(DDCFError, match="same file"):  # any clash a path function could produce
         Layout.check_distinct_paths(["x", "y"], lambda m: tmp_path / "one.parquet")
+
+
+@pytest.mark.parametrize("model", ["x.passrate", "x.PASSRATE", "org/x.passrate"])
+def test_a_name_ending_in_a_layout_suffix_does_not_name_another_models_file(model, tmp_path):
+    layout = Layout(tmp_path)
+    base = model[: -len(".passrate")]
+    assert layout.verdicts(model) != layout.passrates(base)
+    assert not layout.verdicts(model).name.lower().endswith(".passrate.parquet")
