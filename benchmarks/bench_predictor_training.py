@@ -4,9 +4,9 @@ Both loops train the same model (paper architecture) with the same optimizer,
 schedule, batch size and thread count on the same synthetic pairs, in the same process:
 
 * ours (ddcf): all pairs are three tensors; an epoch is one permutation sliced into
-  batches; each step is the fused forward/backward of ddcf.predictor.fastpath, with the
-  next batch (gather, noise, dropout masks) made on a spare core (train_epoch_fused).
-  Measured with i.i.d. noise (default) and with --noise table;
+  batches; each step is the autograd step of the released block (second dropout and
+  drop-path included), with the next batch's noise drawn on a spare core (train_epoch);
+  also without that core, and with ddcf's earlier block (no second dropout, no drop-path);
 * baseline: a ``torch.utils.data.Dataset`` whose ``__getitem__`` returns one pair
   (model id, embedding row, label), batched by a ``DataLoader`` (shuffle, default collate,
   no workers), and the plain ``nn.Module`` autograd step (noise and dropout drawn inside
@@ -16,7 +16,7 @@ Repeats alternate ours and the baseline so that both see the same machine load; 
 medians and their ratio are printed.  Default data has the paper's scale: 23 models x
 17,500 questions (402,500 pairs), d=384.  ``--dim 2560`` matches Qwen3-Embedding-4B.
 ``--workdir`` also times 30 epochs (the whole stage's training loop, validation included)
-on that work directory's real split, with each step kind.
+on that work directory's real split, with each variant.
 
     python benchmarks/bench_predictor_training.py                                 # paper scale, d=384
     python benchmarks/bench_predictor_training.py --questions 2000 --repeats 3    # quick
@@ -40,13 +40,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads
-from ddcf.predictor.fastpath import StepInputs
 from ddcf.predictor.model import CorrectnessPredictor
 from ddcf.predictor.train import (
     NoisePrefetcher,
     make_optimizer,
     train_epoch,
-    train_epoch_fused,
     use_noise_prefetch,
 )
 
@@ -78,26 +76,18 @@ class PairDataset(Dataset):
 
 
 def make(models: int, dim: int, cfg: PredictorConfig, total_steps: int):
-    model = CorrectnessPredictor(models, dim, hidden_width(dim, cfg.hidden_ratio), cfg.dropout, cfg.alpha)
+    model = CorrectnessPredictor(models, dim, hidden_width(dim, cfg.hidden_ratio), cfg.dropout, cfg.alpha,
+                                 cfg.out_dropout, cfg.drop_path)
     opt, sched = make_optimizer(model, cfg, total_steps)
     return model, opt, sched
 
 
-def run_fast(emb, mid, qrow, y, models, cfg, steps, seed, prefetch: bool, step: str = "fused",
-             noise: str = "iid") -> float:
-    """Pairs/s of ddcf's loop (the fused step, or the autograd step of the earlier version)."""
+def run_fast(emb, mid, qrow, y, models, cfg, steps, seed, prefetch: bool) -> float:
+    """Pairs/s of ddcf's loop (autograd step, noise drawn on a spare core when ``prefetch``)."""
     torch.manual_seed(seed)
     model, opt, sched = make(models, emb.shape[1], cfg, steps)
     gen = torch.Generator().manual_seed(seed)
     pairs = min(len(y), steps * cfg.batch_size)
-    if step == "fused":
-        inputs = StepInputs(emb, mid, qrow, y, model, seed + 1, noise=noise, batch_size=cfg.batch_size,
-                            prefetch=prefetch)  # a noise table is drawn here, outside the timed loop
-        t = time.perf_counter()
-        train_epoch_fused(model, opt, sched, inputs, cfg.batch_size, gen, max_steps=steps)
-        rate = pairs / (time.perf_counter() - t)
-        inputs.close()
-        return rate
     noise_src = NoisePrefetcher(emb.shape[1], cfg.alpha, seed) if prefetch else None
     t = time.perf_counter()
     train_epoch(model, opt, sched, emb, mid, qrow, y, cfg.batch_size, gen, max_steps=steps, noise=noise_src)
@@ -147,11 +137,10 @@ def batching_only(emb, mid, qrow, y, batch_size, steps, seed) -> tuple[float, fl
     return fast, n_base / (time.perf_counter() - t)
 
 
-VARIANTS = {  # label: (step, noise, prefetch)
-    "ours: fused step, iid noise": ("fused", "iid", True),
-    "ours: fused step, noise table": ("fused", "table", True),
-    "ours: fused step, iid noise, 1 core": ("fused", "iid", False),
-    "previous ddcf: autograd step, iid noise": ("autograd", "iid", True),
+VARIANTS = {  # label: (out_dropout, drop_path, prefetch)
+    "ours: released block, noise on a spare core": (0.8, 0.2, True),
+    "ours: released block, 1 core": (0.8, 0.2, False),
+    "ours: earlier block (--out_dropout 0 --drop_path 0)": (0.0, 0.0, True),
 }
 
 
@@ -164,9 +153,9 @@ def real_data(workdir: str, epochs: int, threads: int) -> None:
     data = load_training_data(Layout.from_arg(workdir))
     print(f"\nreal data {workdir}: {len(data.train):,} training pairs, {len(data.val):,} validation pairs, "
           f"d={data.embeddings.shape[1]}, {epochs} epochs")
-    for label, (step, noise, prefetch) in VARIANTS.items():
-        cfg = PredictorConfig(arch="paper", epochs=epochs, threads=threads, step=step, noise=noise,
-                              noise_prefetch="auto" if prefetch else "off", no_progress=True)
+    for label, (out_dropout, drop_path, prefetch) in VARIANTS.items():
+        cfg = PredictorConfig(arch="paper", epochs=epochs, threads=threads, out_dropout=out_dropout,
+                              drop_path=drop_path, noise_prefetch="auto" if prefetch else "off", no_progress=True)
         r = train_predictor(data, cfg)
         best = r.history[r.best_epoch - 1]
         print(f"  {label:42s} {r.seconds:6.1f} s   best epoch {r.best_epoch:2d}: val acc {best['val_accuracy']:.4f} "
@@ -199,15 +188,15 @@ def main(argv=None) -> int:
     n = len(y_np)
     fast_steps = a.fast_steps or math.ceil(n / a.batch_size)
     emb, mid, qrow, y = (torch.from_numpy(x) for x in (emb_np, mid_np, q_np, y_np))
-    spare = use_noise_prefetch("cpu", threads, cfg.alpha, "auto", "fused")
+    spare = use_noise_prefetch("cpu", threads, cfg.alpha, "auto")
     print(f"pairs {n:,} ({a.models} models x {a.questions:,} questions), dim {a.dim}, batch {a.batch_size}, "
           f"torch threads {threads} in every loop; ours {fast_steps} steps, baseline {a.baseline_steps} steps "
           f"per repeat; spare core for batch prefetch: {'yes' if spare else 'no'}")
     rates: dict[str, list[float]] = {k: [] for k in [*VARIANTS, "baseline"]}
     for r in range(a.repeats):
-        for label, (step, noise, prefetch) in VARIANTS.items():
-            rates[label].append(run_fast(emb, mid, qrow, y, a.models, cfg, fast_steps, r, prefetch and spare,
-                                         step, noise))
+        for label, (out_dropout, drop_path, prefetch) in VARIANTS.items():
+            vcfg = PredictorConfig(arch="paper", batch_size=a.batch_size, out_dropout=out_dropout, drop_path=drop_path)
+            rates[label].append(run_fast(emb, mid, qrow, y, a.models, vcfg, fast_steps, r, prefetch and spare))
         rates["baseline"].append(run_baseline(emb, mid, qrow, y, a.models, cfg, a.baseline_steps, r))
         print(f"  repeat {r + 1}: " + " | ".join(f"{v[-1]:,.0f}" for v in rates.values()))
     med = {k: statistics.median(v) for k, v in rates.items()}

@@ -6,7 +6,8 @@ from it and cannot drift from it.  Two architectures: ``factor`` (the default, a
 question-factor models, ``ddcf.predictor.factor_model``) and ``paper`` (the paper's residual-MLP predictor,
 whose options keep the paper's settings of App. A.1 as defaults: Adam with weight decay 1e-5, cosine
 schedule with 3% linear warmup, lr 1e-3, 30 epochs, batch 1028, embedding noise alpha 1e-2, residual MLP
-blocks of hidden width 0.1*d with dropout 0.8).
+blocks of hidden width 0.1*d with dropout 0.8; and, from the released code, the second dropout 0.8 and the
+drop-path 0.2 of each block, transformers' warmup schedule and no calibration).
 
 Imports nothing heavy: ``--help`` must stay instant.
 """
@@ -22,10 +23,12 @@ from ddcf.runtime import check_device, usable_cores
 MAX_BATCH = 1 << 24  # pairs per step/forward pass: far above what any memory holds at useful dims
 ARCHS = ("factor", "paper")
 #: options read by one architecture only (the rest are shared)
-PAPER_ONLY = ("epochs", "batch_size", "lr", "weight_decay", "warmup_ratio", "alpha", "dropout", "hidden_ratio",
-              "noise_prefetch", "step", "noise")
+PAPER_ONLY = ("epochs", "batch_size", "lr", "weight_decay", "warmup_ratio", "schedule", "alpha", "dropout",
+              "out_dropout", "drop_path", "hidden_ratio", "noise_prefetch")
 FACTOR_ONLY = ("text_features", "ensemble", "factor_rank", "factor_hidden", "input_dropout", "factor_dropout",
                "factor_lr", "factor_weight_decay", "max_epochs", "patience", "question_batch")
+CALIBRATIONS = ("auto", "temperature", "none")
+SCHEDULES = ("released", "shifted")
 BASELINES = ("base_rate", "dataset_base_rate", "knn", "logistic", "irt")
 
 
@@ -47,10 +50,12 @@ class PredictorConfig(StageConfig):
         choices=ARCHS,
     )
     calibration: str = option(
-        "temperature",
+        "auto",
         "Post-hoc calibration fitted on the validation split: temperature (one T with P = sigmoid(logit / T), "
-        "minimising validation log loss; T is stored in config.json and used by difficulty and selection) or none.",
-        choices=("temperature", "none"),
+        "minimising validation log loss; T is stored in config.json and used by difficulty, selection and probe), "
+        "none (T = 1: P = softmax(logits)[:, 1], as the released code), or auto (temperature for --arch factor, "
+        "none for --arch paper, which reproduces the released code end to end).",
+        choices=CALIBRATIONS,
     )
     text_features: str = option(
         "auto",
@@ -87,6 +92,15 @@ class PredictorConfig(StageConfig):
         0.03, "paper arch: fraction of all steps spent in linear warmup before the cosine decay (paper: 0.03).",
         min=0.0, max=1.0
     )
+    schedule: str = option(
+        "released",
+        "paper arch: the warmup of the learning-rate schedule: released (transformers' "
+        "get_cosine_schedule_with_warmup, as the released code: int(warmup_ratio * steps) warmup steps with "
+        "multiplier step / warmup, so the first step has lr 0) or shifted (ddcf's earlier schedule: "
+        "ceil(warmup_ratio * steps) warmup steps, multiplier (step + 1) / warmup). Both then decay to 0 by a "
+        "half cosine.",
+        choices=SCHEDULES,
+    )
     alpha: float = option(
         1e-2,
         "paper arch: std of the Gaussian noise added to model and question embeddings during training only "
@@ -94,8 +108,14 @@ class PredictorConfig(StageConfig):
         min=0.0,
         max=10.0,
     )
-    dropout: float = option(0.8, "paper arch: dropout inside the residual MLP blocks (paper: 0.8).", min=0.0,
-                            max_excl=1.0)
+    dropout: float = option(0.8, "paper arch: dropout after the hidden ReLU of the residual MLP blocks (paper: 0.8).",
+                            min=0.0, max_excl=1.0)
+    out_dropout: float = option(
+        0.8, "paper arch: second dropout, on the output of each block's second Linear (released code: 0.8, the same "
+        "rate as --dropout; 0: ddcf's earlier block).", min=0.0, max_excl=1.0)
+    drop_path: float = option(
+        0.2, "paper arch: drop-path (stochastic depth) rate of each block's residual branch, drawn per pair "
+        "(released code: 0.2; 0: ddcf's earlier block).", min=0.0, max_excl=1.0)
     hidden_ratio: float = option(
         0.1, "paper arch: hidden width of the residual MLP blocks as a fraction of the embedding dim (paper: 0.1).",
         min_excl=0.0, max=16.0,
@@ -110,24 +130,10 @@ class PredictorConfig(StageConfig):
     device: str = option("auto", "Where to train: auto (CUDA when available), cpu, or cuda[:N].")
     noise_prefetch: str = option(
         "auto",
-        "Prepare the next batch (its training noise, dropout masks and embedding rows) on a spare CPU core: "
-        "auto (on CPU when a core is left over by --threads), on, or off. Same result either way.",
+        "paper arch: draw the next batch's Gaussian embedding noise on a spare CPU core: auto (on CPU when a core "
+        "is left over by --threads), on, or off. Same distribution either way; only off draws every random number "
+        "from torch's global RNG in the released code's order (same RNG state, same step).",
         choices=("auto", "on", "off"),
-    )
-    step: str = option(
-        "auto",
-        "How a training step computes its gradients: fused (hand-derived forward/backward that skips work "
-        "autograd cannot know is unneeded; same loss and gradients to float32 rounding, ~1.7x less CPU per "
-        "step), autograd (the plain nn.Module and loss.backward()), or auto (fused on CPU, autograd on CUDA, "
-        "where the fused path has not been tested).",
-        choices=("auto", "fused", "autograd"),
-    )
-    noise: str = option(
-        "iid",
-        "Source of the Gaussian embedding noise: iid (fresh draws every step, as in the paper) or table "
-        "(one pre-drawn table of 2^24 N(0, alpha^2) floats sliced at a random offset each step, as in "
-        "evolution-strategies noise tables: cheaper on CPU, an approximation; needs --step fused).",
-        choices=("iid", "table"),
     )
     no_plot: bool = option(False, "Do not write the training-curve PNG.")
 
@@ -136,9 +142,6 @@ class PredictorConfig(StageConfig):
 
     def check(self) -> None:
         check_device(self.device)
-        if self.noise == "table" and self.step == "autograd":
-            raise DDCFError("--noise table works only with the fused training step (--step fused).",
-                            "pass --step fused, or --noise iid with --step autograd.")
         # An option of the other architecture would be silently ignored: refuse it instead.
         other = PAPER_ONLY if self.arch == "factor" else FACTOR_ONLY
         changed = [n for n in other if getattr(self, n) != self.__dataclass_fields__[n].default]
@@ -150,11 +153,11 @@ class PredictorConfig(StageConfig):
             raise DDCFError(f"{flags} only apply to --arch {'paper' if self.arch == 'factor' else 'factor'}, but "
                             f"this run trains --arch {self.arch}, which would ignore them.", hint + ".")
 
-    def resolved_step(self, device: str) -> str:
-        """The step kind actually used on ``device`` (resolves auto)."""
-        if self.step != "auto":
-            return self.step
-        return "fused" if device == "cpu" or self.noise == "table" else "autograd"
+    def resolved_calibration(self) -> str:
+        """The calibration actually fitted (resolves auto: the released code has none)."""
+        if self.calibration != "auto":
+            return self.calibration
+        return "none" if self.arch == "paper" else "temperature"
 
     def training_options(self) -> dict:
         """The options that define the trained model, as recorded in the predictor's config.json."""

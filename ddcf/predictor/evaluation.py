@@ -121,7 +121,7 @@ def evaluate_all(data: TrainingData, result: TrainResult, config: PredictorConfi
                               torch.from_numpy(pairs.q_row).to(dev), config.eval_batch_size)
 
     z_val = logits(data.val)
-    temperature = fit_temperature(z_val, data.val.correct) if config.calibration == "temperature" else 1.0
+    temperature = fit_temperature(z_val, data.val.correct) if config.resolved_calibration() == "temperature" else 1.0
     test = data.test if data.test is not None and len(data.test) else None
     label = predictor_label(result.arch)
     preds = {"val": {label: apply_temperature(z_val, temperature)}}

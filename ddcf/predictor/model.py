@@ -1,13 +1,19 @@
-"""The correctness predictor of the paper (Sec. 3.1, App. A.1).
+"""The correctness predictor of the paper (Sec. 3.1, App. A.1) and of its released code (``models.py``).
 
     model id  -> nn.Embedding(num_models, d) -> (+ noise in training) -> residual MLP block -> E_m
     question  -> frozen sentence embedding (d) -> (+ noise in training) -> residual MLP block -> E_q
     logits    = Linear(d, 2)(E_m * E_q)               (Hadamard product, then a 2-way head)
 
-P(correct) is ``softmax(logits)[:, 1]`` everywhere in ddcf.  That is what the
-cross-entropy loss trains; it equals ``sigmoid(logit_1 - logit_0)``.  The
-paper's eq. 2 literally writes ``sigmoid(logit_1)``, which ignores logit 0 and
-so is not the probability the loss calibrates; we use the softmax form.
+P(correct) is ``softmax(logits)[:, 1]`` everywhere in ddcf, as in the released difficulty
+script.  That is what the cross-entropy loss trains; it equals ``sigmoid(logit_1 - logit_0)``.
+The paper's eq. 2 literally writes ``sigmoid(logit_1)``, which ignores logit 0 and so is not
+the probability the loss calibrates; we use the softmax form.
+
+Training mode follows the released code step for step, including the order in which the
+global torch RNG is consumed (so the same RNG state gives the same output, bit for bit on
+CPU; ``tests/predictor/test_predictor_reference.py``): noise on the model side, noise on the
+question side, then the model block's dropout, second dropout and drop-path, then the
+question block's.  Eval mode uses none of them.
 """
 
 from __future__ import annotations
@@ -19,25 +25,59 @@ from ddcf.predictor.config import hidden_width
 
 # The architecture is fixed by the paper; these keys describe one instance of it.
 ARCH_KEYS = ("num_models", "dim", "hidden_dim", "dropout", "alpha")
+#: keys added later, with the value that predictors saved before them were trained with (both only matter in
+#: training: a stored predictor is only ever evaluated)
+OPTIONAL_ARCH_KEYS = {"out_dropout": 0.0, "drop_path": 0.0}
+
+
+class DropPath(nn.Module):
+    """Stochastic depth per sample: in training, zero a row's whole residual branch with probability p and
+    scale kept rows by 1 / (1 - p).  Draws one Bernoulli per row from the global RNG, like timm's DropPath
+    that the released code uses."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+def _dropout(p: float) -> nn.Module:
+    # No module at p = 0, so that a disabled dropout draws nothing from the RNG.
+    return nn.Dropout(p) if p > 0 else nn.Identity()
 
 
 class ResidualMLPBlock(nn.Module):
-    """``x + W2(Dropout(ReLU(W1(LayerNorm(x)))))`` with W2 zero-initialised (identity at init)."""
+    """``x + DropPath(Dropout2(W2(Dropout(ReLU(W1(LayerNorm(x)))))))`` with W2 zero-initialised.
 
-    def __init__(self, dim: int, hidden: int, dropout: float):
+    The released code's block: both dropouts use the same rate (0.8) and the drop-path rate is 0.2.
+    ``out_dropout=0, drop_path=0`` is the block of ddcf before it matched the released code (the paper's
+    text names only the first dropout)."""
+
+    def __init__(self, dim: int, hidden: int, dropout: float, out_dropout: float = 0.0, drop_path: float = 0.0):
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.w1 = nn.Linear(dim, hidden)
         self.act = nn.ReLU()
-        self.drop = nn.Dropout(dropout)
+        self.drop = _dropout(dropout)
         self.w2 = nn.Linear(hidden, dim)
+        self.drop2 = _dropout(out_dropout)
+        self.drop_path = DropPath(drop_path)
         # Zero W2 (weight and bias) so the block starts as the exact identity: training
         # begins from the raw embeddings and only learns a correction on top of them.
         nn.init.zeros_(self.w2.weight)
         nn.init.zeros_(self.w2.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.w2(self.drop(self.act(self.w1(self.norm(x)))))
+        return x + self.drop_path(self.drop2(self.w2(self.drop(self.act(self.w1(self.norm(x)))))))
 
 
 class CorrectnessPredictor(nn.Module):
@@ -46,7 +86,8 @@ class CorrectnessPredictor(nn.Module):
     arch = "paper"
 
     def __init__(
-        self, num_models: int, dim: int, hidden_dim: int | None = None, dropout: float = 0.8, alpha: float = 1e-2
+        self, num_models: int, dim: int, hidden_dim: int | None = None, dropout: float = 0.8, alpha: float = 1e-2,
+        out_dropout: float = 0.8, drop_path: float = 0.2,
     ):
         super().__init__()
         if num_models < 1 or dim < 1:
@@ -54,41 +95,47 @@ class CorrectnessPredictor(nn.Module):
         hidden_dim = hidden_width(dim, 0.1) if hidden_dim is None else int(hidden_dim)
         self.num_models, self.dim, self.hidden_dim = int(num_models), int(dim), hidden_dim
         self.dropout, self.alpha = float(dropout), float(alpha)
+        self.out_dropout, self.drop_path = float(out_dropout), float(drop_path)
         self.model_embedding = nn.Embedding(num_models, dim)
-        self.model_block = ResidualMLPBlock(dim, hidden_dim, dropout)
-        self.question_block = ResidualMLPBlock(dim, hidden_dim, dropout)
+        self.model_block = ResidualMLPBlock(dim, hidden_dim, dropout, out_dropout, drop_path)
+        self.question_block = ResidualMLPBlock(dim, hidden_dim, dropout, out_dropout, drop_path)
         self.head = nn.Linear(dim, 2)
 
     # ---- description for config.json / reconstruction
     def architecture(self) -> dict:
         return dict(
-            num_models=self.num_models, dim=self.dim, hidden_dim=self.hidden_dim, dropout=self.dropout, alpha=self.alpha
+            num_models=self.num_models, dim=self.dim, hidden_dim=self.hidden_dim, dropout=self.dropout,
+            alpha=self.alpha, out_dropout=self.out_dropout, drop_path=self.drop_path,
         )
 
     @classmethod
     def from_architecture(cls, arch: dict) -> "CorrectnessPredictor":
-        return cls(**{k: arch[k] for k in ARCH_KEYS})
+        return cls(**{k: arch[k] for k in ARCH_KEYS}, **{k: arch.get(k, v) for k, v in OPTIONAL_ARCH_KEYS.items()})
 
     # ---- encoders
-    def _noisy(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Embedding-level augmentation (App. A.1, eq. 8-9): ``x + N(0, alpha^2)``, only while training.
+    def _noise(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Embedding-level augmentation (App. A.1, eq. 8-9): ``N(0, alpha^2)`` to add to ``x``, only while training.
 
         ``noise`` may carry a pre-drawn sample of that distribution (already scaled by
         alpha), which lets the training loop draw it on another core; otherwise it is
-        drawn here.  normal_(0, alpha) draws and scales in one pass.
+        drawn here as ``randn * alpha``, the released code's draw (same RNG use, same values).
         """
         if not (self.training and self.alpha > 0):
-            return x
-        if noise is None:
-            noise = torch.empty_like(x).normal_(0.0, self.alpha)
-        return x + noise
+            return None
+        return torch.randn_like(x).mul_(self.alpha) if noise is None else noise
+
+    @staticmethod
+    def _add(x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        # Out of place: x may be a row of the frozen question table (never modified).
+        return x if noise is None else x + noise
 
     def encode_models(self, model_ids: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model_block(self._noisy(self.model_embedding(model_ids), noise))
+        x = self.model_embedding(model_ids)
+        return self.model_block(self._add(x, self._noise(x, noise)))
 
     def encode_questions(self, question_embeddings: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         """The factorized question embedding (question-encoder output)."""
-        return self.question_block(self._noisy(question_embeddings, noise))
+        return self.question_block(self._add(question_embeddings, self._noise(question_embeddings, noise)))
 
     def forward(
         self,
@@ -96,9 +143,17 @@ class CorrectnessPredictor(nn.Module):
         question_embeddings: torch.Tensor,
         noise: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Logits (B, 2).  ``noise``: optional pre-drawn (model-side, question-side) training noise."""
+        """Logits (B, 2).  ``noise``: optional pre-drawn (model-side, question-side) training noise.
+
+        Both noises are drawn before either block runs, as in the released code: with the same RNG
+        state, the same training-mode output."""
         nm, nq = noise if noise is not None else (None, None)
-        return self.head(self.encode_models(model_ids, nm) * self.encode_questions(question_embeddings, nq))
+        xm = self.model_embedding(model_ids)
+        nm = self._noise(xm, nm)
+        nq = self._noise(question_embeddings, nq)
+        em = self.model_block(self._add(xm, nm))
+        eq = self.question_block(self._add(question_embeddings, nq))
+        return self.head(em * eq)
 
     # ---- the common scoring interface (shared with ddcf.predictor.factor_model.FactorPredictor)
     n_text = 0  # reads the sentence embedding only

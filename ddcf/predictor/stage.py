@@ -35,7 +35,7 @@ def run(layout: Layout, config: PredictorConfig) -> Report:
     label = predictor_label(result.arch)
     training = config.training_options()
     training.update(resolved_device=result.device, resolved_threads=result.threads,
-                    resolved_noise_prefetch=result.noise_prefetch, resolved_step=result.step)
+                    resolved_noise_prefetch=result.noise_prefetch)
     warnings = coverage_warnings(data.stats, layout.model_order)
     warnings += _split_warnings(data.stats, layout)
     if data.val.correct.min() == data.val.correct.max():
@@ -64,7 +64,8 @@ def run(layout: Layout, config: PredictorConfig) -> Report:
                                                      "n_val_questions", "n_test_questions")}),
             best_epoch=result.best_epoch,
             best_epochs=result.best_epochs,
-            calibration=dict(method=config.calibration, temperature=ev.temperature, fitted_on="validation split"),
+            calibration=dict(method=config.resolved_calibration(), temperature=ev.temperature,
+                             fitted_on="validation split"),
             best_val_accuracy=ev.val[label]["accuracy"],
             test_metrics=(ev.test or {}).get(label),
         )),
@@ -141,7 +142,8 @@ def _summary(s: dict, config: PredictorConfig, result, ev: Evaluation) -> str:
         f"{s['n_val']:,} pairs ({s['n_val_questions']:,} questions) chose epochs, calibration and baseline settings; "
         f"test {s['n_test']:,} pairs ({s['n_test_questions']:,} questions) only reported.",
         f"{what}; {result.seconds:.1f} s on {result.device} ({result.threads} threads); "
-        f"calibration: {config.calibration}" + (f" (T = {ev.temperature:.3f})" if config.calibration != "none" else ""),
+        f"calibration: {config.resolved_calibration()}"
+        + (f" (T = {ev.temperature:.3f})" if config.resolved_calibration() != "none" else ""),
     ]
     if s["val_questions_also_in_train"]:
         lines.append(f"note: {s['val_questions_also_in_train']} validation questions also occur in the training "

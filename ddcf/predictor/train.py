@@ -4,11 +4,11 @@ Speed matters here (the reference implementation took minutes on 2 cores for
 30 epochs): every pair lives in three tensors (model id, question row, label),
 an epoch is one random permutation sliced into batches, and each batch gathers
 its question-embedding rows from one dense matrix.  No per-item
-Dataset/DataLoader, no Python work per pair.  On CPU (``--step auto``/``fused``) a
-step is the hand-derived forward/backward of ``ddcf.predictor.fastpath`` (same
-gradients as autograd, far fewer passes over the batch), and the next batch's
-noise, dropout masks and rows are made on a spare core (``StepInputs``).
-``--step autograd`` keeps the plain ``nn.Module`` step.
+Dataset/DataLoader, no Python work per pair.  A step is the plain ``nn.Module``
+forward and ``loss.backward()``; on CPU the next batch's embedding noise is drawn
+on a spare core (``NoisePrefetcher``).  (ddcf once had a hand-derived
+forward/backward here; the released block's second dropout and per-pair drop-path
+took away most of what it saved: see the notes of issue 19/22.)
 
 The order of every random draw (init, permutation, noise, dropout) is part of the
 result: the same seed gives bit-identical weights, so keep it when editing.
@@ -26,25 +26,37 @@ import torch
 import torch.nn.functional as F
 
 from ddcf.errors import DDCFError
-from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads
+from ddcf.predictor.config import SCHEDULES, PredictorConfig, hidden_width, resolve_threads
 from ddcf.predictor.data import SPLIT_FIX, TrainingData
 from ddcf.predictor.factor_model import FactorPredictor
 from ddcf.predictor.factor_train import train_factor
-from ddcf.predictor.fastpath import StepInputs, fused_step_grads, one_ahead
 from ddcf.predictor.metrics import evaluate
 from ddcf.predictor.model import CorrectnessPredictor
 from ddcf.runtime import progress, resolve_device, usable_cores
 
 
-def cosine_with_warmup(total_steps: int, warmup_ratio: float) -> Callable[[int], float]:
-    """LR multiplier: linear warmup over ceil(ratio*total) steps, then cosine decay to 0."""
-    warmup = math.ceil(warmup_ratio * total_steps) if warmup_ratio > 0 else 0
+def cosine_with_warmup(total_steps: int, warmup_ratio: float, kind: str = "released") -> Callable[[int], float]:
+    """LR multiplier of optimisation step ``step`` (0-based): linear warmup, then half-cosine decay to 0.
+
+    released: transformers' ``get_cosine_schedule_with_warmup`` as the released code calls it,
+    ``int(ratio * total)`` warmup steps with multiplier ``step / warmup`` (step 0 runs at lr 0; Adam
+    still records its gradient).  shifted: ddcf's earlier schedule, ``ceil(ratio * total)`` warmup
+    steps with multiplier ``(step + 1) / warmup``, so no step is spent at lr 0.
+    """
+    if kind not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, not {kind!r}")
+    if kind == "released":
+        warmup = int(warmup_ratio * total_steps)
+        first = 0
+    else:
+        warmup = math.ceil(warmup_ratio * total_steps) if warmup_ratio > 0 else 0
+        first = 1
 
     def factor(step: int) -> float:
         if step < warmup:
-            return (step + 1) / warmup
+            return (step + first) / max(1, warmup)
         done = (step - warmup) / max(1, total_steps - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, done)))
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * min(1.0, done))))
 
     return factor
 
@@ -57,7 +69,8 @@ def make_optimizer(model: torch.nn.Module, config: PredictorConfig, total_steps:
         optimizer = torch.optim.Adam(model.parameters(), fused=True, **kwargs)
     except (RuntimeError, TypeError):  # pragma: no cover - device/dtype without a fused Adam
         optimizer = torch.optim.Adam(model.parameters(), **kwargs)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(total_steps, config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(total_steps, config.warmup_ratio,
+                                                                                       config.schedule))
     return optimizer, scheduler
 
 
@@ -79,6 +92,16 @@ class BestCheckpoint:
     def restore(self, model: torch.nn.Module) -> None:
         if self.state is not None:
             model.load_state_dict(self.state)
+
+
+def one_ahead(pool, fn, items):
+    """Yield ``fn(item)`` for each item, computing the next one on ``pool`` while the caller works."""
+    pending = pool.submit(fn, items[0]) if items else None
+    for i in range(len(items)):
+        current = pending.result()
+        if i + 1 < len(items):
+            pending = pool.submit(fn, items[i + 1])
+        yield current
 
 
 class NoisePrefetcher:
@@ -111,13 +134,9 @@ class NoisePrefetcher:
         self.pool.shutdown(wait=True)
 
 
-def use_noise_prefetch(device: str, threads: int, alpha: float, mode: str = "auto", step: str = "autograd") -> bool:
-    """auto: prefetch on CPU when a core is left over by the intra-op threads (GPUs draw noise on device).
-
-    The fused step's worker also gathers the batch and draws the dropout masks, so it
-    is worth a thread even without noise; the autograd step's worker only draws noise.
-    """
-    if mode == "off" or device != "cpu" or (alpha <= 0 and step != "fused"):
+def use_noise_prefetch(device: str, threads: int, alpha: float, mode: str = "auto") -> bool:
+    """auto: prefetch on CPU when a core is left over by the intra-op threads (GPUs draw noise on device)."""
+    if mode == "off" or device != "cpu" or alpha <= 0:
         return False
     return mode == "on" or usable_cores() > threads
 
@@ -151,41 +170,23 @@ def train_epoch(
     for start in starts:
         idx = perm[start : start + batch_size]
         batch_noise = next(noise_iter) if noise_iter is not None else None
-        logits = model(model_ids[idx], emb[q_rows[idx]], batch_noise)
-        loss = F.cross_entropy(logits, labels[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        total += loss.detach() * len(idx)  # no .item() per step: keeps GPUs asynchronous
+        loss = train_step(model, optimizer, scheduler, model_ids[idx], emb[q_rows[idx]], labels[idx], batch_noise)
+        total += loss * len(idx)  # no .item() per step: keeps GPUs asynchronous
     return float(total) / stop
 
 
-def train_epoch_fused(
-    model: CorrectnessPredictor,
-    optimizer: torch.optim.Optimizer,
-    scheduler,
-    inputs: StepInputs,
-    batch_size: int,
-    generator: torch.Generator,
-    max_steps: int | None = None,
-) -> float:
-    """``train_epoch`` with the fused step (ddcf.predictor.fastpath): same order, loss and updates.
+def train_step(model: CorrectnessPredictor, optimizer, scheduler, model_ids: torch.Tensor, x: torch.Tensor,
+               labels: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """One optimisation step of the released loop body (mean cross-entropy, Adam, schedule); the loss, detached.
 
-    ``inputs`` makes each batch (noise, dropout masks, gathered rows), on a spare core when it prefetches.
-    """
-    model.train()
-    labels = inputs.labels
-    n = len(labels)
-    perm = torch.randperm(n, generator=generator).to(labels.device)
-    total = torch.zeros((), device=labels.device)
-    stop = n if max_steps is None else min(n, max_steps * batch_size)
-    for batch in inputs.batches(perm, batch_size, stop):
-        loss = fused_step_grads(model, batch)  # sets every .grad: no zero_grad needed
-        optimizer.step()
-        scheduler.step()
-        total += loss * len(batch)  # no .item() per step: keeps GPUs asynchronous
-    return float(total) / stop
+    Without ``noise`` every random draw comes from the global RNG in the released code's order, so the
+    same RNG state gives the same step (``tests/predictor/test_predictor_reference.py``)."""
+    loss = F.cross_entropy(model(model_ids, x, noise), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    return loss.detach()
 
 
 @torch.no_grad()
@@ -217,7 +218,6 @@ class TrainResult:
     threads: int
     device: str
     noise_prefetch: bool = False
-    step: str = "autograd"  # the step kind actually used (config.step resolved)
     arch: str = "paper"
     histories: list[list[dict]] | None = None  # factor arch: every member's epochs
     best_epochs: list[int] | None = None  # factor arch: every member's best epoch
@@ -252,7 +252,7 @@ def train_predictor(data: TrainingData, config: PredictorConfig) -> TrainResult:
     finally:
         torch.set_num_threads(old_threads)
     return TrainResult(model=model, history=histories[0], best_epoch=int(max(best_epochs)), seconds=seconds,
-                       threads=threads, device=device, step="factor", arch="factor", histories=histories,
+                       threads=threads, device=device, arch="factor", histories=histories,
                        best_epochs=best_epochs)
 
 
@@ -264,7 +264,6 @@ def train_paper(data: TrainingData, config: PredictorConfig) -> TrainResult:
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     noise: NoisePrefetcher | None = None
-    inputs: StepInputs | None = None
     try:
         torch.manual_seed(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
@@ -275,6 +274,8 @@ def train_paper(data: TrainingData, config: PredictorConfig) -> TrainResult:
             hidden_dim=hidden_width(dim, config.hidden_ratio),
             dropout=config.dropout,
             alpha=config.alpha,
+            out_dropout=config.out_dropout,
+            drop_path=config.drop_path,
         ).to(device)
         emb = torch.from_numpy(data.embeddings).to(device)
         t = {
@@ -285,12 +286,8 @@ def train_paper(data: TrainingData, config: PredictorConfig) -> TrainResult:
         steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
         optimizer, scheduler = make_optimizer(model, config, steps_per_epoch * config.epochs)
         best = BestCheckpoint()
-        step = config.resolved_step(device)
-        prefetch = use_noise_prefetch(device, threads, config.alpha, config.noise_prefetch, step)
-        if step == "fused":
-            inputs = StepInputs(emb, *t["train"], model, config.seed + 1, noise=config.noise,
-                                batch_size=config.batch_size, prefetch=prefetch)
-        elif prefetch:
+        prefetch = use_noise_prefetch(device, threads, config.alpha, config.noise_prefetch)
+        if prefetch:
             noise = NoisePrefetcher(dim, config.alpha, config.seed + 1)
         history: list[dict] = []
         val_y, val_m = data.val.correct, data.val.model_id
@@ -300,11 +297,8 @@ def train_paper(data: TrainingData, config: PredictorConfig) -> TrainResult:
         for epoch in bar:
             te = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            if inputs is not None:
-                train_loss = train_epoch_fused(model, optimizer, scheduler, inputs, config.batch_size, gen)
-            else:
-                train_loss = train_epoch(model, optimizer, scheduler, emb, *t["train"], config.batch_size, gen,
-                                         noise=noise)
+            train_loss = train_epoch(model, optimizer, scheduler, emb, *t["train"], config.batch_size, gen,
+                                     noise=noise)
             p_val = predict(model, emb, t["val"][0], t["val"][1], config.eval_batch_size)
             m = evaluate(val_y, p_val, val_m)
             improved = best.update(epoch, m["accuracy"], model)
@@ -320,10 +314,8 @@ def train_paper(data: TrainingData, config: PredictorConfig) -> TrainResult:
         model.eval()
         return TrainResult(model=model, history=history, best_epoch=int(best.epoch or config.epochs),
                            seconds=seconds, threads=threads, device=device, noise_prefetch=prefetch,
-                           step=step, arch="paper")
+                           arch="paper")
     finally:
         if noise is not None:
             noise.close()
-        if inputs is not None:
-            inputs.close()
         torch.set_num_threads(old_threads)

@@ -27,7 +27,7 @@ def test_help_lists_every_option_and_needs_no_torch():
     assert r.returncode == 0, r.stderr
     for f in dataclasses.fields(PredictorConfig):
         assert f"--{f.name}" in r.stdout, f.name
-    assert "--config" in r.stdout and "{auto,fused,autograd}" in r.stdout and "(default: 1028)" in r.stdout
+    assert "--config" in r.stdout and "{auto,temperature,none}" in r.stdout and "(default: 1028)" in r.stdout
     # building the parser imports nothing heavy, so --help stays instant
     code = "import sys, ddcf.predictor.cli as c; c.build_parser(); print('torch' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -44,16 +44,15 @@ def test_ddcf_predictor_is_the_same_command(capsys):
 
 def test_config_file_and_flags_override_it(tmp_path):
     cfg = tmp_path / "p.yaml"
-    cfg.write_text("arch: paper\nepochs: 3\nlr: 0.02\nstep: autograd\nno_plot: true\n")
+    cfg.write_text("arch: paper\nepochs: 3\nlr: 0.02\ndrop_path: 0.1\nno_plot: true\n")
     config = command.parse(["--config", str(cfg), "--epochs", "5"])
-    assert config.epochs == 5 and config.lr == 0.02 and config.step == "autograd" and config.no_plot
+    assert config.epochs == 5 and config.lr == 0.02 and config.drop_path == 0.1 and config.no_plot
     assert config.batch_size == 1028  # untouched options keep their defaults
 
 
-@pytest.mark.parametrize("argv,name", [(["--dropout", "1.5"], "--dropout"), (["--step", "jit"], "--step"),
-                                       (["--noise", "uniform"], "--noise"), (["--device", "tpu"], "--device"),
-                                       (["--epochs", "0"], "--epochs"), (["--noise", "table", "--step", "autograd"],
-                                                                         "--noise table")])
+@pytest.mark.parametrize("argv,name", [(["--dropout", "1.5"], "--dropout"), (["--drop_path", "1"], "--drop_path"),
+                                       (["--schedule", "linear"], "--schedule"), (["--device", "tpu"], "--device"),
+                                       (["--epochs", "0"], "--epochs"), (["--calibration", "platt"], "--calibration")])
 def test_bad_values_exit_2_naming_the_option(tmp_path, capsys, argv, name):
     try:
         code = run_main(command.main, ["--workdir", str(tmp_path)] + argv)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ddcf.predictor.config import hidden_width
-from ddcf.predictor.model import CorrectnessPredictor, ResidualMLPBlock
+from ddcf.predictor.model import CorrectnessPredictor, DropPath, ResidualMLPBlock
 
 
 def test_shapes_and_probabilities():
@@ -55,6 +55,9 @@ def test_hidden_width_is_a_tenth_of_dim_at_least_one(dim, expected):
 def test_dropout_rate_and_default_hyperparameters():
     m = CorrectnessPredictor(2, 40)
     assert m.question_block.drop.p == 0.8 and m.model_block.drop.p == 0.8
+    # the released block's second dropout and drop-path
+    assert m.question_block.drop2.p == 0.8 and m.model_block.drop2.p == 0.8
+    assert m.question_block.drop_path.p == 0.2 and m.model_block.drop_path.p == 0.2
     assert m.alpha == 1e-2 and m.hidden_dim == 4
     assert isinstance(m.model_block.norm, torch.nn.LayerNorm) and isinstance(m.model_block.act, torch.nn.ReLU)
     assert m.model_embedding.num_embeddings == 2 and m.model_embedding.embedding_dim == 40
@@ -104,3 +107,59 @@ def test_pre_drawn_noise_is_used_only_in_training():
     assert torch.allclose(m(ids, q, (nm, nq)), expected)
     m.eval()
     assert torch.equal(m(ids, q, (nm, nq)), m(ids, q))
+
+
+def _branch(block: ResidualMLPBlock, x: torch.Tensor) -> torch.Tensor:
+    """The residual branch in training mode (output minus input)."""
+    return block.train()(x) - x
+
+
+def _nonzero_block(**kw) -> ResidualMLPBlock:
+    torch.manual_seed(0)
+    block = ResidualMLPBlock(dim=8, hidden=4, **kw)
+    with torch.no_grad():
+        block.w2.weight.normal_()
+        block.w2.bias.normal_()
+    return block
+
+
+def test_drop_path_drops_whole_rows_at_rate_p_and_rescales_the_rest():
+    block = _nonzero_block(dropout=0.0, out_dropout=0.0, drop_path=0.2)
+    x = torch.randn(20000, 8)
+    with torch.no_grad():
+        full = block.eval()(x) - x
+        got = _branch(block, x)
+    dropped = (got == 0).all(1)
+    kept = ~dropped
+    assert abs(dropped.float().mean().item() - 0.2) < 0.01  # one Bernoulli per row, not per element
+    assert torch.allclose(got[kept], full[kept] / 0.8, atol=1e-5)  # timm's scale_by_keep
+    assert ((got == 0).any(1) == dropped).all()  # a row is dropped whole or not at all
+
+
+def test_second_dropout_masks_elements_of_the_branch_output():
+    block = _nonzero_block(dropout=0.0, out_dropout=0.5, drop_path=0.0)
+    x = torch.randn(4000, 8)
+    with torch.no_grad():
+        full = block.eval()(x) - x
+        got = _branch(block, x)
+    zero = got == 0
+    assert abs(zero.float().mean().item() - 0.5) < 0.02 and 0 < zero.sum(1).float().mean() < 8  # per element
+    assert torch.allclose(got[~zero], full[~zero] / 0.5, atol=1e-5)
+
+
+def test_earlier_block_has_neither_and_draws_nothing_for_them():
+    block = _nonzero_block(dropout=0.0, out_dropout=0.0, drop_path=0.0)
+    x = torch.randn(64, 8)
+    state = torch.get_rng_state()
+    with torch.no_grad():
+        assert torch.allclose(block.train()(x), block.eval()(x))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert DropPath(0.3).eval()(x) is x
+
+
+def test_configs_saved_before_the_released_block_load_with_it_off():
+    arch = CorrectnessPredictor(3, 12, 2).architecture()
+    assert arch["out_dropout"] == 0.8 and arch["drop_path"] == 0.2
+    old = {k: v for k, v in arch.items() if k not in ("out_dropout", "drop_path")}
+    m = CorrectnessPredictor.from_architecture(old)
+    assert m.out_dropout == 0.0 and m.drop_path == 0.0

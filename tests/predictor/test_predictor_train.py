@@ -90,10 +90,33 @@ def test_best_epoch_is_restored_when_later_epochs_get_worse(tmp_path):
 
 
 def test_schedule_warms_up_then_decays_to_zero():
-    f = cosine_with_warmup(100, 0.03)
-    assert [round(f(s), 4) for s in range(3)] == [round(1 / 3, 4), round(2 / 3, 4), 1.0]
-    assert f(3) == pytest.approx(1.0) and f(99) < 0.01 and 0.45 < f(51) < 0.55
+    f = cosine_with_warmup(100, 0.03)  # released: int(3) warmup steps, step / warmup, the first step at lr 0
+    assert [round(f(s), 4) for s in range(4)] == [0.0, round(1 / 3, 4), round(2 / 3, 4), 1.0]
+    assert f(99) < 0.01 and 0.45 < f(51) < 0.55
     assert cosine_with_warmup(10, 0.0)(0) == 1.0
+    g = cosine_with_warmup(100, 0.03, "shifted")  # ddcf's earlier schedule: no step at lr 0
+    assert [round(g(s), 4) for s in range(3)] == [round(1 / 3, 4), round(2 / 3, 4), 1.0]
+    assert cosine_with_warmup(100, 0.025, "shifted")(2) == 1.0 and cosine_with_warmup(100, 0.025)(2) == 1.0
+    with pytest.raises(ValueError):
+        cosine_with_warmup(10, 0.1, "linear")
+
+
+@pytest.mark.parametrize("total,ratio", [(100, 0.03), (2070, 0.03), (7, 0.5), (10, 0.0), (33, 0.1)])
+def test_released_schedule_is_transformers_cosine_with_warmup(total, ratio):
+    """The released code calls transformers.get_cosine_schedule_with_warmup(opt, int(ratio * T), T)."""
+    transformers = pytest.importorskip("transformers")
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    ref = transformers.get_cosine_schedule_with_warmup(opt, int(ratio * total), total).lr_lambdas[0]
+    ours = cosine_with_warmup(total, ratio)
+    assert [ours(s) for s in range(total)] == pytest.approx([ref(s) for s in range(total)], abs=1e-12)
+
+
+def test_calibration_auto_is_none_for_paper_and_temperature_for_factor():
+    assert PredictorConfig().calibration == "auto"
+    assert PredictorConfig(arch="paper").resolved_calibration() == "none"
+    assert PredictorConfig(arch="factor").resolved_calibration() == "temperature"
+    assert PredictorConfig(arch="paper", calibration="temperature").resolved_calibration() == "temperature"
+    assert PredictorConfig(arch="factor", calibration="none").resolved_calibration() == "none"
 
 
 def test_outputs_written(trained):
@@ -109,6 +132,10 @@ def test_outputs_written(trained):
     assert cfg["models"] == synth.models
     assert cfg["architecture"]["dim"] == 16 and cfg["architecture"]["hidden_dim"] == 1
     assert cfg["architecture"]["dropout"] == 0.8 and cfg["architecture"]["num_models"] == 6
+    assert cfg["architecture"]["out_dropout"] == 0.8 and cfg["architecture"]["drop_path"] == 0.2
+    # --calibration auto: the paper arch keeps the released code's uncalibrated softmax probability
+    assert cfg["calibration"]["method"] == "none" and cfg["calibration"]["temperature"] == 1.0
+    assert cfg["training"]["calibration"] == "auto" and cfg["training"]["schedule"] == "released"
     assert cfg["training"]["epochs"] == 4 and cfg["training"]["weight_decay"] == 1e-5
     # config.json records what defines the model, not where or how loudly it ran
     assert not {"workdir", "no_progress", "no_plot"} & set(cfg["training"])
