@@ -1,8 +1,9 @@
 """Options of ``eval/evaluate.py`` / ``ddcf evaluate``, as one dataclass.
 
-Defaults are the paper's evaluation settings: the model's chat template asking for a boxed answer, sampling
-at temperature 0.6, top_p 0.95, top_k 20, min_p 0, up to 16,384 new tokens; one sample per question (pass@1),
-64 for AIME24 and AMC23 (reported as pass@32).  The engine options are those of the generation stage
+Defaults are the released evaluation's settings: its ChatML prompt with the system turn asking for a boxed
+answer, sampling at temperature 0.6, top_p 0.95, top_k 20, min_p 0, up to 12,288 new tokens then its
+"</think>" and "\\boxed{" follow-ups; one sample per question (pass@1), 64 for AIME24 and AMC23 (reported as
+pass@32).  The engine options are those of the generation stage
 (written once, in :class:`ddcf.generate.config.GenerateConfig`).  Imports nothing heavy.
 """
 
@@ -17,6 +18,10 @@ from ddcf.verify.config import VerifyOptions
 
 BENCHMARK_NAMES = ("aime24", "math500", "olympiadbench", "gsm8k", "sat", "minervamath", "gaokao", "stem", "svamp",
                    "amc23")  # ddcf.evaluate.benchmarks.BENCHMARKS is the registry; kept here so --help is instant
+
+
+REFERENCE_MAX_NEW_TOKENS = 12288  # released eval/evaluate.py, in a 16,384-token context
+SINGLE_MAX_NEW_TOKENS = 16384  # ddcf's earlier default
 
 
 def _engine_option(name: str):
@@ -50,10 +55,14 @@ class EvaluateConfig(VerifyOptions):
     batch_size: int | None = _engine_option("batch_size")
     trust_remote_code: bool = _engine_option("trust_remote_code")
     chat_template: str = option(
-        "auto",
-        "Prompt format: auto (the tokenizer's own chat template; an error if it has none), chatml (the generic "
-        "<|im_start|> layout of Qwen models), plain (no template: 'Problem: ... Solution:', for base models) or "
-        "the path of a .jinja chat-template file.", metavar="auto|chatml|plain|FILE.jinja")
+        "reference",
+        "Prompt format: reference (the released code's: ChatML with the system prompt 'Please reason step by step, "
+        "and put your final answer within \\boxed{}.' and the problem verbatim as user turn, for every benchmark "
+        "and model; what ddcf sft trains on), model (the tokenizer's own chat template, the instruction appended "
+        "to the problem, a boxed letter asked for multiple choice; an error if it has none), chatml (that user "
+        "turn in the generic <|im_start|> layout, no system turn), plain (no template: 'Problem: ... Solution:', "
+        "for base models) or the path of a .jinja chat-template file.",
+        metavar="reference|model|chatml|plain|FILE.jinja")
     n: int | None = option(
         None, "Samples per question for every benchmark (default: 64 for AIME24 and AMC23, 1 for the others).",
         min=1, metavar="N")
@@ -66,10 +75,23 @@ class EvaluateConfig(VerifyOptions):
     min_p: float = option(
         0.0, "Min-p sampling (paper: 0). The generation backends always send min_p=0 to the engines, so only 0 "
         "is accepted.", min=0.0, max=1.0)
-    max_new_tokens: int = option(16384, "Most tokens generated per completion (paper: 16,384).", min=1)
+    schedule: str = option(
+        "reference",
+        "Generation schedule: reference (the released eval/evaluate.py: up to --max_new_tokens, default 12,288; a "
+        "completion without '</think>' gets '\\n</think>' appended and up to --think_max_tokens more sampled; "
+        "then one without a \\boxed{...} on one line gets '\\nThe final answer is \\boxed{' appended and "
+        "--followup_max_tokens sampled; every call with the main sampling settings and the released stop strings) "
+        "or single (ddcf's earlier one: up to 16,384 tokens, then one greedy follow-up after 'The final answer is "
+        "$\\boxed{', an open <think> closed first, when the reasoning is left open or no boxed answer is given).",
+        choices=("reference", "single"))
+    max_new_tokens: int | None = option(
+        None, "Most tokens of the first generation (default: 12,288 with --schedule reference, as the released "
+        "code in its 16,384-token context; 16,384 with --schedule single).", min=1)
+    think_max_tokens: int = option(
+        2048, "--schedule reference: tokens sampled after the appended '</think>' (released code: 2,048).", min=1)
     followup_max_tokens: int = option(
-        32, "Tokens of the one follow-up generation after 'The final answer is $\\boxed{' when a completion never "
-        "closes its reasoning (</think>) or never gives a boxed answer.", min=1)
+        32, "Tokens of the last follow-up, after 'The final answer is \\boxed{' (sampled, reference schedule) or "
+        "'The final answer is $\\boxed{' (greedy, single schedule); released code: 32.", min=1)
     seed: int = option(0, "Random seed for sampling (per-question seeds derive from it).")
     limit: int | None = option(None, "Use only the first N questions of each benchmark (smoke runs).", min=1,
                                metavar="N")
@@ -107,6 +129,13 @@ class EvaluateConfig(VerifyOptions):
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
+
+    @property
+    def new_tokens(self) -> int:
+        """--max_new_tokens, or its default for the schedule."""
+        if self.max_new_tokens is not None:
+            return self.max_new_tokens
+        return REFERENCE_MAX_NEW_TOKENS if self.schedule == "reference" else SINGLE_MAX_NEW_TOKENS
 
     # duck-typed for ddcf.generate.runner.make_backend / resolve_parallelism (one engine set-up for both stages)
     @property

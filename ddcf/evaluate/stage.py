@@ -25,7 +25,13 @@ from ddcf.evaluate import benchmarks as B
 from ddcf.evaluate import prompts as EP
 from ddcf.evaluate import scoring, tables
 from ddcf.evaluate.config import EvaluateConfig
-from ddcf.evaluate.generation import followup_sampling, generate_eval_shard, sampling
+from ddcf.evaluate.generation import (
+    EVAL_SHARD_COLUMNS,
+    followup_sampling,
+    generate_eval_shard,
+    sampling,
+    think_sampling,
+)
 from ddcf.evaluate.overlap import overlap_warnings
 from ddcf.generate import shards as S
 from ddcf.generate.backends import BackendOptions, check_model_reference, get_backend_class
@@ -36,7 +42,7 @@ from ddcf.runtime import progress as progress_bar
 from ddcf.verify.equivalence import Verifier
 
 PREDICTION_COLUMNS = ["benchmark", "question_id", "sample", "completion", "prediction", "correct", "gold", "status",
-                      "followup", "finish_reason", "completion_tokens"]
+                      "followup", "finish_reason", "completion_tokens", "prompt"]
 
 
 def plan_benchmarks(config: EvaluateConfig) -> tuple[list[dict], list[str]]:
@@ -59,10 +65,12 @@ def plan_benchmarks(config: EvaluateConfig) -> tuple[list[dict], list[str]]:
 def run_config(config: EvaluateConfig, bench_name: str, ids: list[str], n: int, eos: list[int]) -> dict:
     """What a benchmark's shards are generated with (the keys of :data:`ddcf.generate.shards.ENFORCED_KEYS`)."""
     enforced = {
-        "model": config.model_name, "prompts_sha256": EP.fingerprint(config.chat_template),
+        "model": config.model_name, "prompts_sha256": EP.fingerprint(config.chat_template, config.schedule),
         "chat_template": config.chat_template, "max_prompt_tokens": None,
         "sampling": {**sampling(config, n, eos).to_dict(), "stop_token_ids": None, "benchmark": bench_name},
-        "followup": {**followup_sampling(config, eos).to_dict(), "stop_token_ids": None},
+        "followup": {**followup_sampling(config, eos).to_dict(), "stop_token_ids": None, "schedule": config.schedule,
+                     **({"think": {**think_sampling(config, eos).to_dict(), "stop_token_ids": None}}
+                        if config.schedule == "reference" else {})},
         "question_ids_sha256": hash_ids(ids), "n_questions": len(ids), "shard_size": config.shard_size,
     }
     digest = hashlib.sha256(json.dumps(enforced, sort_keys=True).encode()).hexdigest()
@@ -158,7 +166,8 @@ def run(layout: Layout, config: EvaluateConfig, *, backend=None, on_shard_writte
                     meta = {"config_sha256": rc["config_sha256"], "question_ids_sha256": plan.ids_hash(i),
                             "n_rows": int(len(df)), "shard": i, "benchmark": b.name, "model": model,
                             "wall_s": time.perf_counter() - t0, **stats}
-                    path = S.write_shard(gen_dir, i, df, meta)
+                    # the shard columns plus each sample's prompt string (read back into predictions.parquet)
+                    path = write_parquet(df[EVAL_SHARD_COLUMNS], S.shard_path(gen_dir, i), metadata=meta)
                     n_generated += 1
                     if on_shard_written is not None:
                         on_shard_written(b.name, i, path)
@@ -168,6 +177,8 @@ def run(layout: Layout, config: EvaluateConfig, *, backend=None, on_shard_writte
             head = f"pass@{p['headline_k']}"
             per_bench[b.name] = {"column": b.column, "role": b.role, **m, "headline_metric": head,
                                  "headline": m[head], "seed_overlap": overlaps.get(b.name, 0)}
+            verdicts = verdicts.merge(gens[["question_id", "sample", "prompt"]], on=["question_id", "sample"],
+                                      how="left", validate="one_to_one")
             frames.append(verdicts.assign(benchmark=b.name)[PREDICTION_COLUMNS])
     finally:
         verifier.close()

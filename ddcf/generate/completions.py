@@ -28,10 +28,12 @@ def followup_context(completion: str) -> str:
     return (body + "\n" if body else "") + P.FOLLOWUP_SUFFIX
 
 
-def run_followups(backend: Backend, prompts: list, contexts: list[str], spec) -> tuple[list, int]:
+def run_followups(backend: Backend, prompts: list, contexts: list[str], spec, seeds: list[int] | None = None
+                  ) -> tuple[list, int]:
     """One short generation per (prompt ids, context text): the context (the completion so far plus
     :data:`ddcf.generate.prompts.FOLLOWUP_SUFFIX`) is appended to the prompt, left-truncated to fit the model.
-    Returns the completions and the prompt tokens sent.  The evaluation stage uses it too (one code path)."""
+    Returns the completions and the prompt tokens sent.  The evaluation stage uses it too (one code path), with
+    its own suffixes and, for sampled follow-ups, one ``seeds`` entry per request."""
     tok = backend.tokenizer
     conts = tok.encode(contexts, add_special_tokens=False)
     limit = backend.context_limit
@@ -42,7 +44,8 @@ def run_followups(backend: Backend, prompts: list, contexts: list[str], spec) ->
         if limit and len(ids) > limit - spec.max_new_tokens:
             ids = P.left_truncate(ids, max(limit - spec.max_new_tokens, 1), bos)
         fu_prompts.append(ids)
-    return [row[0] for row in backend.generate(fu_prompts, spec)], sum(len(p) for p in fu_prompts)
+    outs = backend.generate(fu_prompts, spec) if seeds is None else backend.generate(fu_prompts, spec, seeds)
+    return [row[0] for row in outs], sum(len(p) for p in fu_prompts)
 
 
 def generate_shard(backend: Backend, part: pd.DataFrame, config: GenerateConfig) -> tuple[pd.DataFrame, dict]:

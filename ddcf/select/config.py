@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ddcf.chat_format import REFERENCE  # the default template: the released code's format
 from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
 from ddcf.runtime import check_device
 from ddcf.select.methods import get_method, help_table
 
-CHATML = "chatml"  # the built-in template of the dataset's text column (ddcf.select.sft_dataset)
+CHATML = "chatml"  # a built-in template of the dataset's text column (ddcf.select.sft_dataset)
 
 
 @dataclass
@@ -110,8 +111,9 @@ class SelectConfig(StageConfig):
         "DDCF_data/selection/<model>/<method>_k<k>[_<options>] for the others).", metavar="DIR"
     )
     chat_template: str = option(
-        CHATML, "Template of the dataset's text column: 'chatml' (built in) or the path of a Jinja chat template "
-        "file.", metavar="chatml|FILE",
+        REFERENCE, "Template of the dataset's text column (the SFT text): 'reference' (the released code's ChatML "
+        "with its system prompt, response without an end marker), 'chatml' (plain ChatML turns) or the path of a "
+        "Jinja chat template file.", metavar="reference|chatml|FILE",
     )
     tokenizer: str | None = option(
         None, "Local tokenizer folder whose own chat template renders the text column instead of --chat_template.",
@@ -133,7 +135,7 @@ class SelectConfig(StageConfig):
             from ddcf.select.output import check_replaceable  # imports pandas-free modules only
 
             check_replaceable(self.output_dir)
-        if self.tokenizer and self.chat_template != CHATML:
+        if self.tokenizer and self.chat_template != REFERENCE:
             raise DDCFError(
                 "Both --tokenizer and --chat_template were given.",
                 "pass one: --tokenizer uses the tokenizer's own chat template.",

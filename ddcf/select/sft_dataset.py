@@ -2,13 +2,16 @@
 
 Columns, one row per selected question in selection order:
 
-* ``text``: the question in a chat template followed by the corpus response;
+* ``text``: the question in a chat template followed by the corpus response (the SFT text);
 * ``messages``: ``[{"role": "user", "content": question}, {"role": "assistant", "content": response}]``;
 * ``question_id``, ``question``, ``response``, ``dataset``, ``rank``.
 
 Templates (no network):
 
-* ``chatml`` (default), rendered by :func:`render_chatml`::
+* ``reference`` (default): the released DDCF code's format (:mod:`ddcf.chat_format`): ChatML with the system
+  turn "Please reason step by step, and put your final answer within \\boxed{}.", the question as the user
+  turn, then the response with no end-of-turn marker (the trainer appends EOS);
+* ``chatml``, rendered by :func:`render_chatml`::
 
       <|im_start|>user
       {question}<|im_end|>
@@ -32,6 +35,7 @@ from typing import Callable
 
 import pandas as pd
 
+from ddcf.chat_format import REFERENCE, render_reference
 from ddcf.errors import DDCFError, first_line
 from ddcf.io import atomic_dir, blank_text
 from ddcf.select.config import CHATML as CHATML_NAME
@@ -48,14 +52,16 @@ def make_messages(question: str, response: str) -> list:
     return [{"role": "user", "content": question}, {"role": "assistant", "content": response}]
 
 
-def resolve_renderer(chat_template: str | None = CHATML_NAME, tokenizer: str | None = None) -> tuple[Renderer, str]:
+def resolve_renderer(chat_template: str | None = REFERENCE, tokenizer: str | None = None) -> tuple[Renderer, str]:
     """Return (render(messages) -> text, description) for the template options of the CLI.
 
     ``tokenizer`` wins over ``chat_template`` (:class:`ddcf.select.config.SelectConfig` rejects both).
     """
     if tokenizer:
         return _tokenizer_renderer(tokenizer)
-    if chat_template in (None, CHATML_NAME):
+    if chat_template in (None, REFERENCE):
+        return render_reference, "reference (the released DDCF code's ChatML with its system prompt)"
+    if chat_template == CHATML_NAME:
         return render_chatml, "chatml (built in)"
     return _jinja_renderer(Path(chat_template))
 
@@ -66,7 +72,7 @@ def _tokenizer_renderer(path: str) -> tuple[Renderer, str]:
         raise DDCFError(
             f"The tokenizer folder {p} does not exist.",
             "pass a local folder holding tokenizer_config.json (e.g. a downloaded model), or drop --tokenizer "
-            "to use the built-in ChatML template.",
+            "to use the reference format (the default).",
         )
     try:
         from transformers import AutoTokenizer
@@ -76,12 +82,13 @@ def _tokenizer_renderer(path: str) -> tuple[Renderer, str]:
         raise DDCFError(
             f"Could not load a tokenizer from {p}: {type(exc).__name__}: "
             f"{first_line(exc)}.",
-            "pass a folder with tokenizer files, or drop --tokenizer to use the built-in ChatML template.",
+            "pass a folder with tokenizer files, or drop --tokenizer to use the reference format.",
         ) from None
     if not getattr(tok, "chat_template", None):
         raise DDCFError(
             f"The tokenizer in {p} has no chat template.",
-            "use a chat/instruct tokenizer, pass --chat_template FILE.jinja, or drop --tokenizer for ChatML.",
+            "use a chat/instruct tokenizer, pass --chat_template FILE.jinja, or drop --tokenizer for the reference "
+            "format.",
         )
 
     def render(messages: list) -> str:
@@ -93,8 +100,8 @@ def _tokenizer_renderer(path: str) -> tuple[Renderer, str]:
 def _jinja_renderer(path: Path) -> tuple[Renderer, str]:
     if not path.is_file():
         raise DDCFError(
-            f"--chat_template {path} is neither '{CHATML_NAME}' nor an existing Jinja template file.",
-            f"pass --chat_template {CHATML_NAME} (default) or the path of a .jinja chat template.",
+            f"--chat_template {path} is neither '{REFERENCE}', '{CHATML_NAME}' nor an existing Jinja template file.",
+            f"pass --chat_template {REFERENCE} (default), {CHATML_NAME} or the path of a .jinja chat template.",
         )
     try:
         from jinja2.sandbox import ImmutableSandboxedEnvironment

@@ -9,6 +9,7 @@ from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
 
 CHATML = "chatml"  # built-in ChatML chat template for tokenizers that have none (ddcf.sft.data)
+# the other --chat_template names, reference (default) and model, are in ddcf.chat_format
 
 FITS = (
     "What fits where (bf16, --max_length 16384, gradient checkpointing): full fine-tuning of a 7B model with "
@@ -22,8 +23,9 @@ FITS = (
 
 @dataclass
 class SFTConfig(StageConfig):
-    """Stage 7: fine-tune the target model on its selection with TRL's SFTTrainer (prompt = the chat-templated
-    question, completion = the corpus response, loss on the completion only). Paper recipe by default: bf16,
+    """Stage 7: fine-tune the target model on its selection with TRL's SFTTrainer (prompt = the question in the
+    released code's ChatML format with its system prompt, completion = the corpus response + EOS, loss on the
+    completion only). Paper recipe by default: bf16,
     AdamW (0.9, 0.95), weight decay 1e-4, lr 2e-5, cosine, warmup 0.03, max length 16,384, gradient
     checkpointing, epochs and batch by dataset size (Table 4). Resumes from the last checkpoint in --output_dir."""
 
@@ -76,14 +78,20 @@ class SFTConfig(StageConfig):
     lora_dropout: float = option(0.05, "LoRA dropout (with --use_peft).", min=0.0, max_excl=1.0)
     lora_target_modules: str = option("all-linear", "Modules that get adapters: all-linear or comma-separated "
                                       "module names (with --use_peft).")
-    chat_template: str | None = option(
-        None, "For a tokenizer without a chat template: 'chatml' (built in) or a .jinja chat template file.",
-        metavar="chatml|FILE",
+    chat_template: str = option(
+        "reference", "Prompt format: reference (the released code's: ChatML with the system prompt 'Please reason "
+        "step by step, and put your final answer within \\boxed{}.', the question as user turn, the response + "
+        "EOS as completion, for every model), model (the tokenizer's own chat template, the question as user turn), "
+        "chatml (built-in ChatML turns, no system prompt) or a .jinja chat template file.",
+        metavar="reference|model|chatml|FILE",
     )
     rope_extension: str = option(
-        "yarn", "When the model's context is shorter than the longest kept example: yarn (extend it to "
-        "--max_length with YaRN rope scaling, factor max_length / context, said in the log) or none (stop with an "
-        "error). Examples are never truncated.", choices=("yarn", "none"),
+        "yarn_reference", "When the model's context is shorter than --max_length: yarn_reference (the released "
+        "train/sft.py: max_position_embeddings = --max_length and YaRN factor 2 with original_max_position_embeddings "
+        "= --max_length, whatever the examples), yarn_fit (YaRN factor max_length / context with the model's own "
+        "context as original, only when some kept example is longer than the context) or none (stop with an error "
+        "when an example is longer than the context). Said in the log; examples are never truncated.",
+        choices=("yarn_reference", "yarn_fit", "none"),
     )
     attn_implementation: str | None = option(
         None, "Attention kernel passed to from_pretrained (e.g. sdpa, flash_attention_2; default: transformers').",

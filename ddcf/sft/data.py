@@ -1,18 +1,26 @@
-"""The selection's Hugging Face dataset -> a prompt-completion dataset in the TARGET model's chat template.
+"""The selection's Hugging Face dataset -> a prompt-completion dataset for TRL's SFTTrainer.
 
 Input: a dataset saved with ``save_to_disk`` (the selection's ``dataset/`` folder, see
 :mod:`ddcf.select.sft_dataset`, or any dataset with ``question`` + ``response`` columns, or a ``messages``
-column of user/assistant turns).  Its ``text`` column (rendered with the template chosen at selection time) is
-not used: the prompt must be in the template of the model being trained.
+column of user/assistant turns).  Its ``text`` column is not read: the prompt is rendered here, in the format
+``--chat_template`` names, from the question and response themselves.
 
-For each example, with the tokenizer's chat template:
+Formats (``--chat_template``):
 
-* ``prompt``: the user turn rendered with the generation prompt (``add_generation_prompt=True``);
-* ``completion``: what the whole conversation adds after that prompt - the response and the template's
-  end-of-turn marker - followed by EOS.
+* ``reference`` (default): the released DDCF code's (:mod:`ddcf.chat_format`): ``prompt`` = the ChatML system
+  turn "Please reason step by step, ..." + the question as user turn + ``<|im_start|>assistant\n``;
+  ``completion`` = the response followed by EOS (the released code trains on prompt + response, and TRL appends
+  EOS), no ``<|im_end|>``.  Prompt + completion is byte for byte the released ``text`` + EOS;
+* ``model``: the tokenizer's own chat template: ``prompt`` = the user turn rendered with the generation prompt
+  (``add_generation_prompt=True``), ``completion`` = what the whole conversation adds after it (the response and
+  the template's end-of-turn marker) followed by EOS;
+* ``chatml`` (the built-in ChatML template, no system turn) or a ``.jinja`` file: like ``model``, with that
+  template set on the tokenizer.
 
-TRL's SFTTrainer then puts the loss on the completion tokens only (``completion_only_loss``).  Examples whose
-prompt + completion exceed ``max_length`` tokens are dropped and counted (the paper did the same), never truncated.
+TRL's SFTTrainer then puts the loss on the completion tokens only (``completion_only_loss``): everything up to
+and including the assistant start is masked, as the released code's completion-only collator does with its
+response template ``<|im_start|>assistant\n``.  Examples whose prompt + completion exceed ``max_length`` tokens
+are dropped and counted, never truncated.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ddcf.chat_format import MODEL, REFERENCE, reference_prompt
 from ddcf.errors import DDCFError, first_line
 from ddcf.sft.config import CHATML
 
@@ -44,25 +53,31 @@ class PreparedData:
 
 
 def set_chat_template(tokenizer, chat_template: str | None, model_name: str) -> str:
-    """Apply ``--chat_template`` (or check the tokenizer has one); returns what the prompts are rendered with."""
-    if chat_template:
-        if chat_template == CHATML:
-            tokenizer.chat_template = CHATML_TEMPLATE
-            return "chatml (built in, --chat_template chatml)"
+    """Apply ``--chat_template`` (or check the tokenizer has one for ``model``); returns what the prompts are
+    rendered with.  ``reference`` leaves the tokenizer as it is (the format is fixed text)."""
+    if chat_template in (None, REFERENCE):
+        return "the released code's prompt format (--chat_template reference)"
+    if chat_template == CHATML:
+        tokenizer.chat_template = CHATML_TEMPLATE
+        return "chatml (built in, --chat_template chatml)"
+    if chat_template != MODEL:
         path = Path(chat_template)
         if not path.is_file():
-            raise DDCFError(f"--chat_template {path} is neither '{CHATML}' nor an existing Jinja template file.",
-                            f"pass --chat_template {CHATML} or the path of a .jinja chat template.")
+            raise DDCFError(f"--chat_template {path} is none of {REFERENCE}, {MODEL}, {CHATML} and no existing "
+                            "Jinja template file.",
+                            f"pass --chat_template {REFERENCE} (default), {MODEL}, {CHATML} or the path of a .jinja "
+                            "chat template.")
         tokenizer.chat_template = path.read_text()
         return f"chat template {path}"
     if not getattr(tokenizer, "chat_template", None):
         raise DDCFError(
-            f"The tokenizer of {model_name} has no chat template, so the prompts cannot be written the way the "
-            "model will be asked at evaluation.",
-            f"pass --chat_template {CHATML} (the built-in ChatML layout) or --chat_template FILE.jinja (e.g. the "
-            "chat_template of the instruct version of the model), or train an instruct model.",
+            f"The tokenizer of {model_name} has no chat template, so --chat_template {MODEL} cannot render the "
+            "prompts.",
+            f"pass --chat_template {REFERENCE} (the released code's format, the default), {CHATML} (the built-in "
+            "ChatML layout) or FILE.jinja (e.g. the chat_template of the instruct version of the model), or train "
+            "an instruct model.",
         )
-    return "the tokenizer's chat template"
+    return "the tokenizer's chat template (--chat_template model)"
 
 
 def load_examples(path: str | Path):
@@ -112,15 +127,20 @@ def _turns(row: dict, kind: str, index: int, path) -> tuple[str, str]:
     return q, r
 
 
-def render_pair(tokenizer, question: str, response: str) -> tuple[str, str]:
-    """(prompt, completion) text of one example in the tokenizer's chat template (see the module docstring)."""
-    user = [{"role": "user", "content": question}]
-    prompt = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": response}], tokenize=False)
-    # The template's end-of-turn marker belongs to the completion; a template that renders the prompt differently
-    # alone (e.g. drops a thinking block) still trains on the response.
-    completion = full[len(prompt):] if full.startswith(prompt) else response
+def render_pair(tokenizer, question: str, response: str, chat_template: str | None = MODEL) -> tuple[str, str]:
+    """(prompt, completion) text of one example (see the module docstring); ``chat_template`` ``reference``
+    renders the released code's format, anything else the tokenizer's chat template as set by
+    :func:`set_chat_template`."""
     eos = tokenizer.eos_token
+    if chat_template == REFERENCE:
+        prompt, completion = reference_prompt(question), response
+    else:
+        user = [{"role": "user", "content": question}]
+        prompt = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": response}], tokenize=False)
+        # The template's end-of-turn marker belongs to the completion; a template that renders the prompt
+        # differently alone (e.g. drops a thinking block) still trains on the response.
+        completion = full[len(prompt):] if full.startswith(prompt) else response
     if eos and not completion.endswith(eos):
         completion += eos
     bos = tokenizer.bos_token
@@ -135,7 +155,7 @@ def _adds_bos(tokenizer) -> bool:
 
 
 def build_prompt_completion(ds, kind: str, tokenizer, max_length: int, path, progress: bool = True,
-                            batch: int = 256) -> PreparedData:
+                            batch: int = 256, chat_template: str | None = MODEL) -> PreparedData:
     """Prompt-completion rows for TRL; examples longer than ``max_length`` tokens dropped and counted."""
     from datasets import Dataset
 
@@ -144,7 +164,7 @@ def build_prompt_completion(ds, kind: str, tokenizer, max_length: int, path, pro
     prompts, completions, ids = [], [], []
     for i, row in enumerate(ds):
         q, r = _turns(row, kind, i, path)
-        p, c = render_pair(tokenizer, q, r)
+        p, c = render_pair(tokenizer, q, r, chat_template)
         prompts.append(p)
         completions.append(c)
         ids.append(str(row.get("question_id", i)))

@@ -131,7 +131,8 @@ def prepare(layout: Layout, config: SFTConfig, log=print) -> Prepared:
     tokenizer = _load_tokenizer(config.model_name)
     template = set_chat_template(tokenizer, config.chat_template, config.model_name)
     ds, kind = load_examples(train_path)
-    data = build_prompt_completion(ds, kind, tokenizer, config.max_length, train_path, progress=config.progress)
+    data = build_prompt_completion(ds, kind, tokenizer, config.max_length, train_path, progress=config.progress,
+                                   chat_template=config.chat_template)
     notes.append(f"data: {len(data.dataset):,} of {data.total:,} examples from {train_path} (prompt-completion, "
                  f"{template}; longest kept {data.longest:,} tokens)")
     if data.dropped:

@@ -21,8 +21,10 @@ class OracleBackend(Backend):
     """Question i (in file order) of a benchmark is answered correctly when ``right(bench, i, sample)``.
 
     Right answers come in the benchmark's real formats: ``\\boxed{gold}``, "The answer is (B)" for choices;
-    AIME24's first question leaves its reasoning open (``<think>`` without ``</think>``) so the follow-up
-    must close it and ask for the box."""
+    AIME24's first question leaves its reasoning open (``<think>`` without ``</think>``) so the follow-ups
+    must close it and get the box.  Follow-ups of both schedules are answered: after "</think>" (reference
+    schedule: the open reasoning ends with the gold in a box, any other answer adds nothing) and after
+    "\\boxed{" (the choice already made, or the gold)."""
 
     name = "oracle"
 
@@ -31,6 +33,7 @@ class OracleBackend(Backend):
         self.tok = ByteTokenizer()
         self.main_prompts = 0
         self.followup_prompts = 0
+        self.think_prompts = 0
         self.questions = {}
         for b in B.BENCHMARKS:
             for i, q in enumerate(B.load(b, limit).itertuples(index=False)):
@@ -50,11 +53,17 @@ class OracleBackend(Backend):
         for ids in prompts:
             text = self.tok.decode(ids)
             bench, i, gold, kind = self._find(text)
-            if text.rstrip().endswith("\\boxed{"):  # the follow-up
+            answer = text.split("<assistant>", 1)[-1].split("<|im_start|>assistant\n", 1)[-1]
+            if text.rstrip().endswith("\\boxed{"):  # the (last) follow-up
                 self.followup_prompts += 1
                 # a model repeats the choice it already made; an open reasoning ends with the gold
-                said = extract_choice(text.split("<assistant>", 1)[-1]) if kind == "choice" else gold
+                said = extract_choice(answer) if kind == "choice" else gold
                 out.append([Completion(f"{said}}}$", len(ids), 3, "stop")])
+                continue
+            if text.endswith("</think>"):  # the reference schedule's continuation
+                self.think_prompts += 1
+                more = f"\n\nThe final answer is $\\boxed{{{gold}}}$." if "carefully" in answer else ""
+                out.append([Completion(more, len(ids), len(more), "stop")])
                 continue
             self.main_prompts += 1
             row = []

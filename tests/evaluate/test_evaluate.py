@@ -33,16 +33,32 @@ def test_every_benchmark_known_table(tmp_path, layout):
     preds = pd.read_parquet(Layout.eval_predictions(out))
     assert list(preds.columns[:6]) == ["benchmark", "question_id", "sample", "completion", "prediction", "correct"]
     assert len(preds) == 20 and preds["correct"].sum() == 10
-    # the open <think> of AIME24's first answer was closed by the one follow-up, which gave the box
+    # reference schedule: every answer lacks "</think>", so each got it appended and a continuation; AIME24's
+    # open reasoning then gave its box there, and the 6 choice answers (SAT, STEM, Gaokao) that named a letter
+    # without a box got the boxed follow-up
     row = preds[(preds["benchmark"] == "aime24")].iloc[0]
     assert row["followup"] and "</think>" in row["completion"] and row["correct"]
-    # + one for each of the 6 choice answers (SAT, STEM, Gaokao) that named a letter without a box
-    assert be.followup_prompts == 1 + 6
+    assert be.think_prompts == 20 and be.followup_prompts == 6
+    assert preds["prompt"].str.startswith("<|im_start|>system\nPlease reason step by step").all()
     md = Layout.eval_results(out, "md").read_text()
     assert "| AIME24 | MATH | OlyBen | GSM8k | SAT | ID avg | Minerva | Gaokao | STEM | OOD avg | SVAMP | AMC23 |" in md
     csv = pd.read_csv(Layout.eval_results(out, "csv"))
     assert list(csv.columns) == ["run", *tables.COLUMNS] and csv.loc[0, "ID avg"] == 50.0
     assert (out / "evaluate.config.yaml").exists() or rep.config_dir == out
+
+
+def test_single_schedule_known_table(tmp_path, layout):
+    # ddcf's earlier schedule and prompt: one greedy follow-up, only where the reasoning is open or no box
+    be = OracleBackend(_first_right)
+    rep = run(layout, eval_config(tmp_path, schedule="single", chat_template="model"), backend=be,
+              log=lambda m: None)
+    assert all(r["headline"] == 0.5 for r in rep.details["results"]["benchmarks"].values())
+    preds = pd.read_parquet(Layout.eval_predictions(tmp_path / "run"))
+    row = preds[(preds["benchmark"] == "aime24")].iloc[0]
+    assert row["followup"] and "</think>" in row["completion"] and row["correct"]
+    # one for AIME24's open reasoning + one for each of the 6 choice answers
+    assert be.think_prompts == 0 and be.followup_prompts == 1 + 6
+    assert preds["prompt"].str.startswith("<user>\n").all()  # the tokenizer's own template
 
 
 def test_sampled_pass_at_k_is_the_unbiased_estimator(tmp_path, layout):
@@ -104,7 +120,8 @@ def test_tiny_local_model_two_questions(tmp_path, layout, tiny_lm):
     assert rc == 0
     preds = pd.read_parquet(Layout.eval_predictions(out))
     assert len(preds) == 2 and preds["followup"].all()  # 6 random tokens never hold a box
-    assert preds["completion"].str.contains("The final answer is \\$\\\\boxed\\{", regex=True).all()
+    assert preds["completion"].str.contains("\n</think>", regex=False).all()  # the reference schedule
+    assert preds["completion"].str.contains("\nThe final answer is \\boxed{", regex=False).all()
 
 
 @pytest.mark.parametrize("argv,match", [
@@ -126,7 +143,8 @@ def test_missing_model_path(tmp_path, layout):
 
 
 def test_tokenizer_without_chat_template_names_the_option(tmp_path, layout, tiny_lm):
-    with pytest.raises(DDCFError, match="--chat_template plain") as err:
+    with pytest.raises(DDCFError, match="--chat_template reference") as err:
         command.main(["--model_name_or_path", str(tiny_lm), "--backend", "hf", "--benchmarks", "gsm8k", "--limit",
-                      "1", "--workdir", str(layout.root), "--output_dir", str(tmp_path / "o")])
+                      "1", "--workdir", str(layout.root), "--output_dir", str(tmp_path / "o"), "--chat_template",
+                      "model"])
     assert "no chat template" in str(err.value)

@@ -41,7 +41,7 @@ def test_script_help_is_fast_and_complete():
 def test_defaults_are_the_old_ones():
     c = command.parse(["--model_name", MODEL])
     assert (c.lamda, c.num_select, c.max_score, c.seed, c.device, c.output_dir, c.chat_template, c.tokenizer) == \
-        (0.2, 1000, 1.0, 0, "auto", None, "chatml", None)
+        (0.2, 1000, 1.0, 0, "auto", None, "reference", None)
 
 
 def test_yaml_config_and_flag_override(tmp_path):

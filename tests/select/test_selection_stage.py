@@ -43,8 +43,10 @@ def test_end_to_end_outputs(layout, capsys):
     assert len(ds) == 12 and {"text", "messages", "question_id", "question", "response"} <= set(ds.column_names)
     first = corpus.set_index("question_id").loc[sel.question_id.iloc[0]]
     assert ds[0]["question_id"] == sel.question_id.iloc[0]
-    assert ds[0]["text"] == (f"<|im_start|>user\n{first.question}<|im_end|>\n"
-                             f"<|im_start|>assistant\n{first.response}<|im_end|>\n")
+    # the released code's format by default: system turn, question, open assistant turn, response, no end marker
+    assert ds[0]["text"] == ("<|im_start|>system\nPlease reason step by step, and put your final answer within "
+                             f"\\boxed{{}}.<|im_end|>\n<|im_start|>user\n{first.question}<|im_end|>\n"
+                             f"<|im_start|>assistant\n{first.response}")
     assert ds[0]["messages"] == [{"role": "user", "content": first.question},
                                  {"role": "assistant", "content": first.response}]
 
@@ -87,6 +89,12 @@ def test_jinja_template_and_local_tokenizer(layout, tmp_path):
     assert run(layout, "--num_select", "3", "--chat_template", str(tpl), "--output_dir", str(out)) == 0
     row = load_from_disk(str(out / "dataset"))[0]
     assert row["text"] == f"[user] {row['question']}\n[assistant] {row['response']}\n"
+
+    out3 = tmp_path / "o3"
+    assert run(layout, "--num_select", "3", "--chat_template", "chatml", "--output_dir", str(out3)) == 0
+    row = load_from_disk(str(out3 / "dataset"))[0]
+    assert row["text"] == (f"<|im_start|>user\n{row['question']}<|im_end|>\n"
+                           f"<|im_start|>assistant\n{row['response']}<|im_end|>\n")
 
     tok_dir = _tiny_tokenizer(tmp_path / "tok")
     out2 = tmp_path / "o2"
@@ -196,7 +204,7 @@ def test_bad_difficulty_tables(layout):
 
 def test_bad_template_options(layout, tmp_path):
     write_layout(layout, n=20)
-    with pytest.raises(DDCFError, match="neither 'chatml' nor an existing"):
+    with pytest.raises(DDCFError, match="neither 'reference', 'chatml' nor an existing"):
         run(layout, "--num_select", "3", "--chat_template", str(tmp_path / "nope.jinja"))
     with pytest.raises(DDCFError, match="tokenizer folder"):
         run(layout, "--num_select", "3", "--tokenizer", str(tmp_path / "nope"))

@@ -84,7 +84,7 @@ def _config(ctx, **rope):
 
 def test_yarn_extension_factor_and_no_change_when_long_enough():
     c = _config(4096)
-    note = extend_context(c, 16384, "yarn", "Qwen/Qwen2.5-Math-7B")
+    note = extend_context(c, 16384, "yarn_fit", "Qwen/Qwen2.5-Math-7B")
     assert c.rope_parameters["rope_type"] == "yarn" and c.rope_parameters["factor"] == 4.0
     assert c.rope_parameters["original_max_position_embeddings"] == 4096 and c.max_position_embeddings == 16384
     assert c.rope_parameters["rope_theta"] == 10000.0 and "YaRN" in note and "4,096" in note
@@ -109,10 +109,10 @@ def test_chatml_template_for_a_tokenizer_without_one(chat_lm):
 
     tok = _tok(chat_lm, pad=True)
     tok.chat_template = None
-    with pytest.raises(DDCFError, match="--chat_template chatml"):
-        set_chat_template(tok, None, "m")
+    with pytest.raises(DDCFError, match="--chat_template model cannot"):
+        set_chat_template(tok, "model", "m")
     set_chat_template(tok, "chatml", "m")
-    prompt, completion = render_pair(tok, "Q?", "A.")
+    prompt, completion = render_pair(tok, "Q?", "A.", "chatml")
     assert prompt == "<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\n"
     assert completion == "A.<|im_end|>\n</s>"
 
@@ -157,8 +157,8 @@ def test_tokenizer_without_a_chat_template(chat_lm, selection_ds, tmp_path, caps
     cfg_path.write_text(json.dumps(cfg))
     (model / "chat_template.jinja").unlink(missing_ok=True)
     err = _error(["--model_name", str(model), "--train_file_path", str(selection_ds), "--output_dir",
-                  str(tmp_path / "o"), "--no_progress"], capsys)
-    assert "no chat template" in err and "--chat_template chatml" in err
+                  str(tmp_path / "o"), "--no_progress", "--chat_template", "model"], capsys)
+    assert "no chat template" in err and "chatml" in err
 
 
 def test_help_says_what_fits_where(capsys):

@@ -56,7 +56,7 @@ def test_run_sh_skips_done_selection_trains_and_evaluates_then_skips(chat_lm, se
     env = _env(DDCF_WORKDIR=str(work), SFT_MODEL=str(chat_lm), EVAL_SCRIPT=str(fake_eval), CUDA_VISIBLE_DEVICES="",
                HF_HOME=str(tmp_path / "hf"))
     cmd = ["bash", str(ROOT / "train" / "run.sh"), "target-m", "0.2", "9", "--max_steps", "2", "--max_length",
-           "128", "--no_progress", "--save_steps", "100"]
+           "256", "--no_progress", "--save_steps", "100"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     sft_dir = lay.sft_dir("target-m", 0.2, 9)
@@ -131,7 +131,7 @@ def test_run_sh_unannotated_mode_distills_then_trains_on_the_teacher_responses(c
                HF_HOME=str(tmp_path / "hf"), TEACHER="dummy-teacher",
                DISTILL_ARGS="--backend dummy --temperature 0 --max_new_tokens 40 --no_progress")
     cmd = ["bash", str(ROOT / "train" / "run.sh"), "target-m", "0.2", "3", "--max_steps", "1", "--max_length",
-           "128", "--no_progress", "--save_steps", "100"]
+           "256", "--no_progress", "--save_steps", "100"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "1b/3 distill with dummy-teacher" in out.stdout

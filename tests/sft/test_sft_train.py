@@ -21,7 +21,7 @@ pytestmark = require_trl
 def cfg(model, data, out, **kw) -> SFTConfig:
     base = dict(model_name=str(model), train_file_path=str(data), output_dir=str(out), max_length=128,
                 learning_rate=1e-2, warmup_ratio=0.0, per_device_train_batch_size=4, gradient_accumulation_steps=1,
-                max_steps=12, save_steps=4, no_progress=True)
+                max_steps=12, save_steps=4, no_progress=True, chat_template="model", rope_extension="yarn_fit")
     base.update(kw)
     return SFTConfig(**base).validate()
 
@@ -65,7 +65,7 @@ def test_loss_goes_down_resume_and_skip(chat_lm, selection_ds, tmp_path, capsys)
     argv = ["--model_name", str(chat_lm), "--train_file_path", str(selection_ds), "--output_dir", str(out),
             "--max_length", "128", "--learning_rate", "1e-2", "--warmup_ratio", "0", "--max_steps", "12",
             "--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "1", "--save_steps", "4",
-            "--no_progress", "--workdir", str(tmp_path)]
+            "--no_progress", "--workdir", str(tmp_path), "--chat_template", "model", "--rope_extension", "yarn_fit"]
     assert main(argv) == 0
     report = json.loads(Layout.sft_report(out).read_text())
     assert report["steps"] == 12 and report["examples"] == 8 and report["dropped"] == 1
