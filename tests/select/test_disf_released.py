@@ -74,10 +74,7 @@ def test_default_batched_picks_equal_the_released_picks():
 
 
 def test_injected_first_picks_equal_the_released_picks():
-    path = DATA / "disf_released_injected.json"
-    if not path.exists():
-        pytest.skip("no injected run recorded")
-    ref = released(path.name)
+    ref = released("disf_released_injected.json")
     first = [c[2] for c in ref["randint_calls"]]
     assert first == [0, 1023, 951]
     rows, _ = disf.disf_batched(fixture_matrix(3000, 64), 47, first=first)
