@@ -82,12 +82,26 @@ class SelectConfig(StageConfig):
         "(lowest pass rate) or the easiest first.", choices=("sample", "hardest", "easiest"),
     )
     crowd_weights: str = option(
-        "1,1,1", "Only for --method crowd: weights of difficulty, separability and stability (comma-separated, >= 0).",
-        metavar="WD,WS,WT",
+        "1,1,1.5", "Only for --method crowd: weights of difficulty, separability and stability (comma-separated, "
+        ">= 0; released: 1,1,1.5).", metavar="WD,WS,WT",
     )
     clusters: int = option(
-        10, "Only for --method crowd: number of k-means clusters of the embeddings (capped at k); every cluster "
-        "gets k / clusters picks (more for larger clusters).", min=1, max=1 << 20,
+        10, "Only for --method crowd: number of k-means clusters of the embeddings (capped at k); see --crowd_quota.",
+        min=1, max=1 << 20,
+    )
+    crowd_quota: str = option(
+        "equal", "Only for --method crowd: picks per cluster: 'equal' (k / clusters each, as released) or "
+        "'proportional' to the cluster sizes (at least one each).", choices=("equal", "proportional"),
+    )
+    crowd_stability: str = option(
+        "families", "Only for --method crowd: 'families' (as released: per model family, Spearman of the models' "
+        "scores against their sizes, averaged) or 'accuracy' (Spearman, across all models, against their overall "
+        "accuracy in model_order.csv).", choices=("families", "accuracy"),
+    )
+    crowd_families: str | None = option(
+        None, "Only for --method crowd: .csv with model, family, size (billions) for the stability's families "
+        "(default: read from the names, e.g. Qwen/Qwen3-8B-Base is family qwen/qwen3-*-base, size 8).",
+        metavar="FILE",
     )
     ratings: str | None = option(
         None, "Only for --method ds2: ratings table (.parquet or .csv with question_id, rating; ratings are "
@@ -98,9 +112,19 @@ class SelectConfig(StageConfig):
         "--ds2_bins scores (0 = every model right, i.e. easy ... bins-1 = hard), is the rating; default the target.",
         metavar="MODEL",
     )
-    ds2_bins: int = option(5, "Only for --method ds2 without --ratings: number of score bins.", min=2, max=100)
+    ds2_bins: int = option(5, "Only for --method ds2 without --ratings: number of score bins.", min=2, max=20)
     neighbours: int = option(
-        10, "Only for --method ds2: k of the k-NN label consensus and of the long-tail score.", min=1, max=1000
+        10, "Only for --method ds2: k of the k-NN score votes (SimiFeat) and of the long-tail score (released: 10).",
+        min=3, max=1000,
+    )
+    ds2_confidence: float = option(
+        0.5, "Only for --method ds2: a question flagged as mis-rated takes its neighbours' suggested score only when "
+        "the suggestion's confidence is at least this (released: 0.5).", min=0.0, max=1.0,
+    )
+    ds2_pool: str = option(
+        "doubled", "Only for --method ds2: 'doubled' (as released: the pool concatenated with itself, so each "
+        "question's twin is among its neighbours) or 'single' (each question once: the noise estimate HOC describes).",
+        choices=("doubled", "single"),
     )
     device: str = option(
         "auto", "auto (CUDA through torch when available, else the exact lazy CPU selector), cpu, cuda or cuda:N; "

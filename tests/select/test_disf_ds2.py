@@ -1,9 +1,10 @@
-"""disf against its straightforward implementation and random; ds2 recovers a planted transition matrix."""
+"""disf against its straightforward implementation and random; crowd's quotas and accuracy stability (ds2 and
+crowd against the released code: test_released_ds2_crowd.py)."""
 
 import numpy as np
 from helpers_select import clustered
 
-from ddcf.select.methods import crowd, disf, ds2
+from ddcf.select.methods import crowd, disf
 
 
 def test_disf_matches_the_straightforward_greedy_and_beats_random():
@@ -35,23 +36,6 @@ def test_disf_skips_zero_rows_and_is_deterministic():
     x[5] = 0.0
     a, _ = disf.disf_fast(x, 39)
     assert 5 not in a and np.array_equal(a, disf.disf_fast(x, 39)[0])
-
-
-def test_ds2_recovers_a_planted_transition_matrix():
-    rng = np.random.default_rng(0)
-    classes, per, d = 3, 500, 16
-    centres = np.eye(d)[:classes] * 10
-    true = np.repeat(np.arange(classes), per)
-    x = centres[true] + rng.standard_normal((classes * per, d))
-    planted = np.array([[0.8, 0.15, 0.05], [0.1, 0.75, 0.15], [0.05, 0.15, 0.8]])
-    rated = np.array([rng.choice(classes, p=planted[t]) for t in true])
-    nb, _ = ds2.knn(x, 25)
-    cons = ds2.consensus(rated, nb, classes)
-    assert (cons == true).mean() > 0.99  # clusterability: neighbours vote the true score
-    t_hat = ds2.transition_matrix(rated, cons, classes)
-    assert np.abs(t_hat - planted).max() < 0.05
-    curated = ds2.curate(rated, nb, t_hat, np.bincount(cons) / len(cons))
-    assert (curated == true).mean() > 0.99 > (rated == true).mean()
 
 
 def test_crowd_quotas_cover_every_cluster():

@@ -90,10 +90,22 @@ def test_crowd_covers_every_cluster_and_is_deterministic(predicted):
     layout, old = predicted, MODEL
     MODEL = "org/model-0"
     try:
-        sel, rep, _ = select(layout, "--method", "crowd", "--num_select", "8", "--clusters", "5")
-        again, _, _ = select(layout, "--method", "crowd", "--num_select", "8", "--clusters", "5")
+        fam = layout.root / "families.csv"  # the synthetic names carry no size: a family table gives them one
+        fam.write_text("model,family,size\n" + "".join(f"org/model-{i},org,{i + 1}\n" for i in range(4)))
+        sel, rep, _ = select(layout, "--method", "crowd", "--num_select", "8", "--clusters", "5",
+                             "--crowd_families", str(fam))
+        again, _, _ = select(layout, "--method", "crowd", "--num_select", "8", "--clusters", "5",
+                             "--crowd_families", str(fam))
         assert sel.question_id.tolist() == again.question_id.tolist() and sel.question_id.is_unique
         assert rep["algorithm_stats"]["clusters_covered"] == 5 and rep["algorithm_stats"]["models"] == 4
+        assert rep["algorithm_stats"]["families"] == {"org": [f"org/model-{i}" for i in range(4)]}
+        from ddcf.errors import DDCFError
+
+        with pytest.raises(DDCFError, match="--crowd_families FILE"):  # the synthetic names have no family
+            select(layout, "--method", "crowd", "--num_select", "8", "--clusters", "5")
+        acc, _, _ = select(layout, "--method", "crowd", "--num_select", "8", "--clusters", "5",
+                           "--crowd_stability", "accuracy")
+        assert len(acc) == 8 and acc.question_id.is_unique
         # recompute the clusters directly: every one is represented
         from ddcf.io import load_embeddings
 
