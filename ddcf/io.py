@@ -287,6 +287,68 @@ def read_json(path: str | os.PathLike, what: str, fix: str) -> dict:
         raise DDCFError(f"The {what} file {p} is not valid JSON ({exc.msg} at line {exc.lineno}).", fix) from None
 
 
+_TYPE_WORDS = {dict: "an object ({...})", list: "a list ([...])", str: "a string", bool: "true/false",
+               int: "an integer", float: "a number", type(None): "null"}
+
+
+def _type_word(t) -> str:
+    return " or ".join(_TYPE_WORDS.get(x, x.__name__) for x in (t if isinstance(t, tuple) else (t,)))
+
+
+def read_side_file(path: str | os.PathLike, what: str, fix: str, expect: type | tuple = dict) -> Any:
+    """A JSON or YAML side file (config, metrics, report, manifest), validated: present, UTF-8, parseable and of
+    the ``expect`` top-level type; anything else is one DDCFError naming the file and ``fix``.
+
+    YAML is read for ``.yaml``/``.yml``, JSON otherwise (NaN and Infinity are refused: our JSON is strict).
+    """
+    import yaml
+
+    p = require_file(path, what, fix)
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DDCFError(f"The {what} file {p} is not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}).",
+                        fix) from None
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise DDCFError(f"The {what} file {p} is not valid JSON ({exc.msg} at line {exc.lineno}).", fix) from None
+    except (yaml.YAMLError, ValueError) as exc:
+        raise DDCFError(f"The {what} file {p} does not parse: {first_line(exc)}.", fix) from None
+    if not isinstance(data, expect) or (isinstance(data, bool) and bool not in _as_tuple(expect)):
+        raise DDCFError(f"The {what} file {p} holds {_type_word(type(data))} where {_type_word(expect)} belongs.",
+                        fix)
+    return data
+
+
+def _as_tuple(t) -> tuple:
+    return t if isinstance(t, tuple) else (t,)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def side_value(data: dict, key: str, expect: type | tuple, path: str | os.PathLike, what: str, fix: str,
+               required: bool = True) -> Any:
+    """``data[key]`` checked to be of type ``expect`` (a bool is never taken for a number); a missing key is an
+    error when ``required``, else None."""
+    if key not in data or data[key] is None:
+        if required:
+            raise DDCFError(f"The {what} file {path} has no {key!r}.", fix)
+        return None
+    value = data[key]
+    kinds = _as_tuple(expect)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise DDCFError(f"The {what} file {path} has {key!r} = {str(value)[:60]!r}, which is "
+                        f"{_type_word(type(value))}, where {_type_word(expect)} belongs.", fix)
+    return value
+
+
 # --------------------------------------------------------------------------- text cells
 # str.strip() keeps these, yet they show nothing: a text made only of them is as empty as "".
 _INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\u00ad")

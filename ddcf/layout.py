@@ -63,6 +63,16 @@ class Layout:
     def from_arg(cls, workdir: str | os.PathLike | None) -> "Layout":
         return cls(Path(workdir).resolve() if workdir else default_workdir())
 
+    @property
+    def workdir_option(self) -> str:
+        """`` --workdir ROOT`` (shell-quoted) when a command run from here would not find this work directory by
+        default, else "": printed "next:" commands append it so they run as printed."""
+        import shlex
+
+        if Path(self.root).resolve() == default_workdir():
+            return ""
+        return f" --workdir {shlex.quote(str(self.root))}"
+
     # ---- top-level folders
     @property
     def data(self) -> Path:

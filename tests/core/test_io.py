@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ddcf.embed.cache import EmbeddingCache
-from ddcf.errors import InputMismatchError
+from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import (
     STALE_TEMP_SECONDS,
     array_sha256,
@@ -157,3 +157,37 @@ def test_blank_text_is_the_one_emptiness_rule():
 
     cells = [None, float("nan"), pd.NA, "", "  \n", "\u200b\ufeff", "x", " 1+1? ", 0, 3.5]
     assert blank_text(pd.Series(cells, dtype=object)).tolist() == [True] * 6 + [False] * 4
+
+
+# ---------------------------------------------------------------------------- validating side-file reader
+@pytest.mark.parametrize("name, data, message", [
+    ("c.json", b"[1, 2]", r"holds a list \(\[...\]\) where an object"),
+    ("c.json", b"\xff\xfe{}", r"is not UTF-8 text \(byte 0 is 0xff\)"),
+    ("c.json", b'{"a": NaN}', "NaN is not a JSON number"),
+    ("c.json", b'{"a": 1', "is not valid JSON"),
+    ("c.yaml", b"a: [1", "does not parse"),
+    ("c.yaml", b"- 1\n", "holds a list"),
+    ("c.json", b"", r"is empty \(0 bytes\)"),
+])
+def test_read_side_file_names_the_file_and_the_fix(tmp_path, name, data, message):
+    from ddcf.io import read_side_file
+
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DDCFError, match=message) as err:
+        read_side_file(tmp_path / name, "run config", "rerun the stage.")
+    assert str(tmp_path / name) in str(err.value) and "Fix: rerun the stage." in str(err.value)
+
+
+def test_read_side_file_and_side_value_accept_what_is_right(tmp_path):
+    from ddcf.io import read_side_file, side_value
+
+    (tmp_path / "c.json").write_text('{"t": 1.5, "n": 3, "b": true}')
+    (tmp_path / "c.yaml").write_text("t: 2\n")
+    data = read_side_file(tmp_path / "c.json", "x", "fix")
+    assert read_side_file(tmp_path / "c.yaml", "x", "fix") == {"t": 2}
+    assert side_value(data, "t", (int, float), "c.json", "x", "fix") == 1.5
+    with pytest.raises(DDCFError, match="'b' = 'True', which is true/false, where an integer or a number"):
+        side_value(data, "b", (int, float), "c.json", "x", "fix")
+    with pytest.raises(DDCFError, match="has no 'z'"):
+        side_value(data, "z", str, "c.json", "x", "fix")
+    assert side_value(data, "z", str, "c.json", "x", "fix", required=False) is None
