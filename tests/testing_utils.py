@@ -19,7 +19,7 @@ import pytest
 from ddcf.runtime import cuda_available, is_available
 
 require_cuda = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU")
-require_vllm = pytest.mark.skipif(not is_available("vllm"), reason="needs vllm (pip install 'ddcf[vllm]')")
-require_sglang = pytest.mark.skipif(not is_available("sglang"), reason="needs sglang (pip install 'ddcf[sglang]')")
-require_trl = pytest.mark.skipif(not is_available("trl"), reason="needs trl (pip install 'ddcf[train]')")
+require_vllm = pytest.mark.skipif(not is_available("vllm"), reason="needs vllm (make gpu-env ENGINE=vllm)")
+require_sglang = pytest.mark.skipif(not is_available("sglang"), reason="needs sglang (make gpu-env ENGINE=sglang)")
+require_trl = pytest.mark.skipif(not is_available("trl"), reason="needs trl (make gpu-env ENGINE=train)")
 slow = pytest.mark.skipif(os.environ.get("DDCF_RUN_SLOW") != "1", reason="slow opt-in test; set DDCF_RUN_SLOW=1")

@@ -119,7 +119,7 @@ def _clear(out: Path) -> None:
 
 def prepare(layout: Layout, config: SFTConfig, log=print) -> Prepared:
     """Tokenizer, data, schedule, model and the SFTTrainer, ready to train."""
-    require("trl", "pip install 'ddcf[train]' (trl==1.16.0)", "train/sft.py")
+    require("trl", "make gpu-env ENGINE=train (requirements/gpu-train.txt, trl==1.16.0)", "train/sft.py")
     if config.use_peft:
         require("peft", "pip install peft", "--use_peft")
     if config.use_liger_kernel:

@@ -167,7 +167,7 @@ def test_a_teacher_engine_that_is_not_installed(selection, capsys, engine):
     layout, sel = selection
     assert run_cli(layout, sel, teacher="Qwen/Qwen3-32B", backend=engine) == 2
     err = flat(capsys.readouterr().err)
-    assert engine in err and f"ddcf[{engine}]" in err
+    assert engine in err and f"make gpu-env ENGINE={engine}" in err
 
 
 # ---------------------------------------------------------------------------- tiny local model on the CPU

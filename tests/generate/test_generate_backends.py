@@ -38,7 +38,7 @@ def test_default_backend_is_hf_without_gpu(monkeypatch):
     assert B.default_backend_name() == "vllm"
 
 
-@pytest.mark.parametrize("name,hint", [("sglang", "pip install 'ddcf[sglang]'"), ("vllm", "pip install 'ddcf[vllm]'")])
+@pytest.mark.parametrize("name,hint", [("sglang", "make gpu-env ENGINE=sglang"), ("vllm", "make gpu-env ENGINE=vllm")])
 def test_missing_engine_gives_install_hint(monkeypatch, name, hint):
     real_import = B.importlib.import_module
 

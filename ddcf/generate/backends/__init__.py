@@ -260,7 +260,9 @@ _REGISTRY: dict[str, str] = {
 }
 
 ENGINE_PACKAGES = {"sglang": "sglang", "vllm": "vllm"}
-INSTALL_HINTS = {"sglang": "pip install 'ddcf[sglang]'", "vllm": "pip install 'ddcf[vllm]'"}
+# Each engine pins its own torch/transformers, so it gets its own environment from requirements/gpu-<name>.txt.
+INSTALL_HINTS = {name: f"make gpu-env ENGINE={name} (its own environment, .venv-{name}, from "
+                       f"requirements/gpu-{name}.txt; or pip install -e \".[{name}]\")" for name in ("sglang", "vllm")}
 
 
 def register(name: str, target: str) -> None:

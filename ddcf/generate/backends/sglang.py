@@ -1,6 +1,6 @@
 """SGLang offline-engine backend (the default on a GPU machine).
 
-Install on the GPU box with ``pip install "sglang[all]"``; the package is
+Install on the GPU box with ``make gpu-env ENGINE=sglang`` (requirements/gpu-sglang.txt); the package is
 imported only when this backend is created.
 
 Throughput notes (why the settings are what they are):

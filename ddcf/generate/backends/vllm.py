@@ -1,6 +1,6 @@
 """vLLM offline ``LLM`` backend.
 
-Install on the GPU box with ``pip install vllm``; the package is imported only
+Install on the GPU box with ``make gpu-env ENGINE=vllm`` (requirements/gpu-vllm.txt); the package is imported only
 when this backend is created.
 
 Throughput notes:
