@@ -10,6 +10,7 @@ identical (picks, costs, similarities, bit for bit) and prints times and ratio.
     python benchmarks/bench_kgreedy.py                         # paper scale, reference extrapolated
     python benchmarks/bench_kgreedy.py --full_reference 0.2    # + one full reference run (~3-4 min)
     python benchmarks/bench_kgreedy.py --small                 # 20k x 384, k=200: a minute
+    python benchmarks/bench_kgreedy.py --redundancy floor,signed   # both redundancies (default: floor)
 
 The reference's cost per step is constant (one pass over the matrix, for every lamda,
 as in the published implementation), so with
@@ -89,6 +90,9 @@ def main(argv=None) -> int:
     p.add_argument("--dim", type=int, default=2560, help="Embedding dimension (default 2560 = Qwen3-Embedding-4B).")
     p.add_argument("--k", type=int, default=1000, help="Questions to select (default 1000).")
     p.add_argument("--lamdas", default="0,0.2,0.5,1", help="Comma-separated lamdas (default 0,0.2,0.5,1).")
+    p.add_argument("--redundancy", default="floor",
+                   help="Comma-separated redundancies of the cost (floor = max(0, max sim) as in the released code, "
+                        "the selector's default; signed = eq. 5 as written); default floor.")
     p.add_argument("--seed", type=int, default=0, help="Seed of the synthetic data (default 0).")
     p.add_argument("--repeats", type=int, default=3, help="Runs of the fast method per lamda; the median is reported.")
     p.add_argument("--reference_steps", type=int, default=25,
@@ -100,6 +104,7 @@ def main(argv=None) -> int:
     if args.small:
         args.n, args.dim, args.k, args.reference_steps = 20000, 384, 200, 0
     lamdas = [float(v) for v in args.lamdas.split(",") if v.strip()]
+    modes = [v.strip() for v in args.redundancy.split(",") if v.strip()]
     full = {float(v) for v in args.full_reference.split(",") if v.strip()}
 
     t0 = time.perf_counter()
@@ -108,29 +113,30 @@ def main(argv=None) -> int:
     print(f"data: N={args.n:,} d={args.dim} ({x.nbytes / 1e9:.2f} GB float32), k={args.k}, seed={args.seed}; "
           f"mean pairwise cosine {mc:.3f} (sd {sc:.3f}, 2,000-row sample); "
           f"generated in {time.perf_counter() - t0:.0f} s")
-    print(f"{'lamda':>6s} {'fast wall s':>12s} {'fast cpu s':>11s} {'ref wall s':>11s} {'ref cpu s':>10s} "
-          f"{'ratio wall':>11s} {'ratio cpu':>10s}  identical")
-    for lam in lamdas:
-        runs = [timed(kgreedy_fast, x, pc, args.k, lam) for _ in range(max(1, args.repeats))]
+    print(f"{'redundancy':>10s} {'lamda':>6s} {'fast wall s':>12s} {'fast cpu s':>11s} {'ref wall s':>11s} "
+          f"{'ref cpu s':>10s} {'ratio wall':>11s} {'ratio cpu':>10s}  identical")
+    for mode, lam in ((m, lam) for m in modes for lam in lamdas):
+        kw = dict(redundancy=mode)
+        runs = [timed(kgreedy_fast, x, pc, args.k, lam, **kw) for _ in range(max(1, args.repeats))]
         fast = runs[0][0]
         assert all(same(fast, r[0]) for r in runs), "the fast method is not deterministic"
         f_wall = statistics.median(r[1] for r in runs)
         f_cpu = statistics.median(r[2] for r in runs)
         steps = args.reference_steps
         if lam in full or steps <= 0 or steps >= args.k:
-            ref, r_wall, r_cpu = timed(kgreedy_reference, x, pc, args.k, lam)
+            ref, r_wall, r_cpu = timed(kgreedy_reference, x, pc, args.k, lam, **kw)
             ok = same(fast, ref)
             note = f"{'yes' if ok else 'NO'} (all {args.k} picks)"
             tag = ""
         else:
-            _, w1, c1 = timed(kgreedy_reference, x, pc, 1, lam)  # setup: bounds pass, no similarity pass
-            ref, wm, cm = timed(kgreedy_reference, x, pc, steps, lam)
+            _, w1, c1 = timed(kgreedy_reference, x, pc, 1, lam, **kw)  # setup: bounds pass, no similarity pass
+            ref, wm, cm = timed(kgreedy_reference, x, pc, steps, lam, **kw)
             r_wall = w1 + (wm - w1) * (args.k - 1) / (steps - 1)
             r_cpu = c1 + (cm - c1) * (args.k - 1) / (steps - 1)
             ok = same(fast, ref, steps)
             note = f"{'yes' if ok else 'NO'} (first {steps} picks; reference extrapolated from {steps} steps)"
             tag = "~"
-        print(f"{lam:6g} {f_wall:12.2f} {f_cpu:11.2f} {tag + format(r_wall, '.1f'):>11s} "
+        print(f"{mode:>10s} {lam:6g} {f_wall:12.2f} {f_cpu:11.2f} {tag + format(r_wall, '.1f'):>11s} "
               f"{tag + format(r_cpu, '.1f'):>10s} "
               f"{r_wall / f_wall:11.1f} {r_cpu / f_cpu:10.1f}  {note}", flush=True)
         if not ok:

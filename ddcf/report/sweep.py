@@ -3,6 +3,8 @@
 For the first ddcf selection given: its model, k and --max_score pool (read again through
 :func:`ddcf.select.stage.load_pool`), the exact k-greedy of :func:`ddcf.select.stage.select` at every lambda of
 the grid plus the selection's own; each point is the picks' mean predicted correctness and mean pairwise cosine.
+The sweep scores redundancy as the selection did (its ``--redundancy``; selections written before that option
+existed used the signed max, eq. 5 as written).
 """
 
 from __future__ import annotations
@@ -20,19 +22,26 @@ def lamda_grid(points: int, own: float | None) -> list[float]:
     return sorted(grid)
 
 
+def selection_redundancy(sel) -> str:
+    """The --redundancy a ddcf selection was made with: report.json, else select.config.yaml, else "signed"
+    (the only behaviour before the option existed)."""
+    return str(sel.report.get("redundancy") or sel.options.get("redundancy") or "signed")
+
+
 def lamda_sweep(layout, sel, points: int, device: str = "auto", show_progress: bool = False) -> dict:
     from ddcf.select.stage import load_pool, select
 
+    redundancy = selection_redundancy(sel)
     pool = load_pool(layout, sel.model, sel.max_score)
     pc = pool.predicted_correctness
     k = min(sel.k, len(pool.ids))
     out = {"model": sel.model, "k": k, "max_score": sel.max_score, "selection": sel.label,
-           "selection_lamda": sel.lamda, "points": [], "warnings": []}
+           "selection_lamda": sel.lamda, "redundancy": redundancy, "points": [], "warnings": []}
     if pool.meta.get("pool_ids_sha256") and sel.meta.get("pool_ids_sha256") not in (None, pool.meta["pool_ids_sha256"]):
         out["warnings"].append(f"the sweep's pool (--max_score {sel.max_score:g}) is not the pool {sel.label} was "
                                "selected from (another --pool file or changed inputs): the sweep is indicative.")
     for lamda in lamda_grid(points, sel.lamda):
-        result = select(pool.x, pc, k, lamda, device=device, progress=False)
+        result = select(pool.x, pc, k, lamda, device=device, progress=False, redundancy=redundancy)
         rows = np.asarray(result.indices)
         mean_sim, _ = pairwise_stats(unit_rows(np.asarray(pool.x[np.sort(rows)])))
         point = {"lamda": lamda, "mean_predicted_correctness": float(pc[rows].mean()),

@@ -17,8 +17,9 @@ CHATML = "chatml"  # a built-in template of the dataset's text column (ddcf.sele
 class SelectConfig(StageConfig):
     """Pick k fine-tuning questions with one of several selectors (--method; default ddcf, paper eq. 5:
     repeatedly add the question with the smallest lamda * predicted_correctness + (1 - lamda) * max cosine
-    similarity to the questions already picked). Every method writes the same selection folder: the selection,
-    an SFT-ready Hugging Face dataset and a report next to a random subset of the same pool."""
+    similarity to the questions already picked, that max floored at 0 as in the released code; see --redundancy).
+    Every method writes the same selection folder: the selection, an SFT-ready Hugging Face dataset and a report
+    next to a random subset of the same pool."""
 
     method: str = option(
         "ddcf", "Selection method: " + help_table() + ". Options marked 'only for --method X' apply to X only.",
@@ -32,6 +33,12 @@ class SelectConfig(StageConfig):
     lamda: float = option(
         0.2, "Weight of predicted correctness vs diversity in [0, 1]: 1 = hardest first, 0 = most diverse; "
         "the paper uses 0.2.", min=0.0, max=1.0,
+    )
+    redundancy: str = option(
+        "floor", "Only for --method ddcf: the redundancy term of the cost. 'floor' = max(0, largest cosine to the "
+        "picks), as the released k_greedy_selection.py computes it (default); 'signed' = the largest cosine itself, "
+        "eq. 5 as the paper writes it. They differ only for candidates whose every cosine to the picks is negative.",
+        choices=("floor", "signed"),
     )
     num_select: int = option(1000, "Number of questions k to select.", min=1, max=1 << 31, metavar="K")
     max_score: float = option(

@@ -3,17 +3,25 @@
 Objective.  Start from S = {} and repeat k times: add the candidate j not in S with
 the smallest
 
-    cost_j = lamda * p_j + (1 - lamda) * max_{u in S} sim(u, j)
+    cost_j = lamda * p_j + (1 - lamda) * R_j,   R_j = max(0, max_{u in S} sim(u, j))   (redundancy "floor")
+                                                R_j = max_{u in S} sim(u, j)           (redundancy "signed")
 
 where p_j is the predicted correctness (higher = easier, so low costs are hard
-questions) and ``sim`` the canonical cosine of :mod:`ddcf.select.exact`.
+questions) and ``sim`` the canonical cosine of :mod:`ddcf.select.exact`.  The two
+redundancies differ only for a candidate whose every cosine to the picks is negative:
+"floor" (the default) is what the released ``k_greedy_selection.py`` (``ddcf_greedy_min``)
+computes - its redundancy vector starts at zeros and grows with ``np.maximum`` - while
+"signed" is eq. 5 as the paper writes it.  Both are exact in every implementation below;
+max(0, .) is monotone, so every lower/upper bound on the max similarity stays a bound
+on the redundancy.
 Conventions, identical in every implementation:
 
 * max over the empty set is 0, so the first pick is the lowest p_j
   (with lamda = 0 every first cost is 0 and row 0 is picked);
-* the cost is evaluated in float64 exactly as ``a_j + b * m`` with
+* the cost is evaluated in float64 exactly as ``a_j + b * R`` with
   ``a = lamda * p`` (p float32 -> float64) and ``b = 1 - lamda`` (:func:`eq5_costs`);
-* ties: the lowest row index wins.
+* the reported ``max_similarity`` is the signed max over S (the floor only enters the cost);
+* ties: the lowest row index wins (as ``np.argmin`` does in the released code).
 
 Implementations with identical output (same picks, same costs, same similarities,
 bit for bit):
@@ -63,6 +71,16 @@ class KGreedyResult:
             and np.array_equal(self.cost, other.cost)
             and np.array_equal(self.max_similarity, other.max_similarity, equal_nan=True)
         )
+
+
+REDUNDANCY = ("floor", "signed")  # the values of --redundancy; the first is the default
+
+
+def floor_flag(redundancy: str) -> bool:
+    """True for the released code's redundancy max(0, max sim), False for eq. 5's signed max."""
+    if redundancy not in REDUNDANCY:
+        raise ValueError(f"redundancy must be one of {', '.join(REDUNDANCY)}, got {redundancy!r}")
+    return redundancy == "floor"
 
 
 def validate_inputs(emb, predicted_correctness, k: int, lamda: float):
@@ -115,8 +133,11 @@ def single_thread_blas():
     return threadpool_limits(1, user_api="blas")
 
 
-def eq5_costs(a: np.ndarray, b: float, m) -> np.ndarray:
-    # The one cost formula: two separately rounded float64 operations, never fused.
+def eq5_costs(a: np.ndarray, b: float, m, *, floor: bool) -> np.ndarray:
+    # The one cost formula: two separately rounded float64 operations, never fused.  ``floor``
+    # clips the max similarity at 0 first (exact, and monotone, so bounds in stay bounds out).
+    if floor:
+        m = np.maximum(m, 0.0)
     return a + b * m
 
 
@@ -133,13 +154,13 @@ def exact_setup(emb, predicted_correctness, k, lamda, block_rows):
     return x, p, n, d, s, bounds, lamda * p, 1.0 - lamda, base, CanonicalStore(k, d)
 
 
-def resolve_band(x, band: np.ndarray, s: int, store: CanonicalStore, a: np.ndarray, b: float):
+def resolve_band(x, band: np.ndarray, s: int, store: CanonicalStore, a: np.ndarray, b: float, *, floor: bool):
     """Exact canonical costs of the sorted candidate rows ``band``; returns (pick, max sim, cost).
 
     The first minimum is the lowest row index, because ``band`` is sorted.
     """
     mb, invb = canonicalize(rows_f32(x, band), s)
     ms_band = store.max_sims(mb, invb)
-    c_band = eq5_costs(a[band], b, ms_band)
+    c_band = eq5_costs(a[band], b, ms_band, floor=floor)
     w = int(np.argmin(c_band))
     return int(band[w]), ms_band[w], c_band[w]

@@ -35,7 +35,14 @@ import numpy as np
 
 from ddcf.runtime import progress as progress_bar
 from ddcf.select.exact import canon_bits, canonical_sims, canonicalize
-from ddcf.select.kgreedy_common import KGreedyResult, eq5_costs, rows_f32, single_thread_blas, validate_inputs
+from ddcf.select.kgreedy_common import (
+    KGreedyResult,
+    eq5_costs,
+    floor_flag,
+    rows_f32,
+    single_thread_blas,
+    validate_inputs,
+)
 from ddcf.select.kgreedy_lazy_state import LazyState
 
 # float32 partial products over 640 columns summed in float64: a 4x tighter error bound than one
@@ -88,6 +95,7 @@ def kgreedy_fast(
     k: int,
     lamda: float = 0.2,
     *,
+    redundancy: str = "floor",
     block_rows: int = 4096,
     frontier: int = 8192,
     gemm_chunk: int | None = FAST_GEMM_CHUNK,
@@ -99,20 +107,24 @@ def kgreedy_fast(
     """Exact lazy k-greedy: the same picks, costs and similarities as
     :func:`ddcf.select.kgreedy_ref.kgreedy_reference`.
 
+    ``redundancy``: "floor" (the released code's max(0, max sim), default) or "signed" (eq. 5 as written);
     ``frontier``: how many of the lowest bounds are tracked between O(N) scans;
     ``gemm_chunk``: None = one float32 GEMM per refresh (error bound gamma_d), or a column
     width whose float32 partial products are summed in float64 (tighter bound, slower);
     ``sub_batch``: rows gathered per GEMM (small gathers stay in cache);
     ``min_batch``: refreshes are padded to this many rows with the next-lowest stale bounds.
     """
+    floor = floor_flag(redundancy)
     with single_thread_blas():
-        return _fast(emb, predicted_correctness, k, lamda, block_rows=block_rows, frontier=frontier,
-                     gemm_chunk=gemm_chunk, sub_batch=sub_batch, min_batch=min_batch, probes=probes,
-                     progress=progress)
+        r = _fast(emb, predicted_correctness, k, lamda, floor=floor, block_rows=block_rows, frontier=frontier,
+                  gemm_chunk=gemm_chunk, sub_batch=sub_batch, min_batch=min_batch, probes=probes,
+                  progress=progress)
+    r.stats["redundancy"] = redundancy
+    return r
 
 
-def _fast(emb, predicted_correctness, k, lamda, *, block_rows, frontier, gemm_chunk, sub_batch, min_batch, probes,
-          progress) -> KGreedyResult:
+def _fast(emb, predicted_correctness, k, lamda, *, floor, block_rows, frontier, gemm_chunk, sub_batch, min_batch,
+          probes, progress) -> KGreedyResult:
     x, pc, n, d = validate_inputs(emb, predicted_correctness, k, lamda)
     t_start = time.perf_counter()
     lamda = float(lamda)
@@ -123,7 +135,7 @@ def _fast(emb, predicted_correctness, k, lamda, *, block_rows, frontier, gemm_ch
     s = canon_bits(d)
 
     # step 0: max over the empty set is 0
-    c0 = eq5_costs(lamda * pc, b, 0.0)
+    c0 = eq5_costs(lamda * pc, b, 0.0, floor=floor)
     if b == 0.0:
         # lamda = 1: the cost is the predicted correctness alone -> the k smallest, stable (ties by row index)
         order = np.argsort(c0, kind="stable")[:k]
@@ -136,10 +148,10 @@ def _fast(emb, predicted_correctness, k, lamda, *, block_rows, frontier, gemm_ch
             g[np.arange(r1 - r0)[:, None] + r0 <= np.arange(r1)[None, :]] = -np.inf
             msims[r0:r1] = g.max(axis=1)
         msims[0] = np.nan
-        costs[:] = eq5_costs(lamda * pc[order], b, np.where(np.isnan(msims), 0.0, msims))
+        costs[:] = eq5_costs(lamda * pc[order], b, np.where(np.isnan(msims), 0.0, msims), floor=floor)
         return KGreedyResult(picks, costs, msims, lamda, "fast", time.perf_counter() - t_start, {})
 
-    st = LazyState(x, pc, k, lamda, block_rows, gemm_chunk, sub_batch)
+    st = LazyState(x, pc, k, lamda, block_rows, gemm_chunk, sub_batch, floor=floor)
     j = int(np.argmin(c0))
     picks[0], costs[0] = j, c0[j]
     st.start(j, with_pass=k > 1, sketch=probes and k > PROBE_MIN)

@@ -112,8 +112,12 @@ class LazyState:
     canonical max and ``L[i]`` the exact cost.
     """
 
-    def __init__(self, x, predicted_correctness, k, lamda, block_rows, gemm_chunk, sub_batch):
+    def __init__(self, x, predicted_correctness, k, lamda, block_rows, gemm_chunk, sub_batch, *, floor: bool):
         n, d = x.shape
+        # floor: cost from max(0, max sim) (the released code) instead of the signed max (eq. 5 as written).
+        # Every bound below is on the signed max sim; max(0, .) is monotone, so eq5_costs(..., floor=True)
+        # of a lower (upper) bound is a lower (upper) bound of the floored cost.
+        self.floor = floor
         self.x, self.n_rows, self.d = x, n, d
         self.s = canon_bits(d)
         self.block_rows = block_rows
@@ -259,7 +263,7 @@ class LazyState:
         self.ap_second[rows] = np.where(take, np.maximum(seg_second, old_max), np.maximum(old_second, seg_max))
         self.ap_max[rows] = new_max
         self.ta[rows] = n
-        self.L[rows] = eq5_costs(self.a[rows], self.b, self._lower(rows))
+        self.L[rows] = eq5_costs(self.a[rows], self.b, self._lower(rows), floor=self.floor)
 
     def probe(self, idx: np.ndarray) -> None:
         """Cheap partial refresh of stale rows: the sim to one well-chosen new pick.
@@ -296,7 +300,7 @@ class LazyState:
             lo = g - (self.base_probe + self.bounds.r[rows] + self.r_prefix[n])
             self.pb_lo[rows] = np.maximum(self.pb_lo[rows], lo)
             self.tp[rows] = n
-            self.L[rows] = eq5_costs(self.a[rows], self.b, self._lower(rows))
+            self.L[rows] = eq5_costs(self.a[rows], self.b, self._lower(rows), floor=self.floor)
             self.stats["probe_rows"] += len(rows)
             self.stats["probe_pairs"] += len(rows)
             self.stats["sketch_pairs"] += gz.size
@@ -341,7 +345,7 @@ class LazyState:
             self.stats["bound_violations"] += int(bad.sum())
         self.ex_max[rows] = ex
         self.tx[rows] = n
-        self.L[rows] = eq5_costs(self.a[rows], self.b, ex)
+        self.L[rows] = eq5_costs(self.a[rows], self.b, ex, floor=self.floor)
 
     def best_upper(self, idx: np.ndarray) -> float:
         """Smallest certified upper bound on the cost among candidates ``idx`` that are up to date."""
@@ -350,6 +354,6 @@ class LazyState:
         best = float(self.L[fresh_x].min()) if len(fresh_x) else np.inf
         fresh_a = idx[(self.ta[idx] == n) & (self.tx[idx] < n)]
         if len(fresh_a):
-            up = eq5_costs(self.a[fresh_a], self.b, self.ap_max[fresh_a] + self.eps(fresh_a))
+            up = eq5_costs(self.a[fresh_a], self.b, self.ap_max[fresh_a] + self.eps(fresh_a), floor=self.floor)
             best = min(best, float(up.min()))
         return best

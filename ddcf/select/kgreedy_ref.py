@@ -1,4 +1,4 @@
-"""The straightforward exact k-greedy (paper eq. 5): one pass over all N rows per step.
+"""The straightforward exact k-greedy (paper eq. 5, either redundancy): one pass over all N rows per step.
 
 Each step updates every candidate's max float32-approximate similarity to the picks
 with one float32 matrix-vector product; the few candidates whose cost cannot be told
@@ -20,6 +20,7 @@ from ddcf.select.kgreedy_common import (
     KGreedyResult,
     eq5_costs,
     exact_setup,
+    floor_flag,
     resolve_band,
     rows_f32,
     single_thread_blas,
@@ -27,14 +28,20 @@ from ddcf.select.kgreedy_common import (
 
 
 def kgreedy_reference(
-    emb, predicted_correctness, k: int, lamda: float = 0.2, *, block_rows: int = 4096, progress: bool = False
+    emb, predicted_correctness, k: int, lamda: float = 0.2, *, redundancy: str = "floor", block_rows: int = 4096,
+    progress: bool = False,
 ) -> KGreedyResult:
-    """Straightforward k-greedy: per step, one streaming pass over all rows (see module docstring)."""
+    """Straightforward k-greedy: per step, one streaming pass over all rows (see module docstring).
+
+    ``redundancy``: "floor" (the released code's max(0, max sim), default) or "signed" (eq. 5 as written)."""
+    floor = floor_flag(redundancy)
     with single_thread_blas():
-        return _reference(emb, predicted_correctness, k, lamda, block_rows=block_rows, progress=progress)
+        r = _reference(emb, predicted_correctness, k, lamda, floor=floor, block_rows=block_rows, progress=progress)
+    r.stats["redundancy"] = redundancy
+    return r
 
 
-def _reference(emb, predicted_correctness, k, lamda, *, block_rows, progress) -> KGreedyResult:
+def _reference(emb, predicted_correctness, k, lamda, *, floor, block_rows, progress) -> KGreedyResult:
     t_start = time.perf_counter()
     x, _, n, d, s, bounds, a, b, base, store = exact_setup(emb, predicted_correctness, k, lamda, block_rows)
     lamda = float(lamda)
@@ -48,20 +55,20 @@ def _reference(emb, predicted_correctness, k, lamda, *, block_rows, progress) ->
     bar = progress_bar(total=k, desc="k-greedy (reference)", unit="pick", enabled=progress, leave=False)
     for step in range(k):
         if step == 0:
-            c0 = eq5_costs(a, b, 0.0)
+            c0 = eq5_costs(a, b, 0.0, floor=floor)
             j = int(np.argmin(c0))
             cost_j = c0[j]
         else:
             # No shortcut at lamda = 1: this is the straightforward method as published, one pass
             # over all rows per step whatever lamda is (the benchmark's baseline).
             eps = base + bounds.r + r_sel
-            lo = eq5_costs(a, b, approx - eps)
-            hi = eq5_costs(a, b, approx + eps)
+            lo = eq5_costs(a, b, approx - eps, floor=floor)
+            hi = eq5_costs(a, b, approx + eps, floor=floor)
             lo[taken] = np.inf
             hi[taken] = np.inf
             band = np.flatnonzero(lo <= hi.min())  # every candidate that might be the argmin
             band_sizes.append(len(band))
-            j, msims[step], cost_j = resolve_band(x, band, s, store, a, b)
+            j, msims[step], cost_j = resolve_band(x, band, s, store, a, b, floor=floor)
         picks[step] = j
         costs[step] = cost_j
         taken[j] = True

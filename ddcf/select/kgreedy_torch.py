@@ -28,7 +28,7 @@ import numpy as np
 from ddcf.runtime import progress as progress_bar
 from ddcf.runtime import resolve_device
 from ddcf.select.exact import canonicalize
-from ddcf.select.kgreedy_common import KGreedyResult, eq5_costs, exact_setup, resolve_band, rows_f32
+from ddcf.select.kgreedy_common import KGreedyResult, eq5_costs, exact_setup, floor_flag, resolve_band, rows_f32
 
 
 @contextlib.contextmanager
@@ -67,6 +67,7 @@ def kgreedy_torch(
     k: int,
     lamda: float = 0.2,
     *,
+    redundancy: str = "floor",
     device: str = "auto",
     block_rows: int = 8192,
     progress: bool = False,
@@ -75,6 +76,7 @@ def kgreedy_torch(
     :func:`ddcf.select.kgreedy_ref.kgreedy_reference`."""
     import torch
 
+    floor = floor_flag(redundancy)
     t_start = time.perf_counter()
     x, _, n, d, s, bounds, a, b, base, store = exact_setup(emb, predicted_correctness, k, lamda, block_rows)
     dev = resolve_device(device)
@@ -96,7 +98,7 @@ def kgreedy_torch(
         bar = progress_bar(total=k, desc=f"k-greedy (torch {dev})", unit="pick", enabled=progress, leave=False)
         for step in range(k):
             if step == 0:
-                c0 = eq5_costs(a, b, 0.0)
+                c0 = eq5_costs(a, b, 0.0, floor=floor)
                 j = int(np.argmin(c0))
                 cost_j = c0[j]
             elif b == 0.0:
@@ -105,16 +107,19 @@ def kgreedy_torch(
                 j = int(np.argmin(c))
                 mj, invj = canonicalize(rows_f32(x, [j]), s)
                 msims[step] = store.max_sims(mj, invj)[0]
-                cost_j = eq5_costs(a[j], b, msims[step])
+                cost_j = eq5_costs(a[j], b, msims[step], floor=floor)
             else:
                 eps = base + r_t + r_sel
-                lo = a_t + b * (approx - eps)
-                hi = a_t + b * (approx + eps)
+                lo_sim, hi_sim = approx - eps, approx + eps
+                if floor:  # max(0, .) is monotone: bounds on the max sim stay bounds on the redundancy
+                    lo_sim, hi_sim = lo_sim.clamp_min(0.0), hi_sim.clamp_min(0.0)
+                lo = a_t + b * lo_sim
+                hi = a_t + b * hi_sim
                 lo[taken] = np.inf
                 hi[taken] = np.inf
                 band = torch.nonzero(lo <= hi.min()).flatten().cpu().numpy()
                 band_sizes.append(len(band))
-                j, msims[step], cost_j = resolve_band(x, band, s, store, a, b)
+                j, msims[step], cost_j = resolve_band(x, band, s, store, a, b, floor=floor)
             picks[step] = j
             costs[step] = cost_j
             taken_np[j] = True
@@ -128,6 +133,6 @@ def kgreedy_torch(
                     torch.maximum(approx, g * inv_t * float(bounds.inv[j]), out=approx)
             bar.update(1)
         bar.close()
-    stats = {"device": dev, "band_mean": float(np.mean(band_sizes)) if band_sizes else 0.0,
+    stats = {"device": dev, "redundancy": redundancy, "band_mean": float(np.mean(band_sizes)) if band_sizes else 0.0,
              "band_max": int(max(band_sizes, default=0))}
     return KGreedyResult(picks, costs, msims, lamda, f"torch-{dev}", time.perf_counter() - t_start, stats)

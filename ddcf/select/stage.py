@@ -207,14 +207,16 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
 
 
 def select(x, predicted_correctness, k: int, lamda: float, device: str = "auto",
-           progress: bool = False) -> KGreedyResult:
-    """Exact k-greedy on the best engine for ``device`` (auto: CUDA when torch sees one, else the CPU)."""
+           progress: bool = False, redundancy: str = "floor") -> KGreedyResult:
+    """Exact k-greedy on the best engine for ``device`` (auto: CUDA when torch sees one, else the CPU);
+    ``redundancy`` as ``--redundancy`` (floor: the released code, signed: eq. 5 as written)."""
     dev = resolve_device(device, "--device")
     if dev.startswith("cuda"):
         from ddcf.select.kgreedy_torch import kgreedy_torch
 
-        return kgreedy_torch(x, predicted_correctness, k, lamda, device=dev, progress=progress)
-    return kgreedy_fast(x, predicted_correctness, k, lamda, progress=progress)
+        return kgreedy_torch(x, predicted_correctness, k, lamda, redundancy=redundancy, device=dev,
+                             progress=progress)
+    return kgreedy_fast(x, predicted_correctness, k, lamda, redundancy=redundancy, progress=progress)
 
 
 def pool_kind(config: SelectConfig) -> str:
@@ -304,6 +306,7 @@ def run(layout: Layout, config: SelectConfig) -> Report:
     report = dict(
         model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
         method=method, engine=result.method, seconds_selection=round(result.seconds, 3),
+        redundancy=config.redundancy if method == "ddcf" else None,
         pool_kind=pool.meta.get("pool_kind", "corpus"),
         selection=set_stats(pool.x, rows, pc, datasets, seed),
         random=set_stats(pool.x, rnd, pc, datasets, seed),

@@ -25,8 +25,10 @@ def clustered(n: int, d: int, seed: int, dup_frac: float = 0.0, scale_rows: bool
     return x
 
 
-def oracle(x: np.ndarray, predicted_correctness: np.ndarray, k: int, lamda: float):
+def oracle(x: np.ndarray, predicted_correctness: np.ndarray, k: int, lamda: float, redundancy: str = "floor"):
     """Eq. 5 in pure Python with exact integer arithmetic for the canonical cosine.
+
+    ``redundancy``: "floor" scores max(0, max sim) as the released code does, "signed" the signed max.
 
     Independent of BLAS and of numpy's canonicalisation: rows are rounded to the grid
     with Python floats/ints, dot products are exact Python integers.
@@ -59,6 +61,8 @@ def oracle(x: np.ndarray, predicted_correctness: np.ndarray, k: int, lamda: floa
             if j in picked:
                 continue
             m = best_sim[j] if picked else 0.0
+            if redundancy == "floor":
+                m = max(m, 0.0)
             c = a[j] + b * m
             if best_c is None or c < best_c:
                 best_j, best_c = j, c

@@ -1,4 +1,5 @@
-"""kgreedy_fast and kgreedy_torch must equal kgreedy_reference bit for bit; all three must equal eq. 5."""
+"""kgreedy_fast and kgreedy_torch must equal kgreedy_reference bit for bit; all three must equal eq. 5, with
+either redundancy (floor = max(0, max sim) as in the released code, the default; signed = eq. 5 as written)."""
 
 import math
 
@@ -10,6 +11,7 @@ from ddcf.select import exact, kgreedy_fast, kgreedy_reference
 from ddcf.select.kgreedy_torch import kgreedy_torch
 
 LAMDAS = (0.0, 0.2, 0.5, 1.0)
+REDUNDANCY = ("floor", "signed")
 
 
 def assert_same(a, b):
@@ -24,6 +26,8 @@ def random_case(seed: int):
     n = int(rng.integers(1, 160))
     d = int(rng.integers(1, 24))
     x = clustered(n, d, seed, dup_frac=0.3 if seed % 2 == 0 else 0.0, scale_rows=seed % 3 == 0)
+    if seed % 6 == 1:  # centred rows: about half the cosines negative, where floor and signed part ways
+        x = (x - x.mean(axis=0)).astype(np.float32)
     if seed % 7 == 0:  # near-duplicates: differ only in the last bits
         x[: n // 2] = x[: n // 2] * np.float32(1 + 1e-7)
     pc = rng.random(n).astype(np.float32)
@@ -35,42 +39,49 @@ def random_case(seed: int):
     return x, pc, k
 
 
-def test_oracle_on_tiny_inputs():
+@pytest.mark.parametrize("redundancy", REDUNDANCY)
+def test_oracle_on_tiny_inputs(redundancy):
     for seed in range(12):
         rng = np.random.default_rng(100 + seed)
         n, d = int(rng.integers(1, 14)), int(rng.integers(1, 7))
         x = clustered(n, d, seed, dup_frac=0.4 if seed % 2 else 0.0)
+        if seed % 4 == 3:  # isotropic rows: many negative cosines
+            x = rng.standard_normal((n, d)).astype(np.float32)
         pc = (np.round(rng.random(n) * 2) / 2).astype(np.float32) if seed % 3 else rng.random(n).astype(np.float32)
         for k in sorted({1, n, max(1, n // 2)}):
             for lam in LAMDAS:
-                picks, costs, msims = oracle(x, pc, k, lam)
-                ref = kgreedy_reference(x, pc, k, lam)
+                picks, costs, msims = oracle(x, pc, k, lam, redundancy)
+                ref = kgreedy_reference(x, pc, k, lam, redundancy=redundancy)
                 assert np.array_equal(ref.indices, picks), (seed, k, lam)
                 assert np.array_equal(ref.cost, costs)
                 assert np.array_equal(ref.max_similarity, msims, equal_nan=True)
 
 
+@pytest.mark.parametrize("redundancy", REDUNDANCY)
 @pytest.mark.parametrize("lamda", LAMDAS)
-def test_fast_and_torch_match_reference_on_many_inputs(lamda):
+def test_fast_and_torch_match_reference_on_many_inputs(lamda, redundancy):
     for seed in range(25):
         x, pc, k = random_case(seed)
-        ref = kgreedy_reference(x, pc, k, lamda)
+        ref = kgreedy_reference(x, pc, k, lamda, redundancy=redundancy)
         # stress the lazy bookkeeping: tiny frontier, tiny GEMM batches, chunked and unchunked products
-        fast = kgreedy_fast(x, pc, k, lamda, frontier=1 + seed % 9, sub_batch=1 + seed % 5,
+        fast = kgreedy_fast(x, pc, k, lamda, redundancy=redundancy, frontier=1 + seed % 9, sub_batch=1 + seed % 5,
                             min_batch=seed % 4, gemm_chunk=[None, 3, 640][seed % 3], block_rows=7)
         assert_same(ref, fast)
         assert fast.stats.get("bound_violations", 0) == 0
-        if seed % 3 == 0:
-            assert_same(ref, kgreedy_torch(x, pc, k, lamda, device="cpu", block_rows=5))
+        if seed % 3 == 0 or seed % 6 == 1:
+            assert_same(ref, kgreedy_torch(x, pc, k, lamda, redundancy=redundancy, device="cpu", block_rows=5))
 
 
+@pytest.mark.parametrize("redundancy", REDUNDANCY)
 @pytest.mark.parametrize("lamda", (0.0, 0.2, 0.5))
-def test_fast_with_long_runs_probes_and_frontier_rebuilds(lamda):
-    """k in the hundreds: long-stale rows, probes, padding, frontier rebuilds all happen."""
+def test_fast_with_long_runs_probes_and_frontier_rebuilds(lamda, redundancy):
+    """k in the hundreds: long-stale rows, probes, padding, frontier rebuilds all happen.  The rows are centred
+    (almost half the cosines negative), so the floor is often what decides a pick."""
     x = clustered(900, 48, 11, dup_frac=0.05)
+    x = (x - 0.85 * x.mean(axis=0)).astype(np.float32)
     pc = np.random.default_rng(11).beta(2, 2, 900).astype(np.float32)
-    ref = kgreedy_reference(x, pc, 300, lamda)
-    fast = kgreedy_fast(x, pc, 300, lamda, frontier=64)
+    ref = kgreedy_reference(x, pc, 300, lamda, redundancy=redundancy)
+    fast = kgreedy_fast(x, pc, 300, lamda, redundancy=redundancy, frontier=64)
     assert_same(ref, fast)
     st = fast.stats
     assert st["bound_violations"] == 0 and st["probe_rows"] > 0 and st["rebuilds"] > 1
@@ -204,3 +215,31 @@ def test_a_bad_sketch_costs_time_but_never_changes_the_selection(monkeypatch, la
     assert good.stats["probe_rows"] > 0 and bad.stats["probe_rows"] > 0
     assert good.stats["bound_violations"] == 0 and bad.stats["bound_violations"] == 0
     assert good.stats["probe_success"] > bad.stats["probe_success"]
+
+
+def test_floor_and_signed_differ_where_cosines_are_negative_and_each_is_its_own_oracle():
+    """Isotropic rows (half the cosines negative): the floor changes the picks, each mode equals its oracle,
+    and the floored costs are lamda * p + (1 - lamda) * max(0, max sim) of the reported (signed) max sim."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((120, 8)).astype(np.float32)
+    pc = rng.random(120).astype(np.float32)
+    lam = 0.2
+    runs = {}
+    for red in REDUNDANCY:
+        picks, costs, msims = oracle(x, pc, 60, lam, red)
+        ref = kgreedy_reference(x, pc, 60, lam, redundancy=red)
+        assert np.array_equal(ref.indices, picks) and np.array_equal(ref.cost, costs)
+        assert np.array_equal(ref.max_similarity, msims, equal_nan=True)
+        assert_same(ref, kgreedy_fast(x, pc, 60, lam, redundancy=red))
+        assert_same(ref, kgreedy_torch(x, pc, 60, lam, redundancy=red, device="cpu"))
+        assert ref.stats["redundancy"] == red
+        runs[red] = ref
+    floor, signed = runs["floor"], runs["signed"]
+    assert not np.array_equal(floor.indices, signed.indices)
+    assert np.nanmin(floor.max_similarity) < 0  # the reported similarity stays signed ...
+    a = lam * pc[floor.indices].astype(np.float64)
+    expect = a + (1 - lam) * np.maximum(np.nan_to_num(floor.max_similarity, nan=0.0), 0.0)
+    assert np.array_equal(floor.cost, expect)  # ... while the cost uses max(0, .)
+    assert kgreedy_fast(x, pc, 60, lam).stats["redundancy"] == "floor"  # the default
+    with pytest.raises(ValueError):
+        kgreedy_fast(x, pc, 5, lam, redundancy="clip")

@@ -1,8 +1,12 @@
 """``--method ddcf`` (default): the paper's exact k-greedy (eq. 5) on predicted correctness and embeddings.
 
+``--redundancy floor`` (default) scores redundancy as the released code does, max(0, max cosine to the picks);
+``--redundancy signed`` uses the signed max, eq. 5 as the paper writes it.
+
 Inputs: ``factorized_data/<model>.parquet`` (stage 5) and the corpus embeddings.  Corpus annotations: none (the
-predictor learnt from seed answers).  Options: ``--lamda``, ``--device``.  The engines live next to this registry
-(:mod:`ddcf.select.kgreedy_lazy`, :mod:`ddcf.select.kgreedy_torch`); every device picks the same questions.
+predictor learnt from seed answers).  Options: ``--lamda``, ``--redundancy``, ``--device``.  The engines live next
+to this registry (:mod:`ddcf.select.kgreedy_lazy`, :mod:`ddcf.select.kgreedy_torch`); every device picks the same
+questions.
 """
 
 from __future__ import annotations
@@ -14,6 +18,6 @@ def select(ctx: Context) -> Picks:
     from ddcf.select.stage import select as kgreedy
 
     r = kgreedy(ctx.pool.x, ctx.pool.predicted_correctness, ctx.k, ctx.config.lamda, device=ctx.config.device,
-                progress=ctx.config.progress)
+                progress=ctx.config.progress, redundancy=ctx.config.redundancy)
     return Picks(indices=r.indices, score=r.cost, engine=r.method, stats=r.stats, seconds=r.seconds,
                  max_similarity=r.max_similarity)
