@@ -8,8 +8,10 @@ artifact (lambda for a matrix) are stated as such rather than left out, so cards
 
 from __future__ import annotations
 
+import html
 import math
 import re
+import shlex
 
 import yaml
 
@@ -29,6 +31,23 @@ WHAT = {
 }
 
 
+def _t(v) -> str:
+    """User-provided text (a model name, a path, a metric name) for Markdown prose or a table cell: one line, no
+    HTML, no table-cell break, no emphasis or link syntax, so a name like ``a|b``, ``<img ...>`` or one holding a
+    newline shows as itself and cannot change the card's structure."""
+    text = html.escape(" ".join(str(v).split()), quote=False)
+    text = re.sub(r"([\\`*\[\]|#!~])", r"\\\1", text)
+    # an underscore inside a word never starts emphasis (CommonMark), so openr1_math stays readable as it is
+    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
+
+
+def _fence(lines: list[str], lang: str = "") -> list[str]:
+    """A fenced code block around ``lines``, its fence longer than any run of backticks in them."""
+    longest = max((len(m) for ln in lines for m in re.findall(r"`+", ln)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + lang, *lines, fence]
+
+
 def _fmt(v, digits: int = 4) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
@@ -36,7 +55,7 @@ def _fmt(v, digits: int = 4) -> str:
         return f"{v:.{digits}f}"
     if isinstance(v, int):
         return f"{v:,}"
-    return str(v)
+    return _t(v)
 
 
 def card_license(requested: str | None, sources: list[dict]) -> str:
@@ -71,7 +90,7 @@ def _metrics_table(metrics: dict) -> list[str]:
     cols = ["accuracy", "auc", "log_loss", "ece", "mean_model_auc"]
     out = ["| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, row in metrics.items():
-        out.append(f"| {name} | " + " | ".join(_fmt(row.get(c)) for c in cols) + " |")
+        out.append(f"| {_t(name)} | " + " | ".join(_fmt(row.get(c)) for c in cols) + " |")
     return out
 
 
@@ -92,7 +111,8 @@ def _predictor_lines(p: dict | None) -> list[str]:
             f"{p.get('best_epoch')}; calibration temperature {_fmt(p.get('temperature'))}; trained on "
             f"{_fmt(split.get('n_train'))} pairs, validated on {_fmt(split.get('n_val'))} pairs of "
             f"{_fmt(split.get('n_val_questions'))} questions, tested on {_fmt(split.get('n_test'))} pairs of "
-            f"{_fmt(split.get('n_test_questions'))} questions (weights SHA-256 {str(p.get('weights_sha256'))[:16]}...)",
+            f"{_fmt(split.get('n_test_questions'))} questions (weights SHA-256 "
+            f"{_t(str(p.get('weights_sha256'))[:16])}...)",
             "", ("Test metrics (held-out questions, not used for any choice):" if on_test else
                  "Validation metrics (these questions also chose the epoch and calibration):"), "",
             *_metrics_table(p.get("metrics") or {})]
@@ -101,7 +121,7 @@ def _predictor_lines(p: dict | None) -> list[str]:
 def _embedding(kind: str, facts: dict, p: dict | None) -> str:
     if kind == "matrix":
         return NA
-    text = facts.get("embedding_model") or (p or {}).get("embedding_model") or "not recorded"
+    text = _t(facts.get("embedding_model") or (p or {}).get("embedding_model") or "not recorded")
     if p and p.get("dim"):
         text += f" (dim {p['dim']}, {'L2-normalised' if p.get('normalized') else 'raw'} vectors)"
     return text
@@ -112,31 +132,34 @@ def _sources(facts: dict) -> list[str]:
     for key, label in (("seed", "seed questions (predictor training)"), ("corpus", "source corpus")):
         s = facts.get(key)
         if s:
-            out.append(f"- {label}: {s['source']}; license: {s.get('license') or 'not recorded (check the source)'}")
+            out.append(f"- {label}: {_t(s['source'])}; license: "
+                       f"{_t(s.get('license') or 'not recorded (check the source)')}")
     return out
 
 
 def _reproduce(kind: str, repo_id: str, facts: dict, configs: dict[str, str]) -> list[str]:
+    # commands hold user-provided names shell-quoted, so they run as shown whatever the name holds
+    q = {k: shlex.quote(str(facts.get(k))) for k in ("model", "lamda", "k")}
     steps = {
         "matrix": ["python create_training_data.py --config matrix.config.yaml"],
         "predictor": ["python create_training_data.py", "python get_question_embeddings.py --embedding_model "
-                      f"{facts.get('embedding_model') or 'auto'}", "python train_correctness_predictor.py "
-                      "--config predictor.config.yaml"],
-        "selection": ["python fullcorpus_difficulty_estimation.py --model_name "
-                      f"{facts.get('model')}", f"python k_greedy_selection.py --model_name {facts.get('model')} "
-                      f"--lamda {facts.get('lamda')} --num_select {facts.get('k')}"],
+                      f"{shlex.quote(str(facts.get('embedding_model') or 'auto'))}",
+                      "python train_correctness_predictor.py --config predictor.config.yaml"],
+        "selection": [f"python fullcorpus_difficulty_estimation.py --model_name {q['model']}",
+                      f"python k_greedy_selection.py --model_name {q['model']} --lamda {q['lamda']} "
+                      f"--num_select {q['k']}"],
     }[kind]
-    use = {"matrix": f"datasets.load_dataset('{repo_id}', split='train')",
-           "predictor": f"ddcf pull predictor {repo_id}  # then: python fullcorpus_difficulty_estimation.py "
-                        "--model_name MODEL",
-           "selection": f"datasets.load_dataset('{repo_id}', split='train')  # column 'text', ready for TRL SFT"}[kind]
-    out = ["## Use it", "", "```", use, "```", "", "## Reproduce it with this project", "",
+    use = {"matrix": f"datasets.load_dataset({repo_id!r}, split='train')",
+           "predictor": f"ddcf pull predictor {shlex.quote(repo_id)}  # then: python "
+                        "fullcorpus_difficulty_estimation.py --model_name MODEL",
+           "selection": f"datasets.load_dataset({repo_id!r}, split='train')  # column 'text', ready for TRL SFT"}[kind]
+    out = ["## Use it", "", *_fence([use]), "", "## Reproduce it with this project", "",
            f"Made with {PROJECT} {__version__}. After the earlier stages (download or infer.py, "
-           "create_training_data.py, get_question_embeddings.py, ...):", "", "```", *steps, "```"]
+           "create_training_data.py, get_question_embeddings.py, ...):", "", *_fence(steps)]
     for stage, text in configs.items():
         body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-        out += ["", f"Options of the {stage} stage (`{stage}.config.yaml`; `--config` that file repeats the run):",
-                "", "```yaml", body.strip(), "```"]
+        out += ["", f"Options of the {_t(stage)} stage (`{_t(stage)}.config.yaml`; `--config` that file repeats "
+                "the run):", "", *_fence([body.strip()], "yaml")]
     return out
 
 
@@ -147,8 +170,8 @@ def render_card(kind: str, repo_id: str, repo_type: str, facts: dict, configs: d
     p = facts if kind == "predictor" else facts.get("predictor")
     target = {"matrix": f"none: the matrix covers {facts.get('n_models')} models",
               "predictor": f"any of its {len(facts.get('models', []))} models (listed below)",
-              "selection": facts.get("model")}[kind]
-    lines = [_header(kind, repo_type, lic, facts), f"# {repo_id}", "",
+              "selection": _t(facts.get("model"))}[kind]
+    lines = [_header(kind, repo_type, lic, facts), f"# {_t(repo_id)}", "",
              f"This {repo_type} repo holds {WHAT[kind]}. It was made with {PROJECT}.", "", "## Facts", "",
              f"- target model: {target}",
              f"- lamda (difficulty vs diversity weight): {_fmt(facts.get('lamda')) if kind == 'selection' else NA}",
@@ -164,24 +187,25 @@ def render_card(kind: str, repo_id: str, repo_type: str, facts: dict, configs: d
                   + f" (seed {facts.get('split_seed')}; questions: "
                   + (", ".join(f"{k} {v}" for k, v in (facts.get("split_questions") or {}).items()) or NA) + "); "
                   f"pass threshold {facts.get('pass_threshold')}",
-                  f"- verdicts from: {facts.get('verdict_source')}",
-                  "- questions by dataset: " + ", ".join(f"{k} {v:,}" for k, v in facts.get("by_dataset", {}).items()),
+                  f"- verdicts from: {_t(facts.get('verdict_source'))}",
+                  "- questions by dataset: " + ", ".join(f"{_t(k)} {v:,}"
+                                                         for k, v in facts.get("by_dataset", {}).items()),
                   "", "| model_id | model | answered | accuracy |", "|---|---|---|---|"]
-        lines += [f"| {i} | {m} | {n:,} | {_fmt(a, 3)} |" for i, (m, n, a) in enumerate(facts["models"])]
+        lines += [f"| {i} | {_t(m)} | {n:,} | {_fmt(a, 3)} |" for i, (m, n, a) in enumerate(facts["models"])]
     elif kind == "predictor":
-        lines += ["Models (model_id order):", "", ", ".join(facts.get("models", []))]
+        lines += ["Models (model_id order):", "", ", ".join(_t(m) for m in facts.get("models", []))]
     else:
         lines += [f"- {facts['n_rows']:,} selected questions; pool limited to predicted correctness <= "
-                  f"{_fmt(facts.get('max_score'))}; selector {facts.get('method')}; text template "
-                  f"{facts.get('chat_template')}", "", "Selection statistics (next to a random subset of the same "
+                  f"{_fmt(facts.get('max_score'))}; selector {_t(facts.get('method'))}; text template "
+                  f"{_t(facts.get('chat_template'))}", "", "Selection statistics (next to a random subset of the same "
                   "size from the same pool, and the whole pool):", "",
                   "| set | n | mean predicted correctness | median | mean pairwise cosine | mean nearest-neighbour "
                   "cosine | composition |", "|---|---|---|---|---|---|---|"]
         for name, s in facts["stats"].items():
-            comp = ", ".join(f"{k} {v:,}" for k, v in (s.get("composition") or {}).items())
-            lines.append(f"| {name} | {_fmt(s.get('n'))} | {_fmt(s.get('mean_predicted_correctness'))} | "
+            comp = ", ".join(f"{_t(k)} {v:,}" for k, v in (s.get("composition") or {}).items())
+            lines.append(f"| {_t(name)} | {_fmt(s.get('n'))} | {_fmt(s.get('mean_predicted_correctness'))} | "
                          f"{_fmt(s.get('median_predicted_correctness'))} | {_fmt(s.get('mean_pairwise_similarity'))} "
                          f"| {_fmt(s.get('mean_nearest_neighbour_similarity'))} | {comp} |")
-    lines += ["", "## Source data and license", "", *_sources(facts), f"- license of this repo: {lic}", "",
+    lines += ["", "## Source data and license", "", *_sources(facts), f"- license of this repo: {_t(lic)}", "",
               *_reproduce(kind, repo_id, facts, configs), ""]
     return "\n".join(lines)

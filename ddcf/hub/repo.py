@@ -51,6 +51,13 @@ class ResolvedRepo:
                 "commit": self.commit, "local_folder": str(self.folder) if self.local else None}
 
 
+def valid_repo_id(text: str) -> bool:
+    """``owner/name`` or ``name`` as the Hub accepts them: no path steps ('..', a leading '/' or '.'), no '--',
+    at most 96 characters per part."""
+    return (bool(_REPO_ID.match(text)) and ".." not in text and "--" not in text and not text.endswith((".", ".git"))
+            and all(len(part) <= 96 for part in text.split("/")))
+
+
 def hub_offline() -> bool:
     """True when huggingface_hub will not touch the network (HF_HUB_OFFLINE)."""
     from huggingface_hub import constants
@@ -82,7 +89,7 @@ def resolve_repo(
     if path.exists():
         raise DDCFError(f"{option} {text} is a file, not a folder laid out like the Hub repo nor a Hub repo id.",
                         f"pass the folder that holds the {what}, or a Hub id such as owner/name.")
-    if not _REPO_ID.match(text) or text.startswith((".", "/", "~")):
+    if not valid_repo_id(text):
         raise DDCFError(f"{option} {text!r} is neither an existing local folder nor a Hub repo id (owner/name).",
                         f"pass the {what} as a Hub id such as owner/name, or the path of a folder laid out like it.")
     folder = _snapshot(text, option, what, repo_type, revision, allow_patterns, progress)

@@ -45,6 +45,12 @@ class PushConfig(StageConfig):
                                        "--num_select (e.g. a k_greedy_selection.py --output_dir).", metavar="DIR")
 
     def check(self) -> None:
+        from ddcf.hub.repo import valid_repo_id
+
+        if self.repo_id is not None and not valid_repo_id(str(self.repo_id)):
+            raise DDCFError(f"--repo_id {self.repo_id!r} is not a Hub repo id.",
+                            "pass owner/name (letters, digits, '-', '_' and '.', no '..' or '--', each part at most "
+                            "96 characters), e.g. --repo_id my-name/ddcf-selection.")
         if self.artifact == "selection" and not self.selection_dir and not (self.model_name and self.num_select):
             raise DDCFError("ddcf push selection needs the run to publish.",
                             "pass --model_name MODEL --num_select K (and --lamda if not 0.2), or --selection_dir DIR.")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ddcf.data.bundled import CORPUS, SEED_COMPLETIONS
 from ddcf.errors import DDCFError
-from ddcf.io import read_json, read_parquet_metadata, read_table, require_file
+from ddcf.io import read_parquet_metadata, read_side_file, read_table, require_file, side_value
 from ddcf.layout import Layout
 from ddcf.select.report import block_value
 
@@ -79,9 +79,16 @@ def matrix_bundle(layout: Layout) -> Bundle:
 
 def predictor_facts(layout: Layout) -> dict:
     fix = "train it first: python train_correctness_predictor.py (or fetch one: ddcf pull predictor REPO)"
-    cfg = read_json(layout.predictor_config, "predictor config", fix)
-    metrics = read_json(layout.predictor_metrics, "predictor metrics", fix) if layout.predictor_metrics.is_file() \
-        else {}
+    cfg = read_side_file(layout.predictor_config, "predictor config", fix)
+    metrics = read_side_file(layout.predictor_metrics, "predictor metrics", fix) \
+        if layout.predictor_metrics.is_file() else {}
+    for key in ("embedding", "architecture", "training", "split", "calibration"):
+        side_value(cfg, key, dict, layout.predictor_config, "predictor config", fix, required=False)
+    side_value(cfg, "models", list, layout.predictor_config, "predictor config", fix, required=False)
+    final = side_value(metrics, "final", dict, layout.predictor_metrics, "predictor metrics", fix, required=False)
+    if any(not isinstance(row, dict) for row in (final or {}).values()):
+        raise DDCFError(f"The predictor metrics file {layout.predictor_metrics} has a 'final' entry that is not an "
+                        "object of metrics.", fix)
     emb = cfg.get("embedding") or {}
     return {
         "embedding_model": emb.get("embedding_model"), "dim": emb.get("dim"), "normalized": emb.get("normalized"),
@@ -121,7 +128,7 @@ def selection_run_dir(layout: Layout, model: str | None, lamda: float, k: int | 
 
 
 def selection_bundle(layout: Layout, run: Path) -> Bundle:
-    report = read_json(layout.selection_report(run), "selection report", "rerun k_greedy_selection.py.")
+    report = read_side_file(layout.selection_report(run), "selection report", "rerun k_greedy_selection.py.")
     sel = pd.read_parquet(layout.selection_table(run))
     inputs = report.get("inputs") or {}
     stats = {name: {key: block_value(report.get(name) or {}, key) for key in (

@@ -28,6 +28,8 @@ from ddcf.push.contents import (
 )
 
 SFT_SHARD = "data/train-00000-of-00001.parquet"
+#: packages whose exceptions mean "the request did not get through" (huggingface_hub uses one of them)
+_NETWORK_LIBRARIES = ("httpx", "httpx2", "httpcore", "requests", "urllib3", "h11", "ssl", "socket")
 
 
 def build_bundle(layout: Layout, config: PushConfig) -> tuple[Bundle, Path | None]:
@@ -80,9 +82,15 @@ def upload(folder: Path, config: PushConfig) -> str:
         raise DDCFError(f"The Hub refused the push to the {repo_type} repo {repo_id}: {first_line(exc)}.",
                         "check that your token has write access to that namespace (`hf auth whoami`) and that "
                         "--repo_type matches an existing repo, then rerun (the staged folder is reused).") from None
-    except OSError as exc:
+    except hf_errors.HFValidationError as exc:
+        raise DDCFError(f"The Hub does not accept the repo id or branch of this push ({first_line(exc)}).",
+                        "pass --repo_id owner/name and --revision a valid branch name, then rerun.") from None
+    except Exception as exc:  # the HTTP library's own errors (no network, DNS, TLS, timeouts)
+        if not isinstance(exc, OSError) and type(exc).__module__.split(".")[0] not in _NETWORK_LIBRARIES:
+            raise
         raise DDCFError(f"Pushing to {repo_id} failed: {type(exc).__name__}: {first_line(exc)}.",
-                        f"check the network and rerun; the staged folder {folder} is complete.") from None
+                        f"check the network (or HF_ENDPOINT) and your login (`hf auth login`), then rerun; the "
+                        f"staged folder {folder} is complete.") from None
     return str(getattr(info, "commit_url", "") or getattr(info, "oid", "") or info)
 
 
