@@ -20,6 +20,12 @@ class ScoreConfig(StageConfig):
         None, "The target model: a local folder or a Hugging Face Hub id (its scores go to "
         "DDCF_data/scores/<model>/).", required=True, metavar="MODEL",
     )
+    name: str | None = option(
+        None, "The name the scores are stored under (DDCF_data/scores/<name>/), which must be the target name that "
+        "k_greedy_selection.py --model_name is given; default: --model_name. Set it when --model_name is a local "
+        "folder and the selection's target is the model's id (e.g. --name meta-llama/Meta-Llama-3-8B-Instruct).",
+        metavar="NAME",
+    )
     backend: str = option(
         "auto", "auto (vllm when a CUDA GPU and vLLM are present, else hf), hf (transformers; CPU or GPU) or vllm "
         "(prompt_logprobs). SGLang is not supported for scoring.", choices=("auto", "hf", "vllm"),

@@ -28,20 +28,29 @@ class Sequence_:
     truncated: bool
 
 
-def build_sequences(tok, prompts: Sequence[str], responses: Sequence[str], max_length: int | None) -> list[Sequence_]:
-    """Token ids of every (prompt, response); a response is cut at the end to fit ``max_length``."""
+#: why a question cannot be scored (:func:`build_sequences` returns one of these instead of a sequence)
+NO_RESPONSE_TOKEN = "its response encodes to no token"
+
+
+def build_sequences(tok, prompts: Sequence[str], responses: Sequence[str],
+                    max_length: int | None) -> list[Sequence_ | str]:
+    """Token ids of every (prompt, response); a response is cut at the end to fit ``max_length``.
+
+    A pair that cannot be scored (an empty response, or a prompt that leaves no room for one token of it) gives
+    the reason as a string in its place, so one such question never aborts the others.
+    """
     p_ids = tok.encode(list(prompts), add_special_tokens=True)
     r_ids = tok.encode(list(responses), add_special_tokens=False)
-    out = []
+    out: list[Sequence_ | str] = []
     for p, r in zip(p_ids, r_ids):
         if not r:
-            raise DDCFError("A corpus response encodes to no token, so it has no log-probability.",
-                            "drop empty responses from DDCF_data/corpus/questions.parquet.")
+            out.append(NO_RESPONSE_TOKEN)
+            continue
         cut = len(p) + len(r) > max_length if max_length else False
         if cut:
             if len(p) >= max_length:
-                raise DDCFError(f"A prompt of {len(p)} tokens leaves no room for its response in --max_length "
-                                f"{max_length}.", "raise --max_length or shorten --prompt_template.")
+                out.append(f"its prompt of {len(p)} tokens leaves no room for the response in {max_length} tokens")
+                continue
             r = r[: max_length - len(p)]
         out.append(Sequence_(list(p) + list(r), len(p), cut))
     return out

@@ -6,6 +6,10 @@ Writes DDCF_data/scores/<model>/shards/part-*.parquet   the cache, one shard per
                                                         perplexity, truncated (metadata: model, prompt_template)
 Cache key: (model, question id, sha256 of prompt template + question + response + max_length); a rerun scores
 only the questions whose key is not in a shard yet, so a killed run resumes and a changed corpus text is rescored.
+A cached row without a finite score (a damaged shard) counts as not cached: it is scored again.  ``<model>`` is
+``--name`` (default ``--model_name``): the name ``k_greedy_selection.py --model_name`` looks the scores up by.
+A question that cannot be scored (an empty response, a prompt longer than the context) is skipped and named in
+the summary; the others are scored.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ def text_key(template: str, question: str, response: str, max_length: int | None
     return hashlib.sha256(f"{template}\x00{question}\x00{response}\x00{max_length}".encode()).hexdigest()[:32]
 
 
-def read_cache(layout: Layout, model: str) -> pd.DataFrame:
+def read_cache(layout: Layout, model: str) -> tuple[pd.DataFrame, int]:
+    """The cached rows with a usable score, and how many cached rows were not (NaN/inf, no token)."""
     shards = sorted(layout.score_shards(model).glob("part-*.parquet"))
     frames = []
     for path in shards:
@@ -40,11 +45,15 @@ def read_cache(layout: Layout, model: str) -> pd.DataFrame:
         if got != model:
             raise InputMismatchError(
                 f"The score shard {path} was computed for the model {got!r}, not {model!r}.",
-                f"delete {layout.score_shards(model)} (or pass --model_name {got}) and rerun ddcf score.")
+                f"delete {layout.score_shards(model)} (or pass --name {got}) and rerun ddcf score.")
         frames.append(pd.read_parquet(path))
     if not frames:
-        return pd.DataFrame(columns=[*SCORE_COLUMNS, "key"])
-    return pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="last")
+        return pd.DataFrame(columns=[*SCORE_COLUMNS, "key"]), 0
+    cache = pd.concat(frames, ignore_index=True)
+    values = cache[["sum_logprob", "mean_logprob", "perplexity"]].to_numpy(np.float64)
+    good = np.isfinite(values).all(axis=1) & (cache["n_tokens"].to_numpy() > 0)
+    damaged = int((~good & ~cache["key"].isin(set(cache["key"][good]))).sum())
+    return cache[good].drop_duplicates("key", keep="last").reset_index(drop=True), damaged
 
 
 def _scorer(config: ScoreConfig):
@@ -68,7 +77,7 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
     from ddcf.select.stage import read_corpus
 
     t0 = time.perf_counter()
-    model = config.model_name
+    model = (config.name or config.model_name).strip()
     if "{question}" not in config.prompt_template:
         raise DDCFError(f"--prompt_template {config.prompt_template!r} does not contain {{question}}.",
                         "put {question} where the question goes, e.g. --prompt_template 'Question: {question}\\n'.")
@@ -78,11 +87,12 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
     keys = [text_key(config.prompt_template, q, r, config.max_length)
             for q, r in zip(corpus["question"].astype(str), corpus["response"].astype(str))]
     corpus = corpus.assign(key=keys)
-    cache = read_cache(layout, model)
+    cache, damaged = read_cache(layout, model)
     todo = corpus[~corpus["key"].isin(set(cache["key"]))].reset_index(drop=True)
     shard_dir = layout.score_shards(model)
     done_before = len(corpus) - len(todo)
     how = "cache only"
+    skipped: dict[str, str] = {}  # question id -> why it cannot be scored
     if len(todo):
         score, backend, how = _scorer(config)
         tok = backend.tokenizer
@@ -93,33 +103,52 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
         for s in range(0, len(todo), config.shard_size):
             part = todo.iloc[s:s + config.shard_size]
             prompts = [config.prompt_template.replace("{question}", q) for q in part["question"].astype(str)]
-            seqs = build_sequences(tok, prompts, part["response"].astype(str).tolist(), limit)
-            lps = score(seqs)
-            sums = np.array([float(np.sum(lp)) for lp in lps])
-            n_tok = np.array([len(lp) for lp in lps], dtype=np.int64)
-            rows = pd.DataFrame({"question_id": part["question_id"].to_numpy(), "n_tokens": n_tok,
-                                 "sum_logprob": sums, "mean_logprob": sums / n_tok,
-                                 "perplexity": np.exp(-sums / n_tok), "truncated": [q.truncated for q in seqs],
-                                 "key": part["key"].to_numpy()})
-            write_parquet(rows, shard_dir / f"part-{start:05d}.parquet", metadata={"model": model})
-            start += 1
+            built = build_sequences(tok, prompts, part["response"].astype(str).tolist(), limit)
+            ok = [i for i, q in enumerate(built) if not isinstance(q, str)]
+            skipped.update({str(part["question_id"].iloc[i]): q for i, q in enumerate(built) if isinstance(q, str)})
+            if ok:
+                seqs = [built[i] for i in ok]
+                lps = score(seqs)
+                sums = np.array([float(np.sum(lp)) for lp in lps])
+                n_tok = np.array([len(lp) for lp in lps], dtype=np.int64)
+                rows = pd.DataFrame({"question_id": part["question_id"].to_numpy()[ok], "n_tokens": n_tok,
+                                     "sum_logprob": sums, "mean_logprob": sums / n_tok,
+                                     "perplexity": np.exp(-sums / n_tok), "truncated": [q.truncated for q in seqs],
+                                     "key": part["key"].to_numpy()[ok]})
+                write_parquet(rows, shard_dir / f"part-{start:05d}.parquet",
+                              metadata={"model": model, "model_source": config.model_name})
+                start += 1
             bar.update(len(part))
         bar.close()
         backend.close()
-        cache = read_cache(layout, model)
+        cache, _ = read_cache(layout, model)
     table = corpus[["question_id", "key"]].merge(cache, on=["question_id", "key"], how="left")
     table = table[SCORE_COLUMNS]
     out = layout.scores(model)
-    write_parquet(table, out, metadata=dict(model=model, prompt_template=config.prompt_template,
+    write_parquet(table, out, metadata=dict(model=model, model_source=config.model_name,
+                                            prompt_template=config.prompt_template,
                                             max_length=config.max_length, scorer=how,
                                             question_ids_sha256=hash_ids(table["question_id"]),
                                             created_by=f"ddcf {__version__} ddcf score"))
     secs = time.perf_counter() - t0
-    n_trunc = int(table["truncated"].astype(bool).sum())
-    summary = (f"ddcf score - token log-probabilities of {len(table):,} corpus responses under {model}\n"
-               f"  scored now {len(todo):,} ({how}), from the cache {done_before:,}; {n_trunc:,} truncated\n"
-               f"  median perplexity {float(np.median(table['perplexity'])):.3f}; "
-               f"mean tokens {float(table['n_tokens'].mean()):.1f}\n  -> {out}")
+    n_trunc = int(table["truncated"].fillna(False).astype(bool).sum())
+    scored = table["perplexity"].notna()
+    source = f" (loaded from {config.model_name})" if model != config.model_name else ""
+    summary = (f"ddcf score - token log-probabilities of {len(table):,} corpus responses under {model}{source}\n"
+               f"  scored now {len(todo) - len(skipped):,} ({how}), from the cache {done_before:,}; "
+               f"{n_trunc:,} truncated; {len(skipped):,} skipped\n"
+               + (f"  median perplexity {float(np.median(table['perplexity'][scored])):.3f}; "
+                  f"mean tokens {float(table['n_tokens'][scored].mean()):.1f}\n" if scored.any() else "")
+               + f"  -> {out}")
     warnings = [f"{n_trunc:,} responses were cut to fit the context (truncated=True)."] if n_trunc else []
+    if damaged:
+        warnings.append(f"{damaged:,} cached score(s) in {shard_dir} were not finite (a damaged shard): they were "
+                        "scored again.")
+    if skipped:
+        sample = "; ".join(f"{q}: {why}" for q, why in list(skipped.items())[:3])
+        warnings.append(f"{len(skipped):,} question(s) could not be scored and have no score ({sample}"
+                        f"{' ...' if len(skipped) > 3 else ''}); raise --max_length or shorten --prompt_template, or "
+                        "leave them out of the selection pool (--pool).")
     return Report(stage="score", summary=summary, files=[out], warnings=warnings, config_dir=layout.scores_dir(model),
-                  details=dict(table=table, scored=len(todo), cached=done_before), seconds=secs)
+                  details=dict(table=table, scored=len(todo) - len(skipped), cached=done_before,
+                               skipped=skipped, damaged=damaged), seconds=secs)

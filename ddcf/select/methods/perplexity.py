@@ -23,7 +23,9 @@ def read_scores(layout, model: str, ids: list[str]):
     from ddcf.io import read_parquet_metadata, read_table, require_file
 
     path = layout.scores(model)
-    fix = f"run `ddcf score --model_name {model}` first (it scores every corpus response with the target)."
+    fix = (f"run `ddcf score --model_name {model}` first (it scores every corpus response with the target); if the "
+           f"target was loaded from a local folder, run `ddcf score --model_name FOLDER --name {model}` so the scores "
+           f"are stored under the target's name (this selector looks in {layout.scores_dir(model)}).")
     require_file(path, f"score table of {model!r}", fix)
     meta = read_parquet_metadata(path)
     if meta.get("model") != model:
