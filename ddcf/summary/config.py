@@ -13,7 +13,11 @@ class SummaryConfig(StageConfig):
     run made stage by stage, days apart); says which stage to run next when an artifact is missing. Writes
     nothing."""
 
-    model_name: str = option("Meta-Llama-3-8B-Instruct", "Target model whose predicted correctness and "
-                             "selection are shown.", metavar="MODEL")
-    lamda: float = option(0.2, "lamda of the selection to show (its folder is lamda<l>_k<k>).", min=0.0, max=1.0)
-    num_select: int = option(1000, "k of the selection to show.", min=1, metavar="K")
+    model_name: str | None = option(None, "Target model whose predicted correctness and selection are shown "
+                                    "(default: the one target with a selection in the work directory, else the one "
+                                    "with a difficulty table; when there are several they are listed).",
+                                    metavar="MODEL")
+    lamda: float | None = option(None, "lamda of the selection to show (its folder is lamda<l>_k<k>; default: the "
+                                 "target's only selection).", min=0.0, max=1.0)
+    num_select: int | None = option(None, "k of the selection to show (default: the target's only selection).",
+                                    min=1, metavar="K")

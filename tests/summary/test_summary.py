@@ -23,13 +23,13 @@ TARGET = "org/Target-7B"
 OPTIONS = [f"--{f.name}" for f in dataclasses.fields(SummaryConfig)]
 
 
-def test_help_lists_every_option_and_the_defaults_are_the_old_ones():
+def test_help_lists_every_option_and_the_defaults_read_the_workdir():
     text = command.build_parser().format_help()
     for flag in [*OPTIONS, "--config"]:
         assert flag in text, flag
     assert "python -m ddcf.summary" in text
     c = command.parse([])
-    assert (c.model_name, c.lamda, c.num_select) == ("Meta-Llama-3-8B-Instruct", 0.2, 1000)
+    assert (c.model_name, c.lamda, c.num_select) == (None, None, None)  # what the work directory holds
 
 
 def test_config_file_and_flag_override(tmp_path):
@@ -120,3 +120,60 @@ def test_module_and_ddcf_subcommand(layout, capsys):
                        cwd=ROOT, timeout=120)
     assert r.returncode == 2 and "--lamda" in r.stderr and "Traceback" not in r.stderr
     json.dumps(r.stdout)  # plain text output
+
+
+# ---------------------------------------------------------------------------- issue 25: read what the workdir holds
+def _difficulty(layout, model, n=4):
+    write_parquet(pd.DataFrame({"question_id": [f"q{i}" for i in range(n)], "predicted_correctness": 0.5}),
+                  layout.difficulty(model), metadata={"model": model})
+
+
+def test_the_target_and_the_selection_are_found_without_options(layout, capsys):
+    _difficulty(layout, TARGET)
+    _difficulty(layout, "org/Other")  # the difficulty stage writes a table per predictor model
+    _selection(layout, lamda=0.3, k=5)
+    assert main(["--workdir", str(layout.root)]) == 0
+    out = capsys.readouterr().out
+    assert f"target {TARGET}" in out and "6 selection   5 questions (lamda=0.3)" in out
+    assert f"scored for {TARGET}" in out
+
+
+def test_several_targets_are_listed_not_guessed(layout):
+    _difficulty(layout, TARGET)
+    _difficulty(layout, "org/Other")
+    text = render(layout)
+    assert "2 targets have difficulty tables here (org/Other, org/Target-7B): pass --model_name" in text
+    assert "Meta-Llama" not in text
+
+
+def test_several_selections_of_the_target_are_listed(layout):
+    _difficulty(layout, TARGET)
+    _selection(layout, lamda=0.3, k=5)
+    _selection(layout, lamda=0.5, k=5)
+    text = render(layout)
+    assert "2 runs for org/Target-7B: lamda0.3_k5, lamda0.5_k5; pass --lamda and --num_select" in text
+    assert "6 selection   5 questions (lamda=0.5)" in render(layout, lamda=0.5)
+
+
+def test_a_corpus_without_a_dataset_column(layout):
+    _difficulty(layout, TARGET)
+    write_parquet(pd.DataFrame({"question_id": ["q0", "q1"], "question": ["a", "b"], "response": ["x", "y"]}),
+                  layout.corpus_questions)
+    text = render(layout, TARGET, 0.2, 5)
+    assert f"scored for {TARGET}" in text and "by dataset" not in text and "unreadable" not in text
+
+
+def test_a_matrix_only_workflow_does_not_report_verify_missing(layout):
+    write_parquet(pd.DataFrame({"model": ["a", "b"], "question_id": ["q0", "q0"], "correct": [1, 0]}), layout.matrix)
+    text = render(layout, TARGET, 0.2, 5)
+    assert "1 verify      not run here" in text and "missing: run infer.py" not in text
+    assert "2 matrix      2 models x 1 questions" in text
+
+
+def test_a_damaged_side_file_is_named_and_the_rest_still_shows(layout):
+    _difficulty(layout, TARGET)
+    layout.predictor_metrics.parent.mkdir(parents=True, exist_ok=True)
+    layout.predictor_metrics.write_bytes(b"\xff not json")
+    text = render(layout, TARGET, 0.2, 5)
+    assert "4 predictor   (unreadable: The predictor metrics file" in text and "not UTF-8" in text
+    assert f"scored for {TARGET}" in text
