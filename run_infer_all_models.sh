@@ -48,25 +48,33 @@ command -v "$python_bin" >/dev/null 2>&1 || die "no Python interpreter '$python_
 [ -n "$log_dir" ] || log_dir="$workdir/DDCF_data/logs/infer"
 mkdir -p "$log_dir" || die "cannot create the log folder $log_dir"
 
-# Read the `model` column with Python's csv module (quoted names, any column order).
-models_txt="$("$python_bin" - "$model_order" <<'PY'
+# Read the `model` column with Python's csv module (quoted names, any column order).  A name holding a control
+# character (a newline would make one name two models) is refused; each model's log is named by ddcf's injective
+# file naming (ddcf.names.safe_name, as its verdict table is), so no two models share a log.
+models_txt="$("$python_bin" - "$model_order" "$here" <<'PY'
 import csv, sys
 path = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from ddcf.names import safe_name
+
 with open(path, newline="", encoding="utf-8") as fh:
     rows = list(csv.DictReader(fh))
 if not rows or "model" not in rows[0]:
     sys.exit(f"{path} needs a header with a 'model' column (model_id,model) and at least one row")
 seen = set()
-for r in rows:
+for i, r in enumerate(rows, start=1):
     m = (r.get("model") or "").strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in m):
+        sys.exit(f"{path} data row {i}: the model name {m!r} holds a control character (a newline or tab); "
+                 "fix the name in the model list")
     if m and m not in seen:
         seen.add(m)
-        print(m)
+        print(f"{safe_name(m)}\t{m}")
 PY
 )" || die "could not read the model list $model_order"
-models=()
-while IFS= read -r line; do
-  [ -n "$line" ] && models+=("$line")
+models=(); safes=()
+while IFS=$'\t' read -r safe line; do
+  [ -n "$line" ] && { models+=("$line"); safes+=("$safe"); }
 done <<< "$models_txt"
 [ "${#models[@]}" -gt 0 ] || die "no models in $model_order"
 
@@ -76,8 +84,8 @@ ok=(); skipped=(); failed=(); failed_logs=()
 i=0
 t_all=$(date +%s)
 for model in "${models[@]}"; do
+  safe="${safes[$i]}"
   i=$((i + 1))
-  safe="$(printf '%s' "$model" | sed -e 's#/#__#g' -e 's#[^A-Za-z0-9._-]#_#g')"
   log="$log_dir/$safe.log"
   printf '[%d/%d] %s ... ' "$i" "$n" "$model"
   t0=$(date +%s)

@@ -372,7 +372,8 @@ def run_budget(layout: Layout, config) -> Report:
         c = counts.loc[m] if m in counts.index else pd.Series(dtype=int)
         lines.append(f"  {m[:40]:<40} {len(lists[m]):>7} {int(c.get('core', 0)):>6} "
                      f"{int(c.get('extra', 0) + c.get('random', 0)):>6} {hours[m]:>7.2f}")
-    lines.append(f"  next: infer.py --model_name M --questions {layout.probe_budget_dir}/<M>.txt for each model")
+    lines.append(f"  next: python infer.py{layout.workdir_option} --model_name M --questions "
+                 f"{layout.probe_budget_dir}/<M>.txt for each model M")
     return Report(stage="probe", summary="\n".join(lines), files=[*paths, layout.probe_budget_plan, jpath],
                   warnings=warnings, config_dir=layout.probe_budget_dir, details=summary,
                   seconds=time.perf_counter() - t0)

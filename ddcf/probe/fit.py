@@ -9,13 +9,14 @@ appends NEW to model_order.csv under the next model_id.
 from __future__ import annotations
 
 import datetime as _dt
+import shlex
 import shutil
 
 import numpy as np
 import pandas as pd
 
 from ddcf import __version__
-from ddcf.errors import DDCFError
+from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import atomic_path, json_safe, read_parquet_metadata, read_table, write_csv
 from ddcf.layout import Layout
 from ddcf.matrix.build import collapse
@@ -34,18 +35,21 @@ def read_new_verdicts(layout: Layout, model: str) -> pd.DataFrame:
     """NEW's verdicts, one row per question (``question_id, correct, pass_rate, n, dataset``)."""
     path = layout.verdicts(model)
     plan = layout.probe_questions(model)
+    w, q = layout.workdir_option, shlex.quote(model)
     if not path.exists():
         if plan.exists():
             raise DDCFError(f"There are no verdicts of {model!r} yet ({path} does not exist), though its probe "
                             f"list {plan} is written.",
-                            f"answer the probe questions first: python infer.py --model_name {model} "
-                            f"--questions {plan}, then rerun ddcf probe fit.")
+                            f"answer the probe questions first: python infer.py{w} --model_name {q} "
+                            f"--questions {shlex.quote(str(plan))}, then rerun ddcf probe fit{w} --model_name {q}.")
         raise DDCFError(f"There is nothing to fit {model!r} on: neither its probe list {plan} nor its verdicts "
                         f"{path} exist.",
-                        f"plan first: ddcf probe plan --model_name {model} --num 100, then python infer.py "
-                        f"--model_name {model} --questions {plan}, then ddcf probe fit --model_name {model}.")
-    fix = f"rerun infer.py --model_name {model} (add --reverify)."
+                        f"plan first: ddcf probe plan{w} --model_name {q} --num 100, then python infer.py{w} "
+                        f"--model_name {q} --questions {shlex.quote(str(plan))}, then ddcf probe fit{w} "
+                        f"--model_name {q}.")
+    fix = f"rerun infer.py{w} --model_name {q} (add --reverify)."
     df = read_table(path, f"verdict table of {model}", ["question_id", "correct"], fix).copy()
+    check_owner(path, df, model, fix)
     df["model"] = model
     df["question_id"] = df["question_id"].astype(str)
     if "dataset" not in df.columns:
@@ -58,6 +62,20 @@ def read_new_verdicts(layout: Layout, model: str) -> pd.DataFrame:
     if out.empty:
         raise DDCFError(f"The verdict table {path} has no usable verdicts (every 'correct' cell is empty).", fix)
     return out.sort_values("question_id", kind="stable").reset_index(drop=True)
+
+
+def check_owner(path, df: pd.DataFrame, model: str, fix: str) -> None:
+    """The verdict table is NEW's own: its recorded model (Parquet metadata) and its 'model' column, when it has
+    them, name ``model``; a table copied or renamed from another model's would fit NEW on someone else's answers."""
+    recorded = read_parquet_metadata(path).get("model") if str(path).endswith(".parquet") else None
+    in_rows = sorted(set(df["model"].dropna().astype(str))) if "model" in df.columns else []
+    others = [m for m in ([recorded] if recorded else []) + in_rows if m != model]
+    if others:
+        raise InputMismatchError(
+            f"The verdict table {path} holds the verdicts of {', '.join(map(repr, dict.fromkeys(others)))}, not of "
+            f"{model!r} (its recorded model or 'model' column says so): fitting {model!r} on them would give it "
+            "another model's strengths.",
+            f"answer the probe questions with {model} itself, or, if the table really is {model}'s, {fix}")
 
 
 def fit_new_model(layout: Layout, ctx: Context, model: str, prior_strength: float) -> tuple[dict, list, list[str]]:
@@ -80,7 +98,7 @@ def fit_new_model(layout: Layout, ctx: Context, model: str, prior_strength: floa
             + (" (its direction is the known models' average)" if fit.bias_only else " (its row stays near the "
                "known models' average)")
             + f"; its difficulty ranking is the average model's. Probe more or harder/easier questions "
-            f"(ddcf probe plan --model_name {model} --num 200) and fit again.")
+            f"(ddcf probe plan{layout.workdir_option} --model_name {shlex.quote(model)} --num 200) and fit again.")
     p = apply_temperature(fit.logits(space, factors), ctx.temperature)
     date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     strategy = _plan_strategy(layout.probe_questions(model))

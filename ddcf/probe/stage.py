@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.util
+import shlex
 import time
 from pathlib import Path
 
@@ -67,11 +68,15 @@ def run_plan(layout: Layout, config: ProbeConfig) -> Report:
     picks = choose(strategy, config.num, p_known, datasets, config.seed, g, ctx.temperature, config.prior_strength)
     chosen = [ids[i] for i in picks]
     out = Path(config.questions_out) if config.questions_out else layout.probe_questions(new)
+    # printed commands run as printed: the work directory when it is not the default, names shell-quoted
+    w, q = layout.workdir_option, shlex.quote(new)
+    infer = f"python infer.py{w} --model_name {q} --questions {shlex.quote(str(out))}"
+    fit = f"ddcf probe fit{w} --model_name {q}"
     date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     header = [f"# ddcf probe plan: {len(chosen)} probe questions for {new}",
               f"# strategy: {strategy}; predictor weights sha256: {ctx.pred.config.get('weights_sha256')}; "
               f"date: {date}",
-              f"# next: python infer.py --model_name {new} --questions {out}; then ddcf probe fit --model_name {new}"]
+              f"# next: {infer}; then {fit}"]
     write_text("\n".join(header + chosen) + "\n", out)
     info = (p_known * (1 - p_known)).mean(1)
     per_ds = {d: int((datasets[picks] == d).sum()) for d in sorted(set(datasets))}
@@ -81,8 +86,8 @@ def run_plan(layout: Layout, config: ProbeConfig) -> Report:
         "per dataset: " + ", ".join(f"{d} {n}" for d, n in per_ds.items()),
         f"mean p(1-p) over the known models: {info[picks].mean():.3f} on the probe questions vs "
         f"{info.mean():.3f} on all candidates.",
-        f"next: python infer.py --model_name {new} --questions {out}",
-        f"then: ddcf probe fit --model_name {new}",
+        f"next: {infer}",
+        f"then: {fit}",
     ])
     return Report(stage="probe", summary=summary, files=[out], warnings=warnings, config_dir=layout.probe_dir,
                   details=dict(questions=chosen, strategy=strategy, n_candidates=len(ids), per_dataset=per_ds,
@@ -106,7 +111,8 @@ def run_fit(layout: Layout, config: ProbeConfig) -> Report:
         f"on its own answers (in-sample): accuracy {ins['accuracy']:.3f}, AUC {auc}, log loss {ins['log_loss']:.3f}.",
         f"previous predictor kept in {details['previous']} (copy it back to undo, and drop the last row of "
         f"{layout.model_order}).",
-        f"next: python fullcorpus_difficulty_estimation.py --model_name {details['model']}",
+        f"next: python fullcorpus_difficulty_estimation.py{layout.workdir_option} --model_name "
+        f"{shlex.quote(details['model'])}",
     ])
     return Report(stage="probe", summary=summary, files=files, warnings=warnings, config_dir=layout.probe_dir,
                   details=details, seconds=time.perf_counter() - t0)

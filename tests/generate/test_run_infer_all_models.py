@@ -34,8 +34,8 @@ def test_all_models_with_one_failure(seeded, tmp_path):
     for m in ("dummy/model-a", "dummy/model b"):
         assert len(pd.read_parquet(seeded.verdicts(m))) == 5
     assert not seeded.verdicts("/nonexistent/model").exists()
-    assert sorted(p.name for p in logs.iterdir()) == ["__nonexistent__model.log", "dummy__model-a.log",
-                                                     "dummy__model_b.log"]
+    # logs are named as the verdict tables are (ddcf.names.safe_name: injective)
+    assert sorted(p.name for p in logs.iterdir()) == sorted(f"{safe_name(m)}.log" for m in models)
     mtime = seeded.verdicts("dummy/model-a").stat().st_mtime_ns
 
     again = run_script(args, env, tmp_path)
@@ -54,7 +54,7 @@ def test_no_passthrough_args_under_set_u_and_all_ok(tmp_path):
                    {"INFER_SCRIPT": str(fake)}, tmp_path)
     assert r.returncode == 0, r.stderr
     assert "2 done, 0 skipped, 0 failed of 2" in r.stdout
-    log = (tmp_path / "l" / "org__m_one.log").read_text()
+    log = (tmp_path / "l" / f"{safe_name('org/m,one')}.log").read_text()
     assert "ARGS ['--model_name', 'org/m,one']" in log
 
 
@@ -80,3 +80,31 @@ def test_shipped_model_order_lists_the_papers_23_models():
     assert list(df["model_id"]) == list(range(23)) and df["model"].is_unique
     assert {"Qwen/Qwen2.5-Math-7B", "meta-llama/Llama-3.1-8B", "tiiuae/Falcon3-10B-Base",
             "deepseek-ai/deepseek-math-7b-base", "google/gemma-2-27b"} <= set(df["model"])
+
+
+def _fake(tmp_path):
+    fake = tmp_path / "fake_infer.py"
+    fake.write_text("import sys\nprint('ARGS', sys.argv[1:])\n")
+    return fake
+
+
+def test_a_model_name_with_a_newline_is_refused_not_run_as_two(tmp_path):
+    order = tmp_path / "order.csv"
+    order.write_text('model_id,model\n0,"org/a\norg/b"\n1,org/c\n')
+    r = run_script(["--model_order", str(order), "--log_dir", str(tmp_path / "l")],
+                   {"INFER_SCRIPT": str(_fake(tmp_path))}, tmp_path)
+    assert r.returncode == 2 and "data row 1" in r.stderr and "control character" in r.stderr
+    assert not (tmp_path / "l").exists() or not list((tmp_path / "l").iterdir())
+
+
+def test_log_names_do_not_collide(tmp_path):
+    order = tmp_path / "order.csv"
+    models = ["a/b", "a__b", "a b", "a_b", "a:b"]
+    pd.DataFrame({"model_id": range(len(models)), "model": models}).to_csv(order, index=False)
+    r = run_script(["--model_order", str(order), "--log_dir", str(tmp_path / "l")],
+                   {"INFER_SCRIPT": str(_fake(tmp_path))}, tmp_path)
+    assert r.returncode == 0, r.stderr
+    logs = sorted((tmp_path / "l").iterdir())
+    assert len(logs) == len(models)
+    for m in models:
+        assert f"ARGS ['--model_name', {m!r}]" in (tmp_path / "l" / f"{safe_name(m)}.log").read_text()

@@ -134,7 +134,7 @@ def test_errors(factor_dir, tmp_path):
     with pytest.raises(DDCFError, match="neither its probe list .* nor its verdicts"):
         probe(layout, "fit")  # fitting before planning
     probe(layout, "plan", num=10)
-    with pytest.raises(DDCFError, match="There are no verdicts .* infer.py --model_name"):
+    with pytest.raises(DDCFError, match="There are no verdicts .* infer.py --workdir \\S+ --model_name"):
         probe(layout, "fit")
     write_verdicts(layout, ["q0001", "nope/1", "nope/2"], [1, 0, 1])
     with pytest.raises(DDCFError, match="2 question id\\(s\\) of the verdict table .* 'nope/1'"):
