@@ -136,7 +136,8 @@ def run(layout: Layout, config: DownloadConfig) -> Report:
                   "                   checked: unique integer ids, no empty question"]
     if config.revision and any(details[k]["source"].startswith("local folder") for k in details):
         warnings.append("--revision applies to Hub repos only; the local folder(s) were read as they are.")
-    lines.append("  next: python get_question_embeddings.py (stage 3), or download_binary_correctness_from_hf.py "
-                 "for the published verdicts")
+    w = layout.workdir_option
+    lines += [f"  next: python get_question_embeddings.py{w}  # stage 3",
+              f"   or: python download_binary_correctness_from_hf.py{w}  # the published verdicts"]
     return Report(stage="download", summary="\n".join(lines), files=files, warnings=warnings,
                   config_dir=layout.data, details=details, seconds=time.perf_counter() - t0)

@@ -158,5 +158,5 @@ def _summary(repo, stats: list[dict], n_seed: int, layout: Layout, license_: str
                      f"no answer {s['no_answer']:,}")
     if len(stats) > 12:
         lines.append(f"    ... and {len(stats) - 12} more")
-    lines.append("  next: python create_training_data.py (stage 2)")
+    lines.append(f"  next: python create_training_data.py{layout.workdir_option}  # stage 2")
     return "\n".join(lines)

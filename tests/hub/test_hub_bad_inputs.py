@@ -182,3 +182,18 @@ def test_correctness_ids_that_do_not_round_trip_are_refused(repos, seeded, tmp_p
     repo = write_dataset_repo(tmp_path / "bigids", t)
     with pytest.raises(DDCFError, match="prompt_id"):
         correctness(seeded, "--repo_id", str(repo))
+
+
+def test_printed_next_steps_carry_the_workdir(repos, seeded, capsys, monkeypatch, tmp_path):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    download(seeded, "--which", "seed", "--seed_repo_id", str(repos.seed))
+    correctness(seeded, "--repo_id", str(repos.correctness))
+    out = capsys.readouterr().out
+    steps = [shlex.split(ln.split(":", 1)[1], comments=True) for ln in out.splitlines()
+             if ln.strip().startswith(("next:", "or:"))]
+    assert [s[1] for s in steps] == ["get_question_embeddings.py", "download_binary_correctness_from_hf.py",
+                                     "create_training_data.py"]
+    for argv in steps:
+        assert argv[0] == "python" and argv[2:] == ["--workdir", str(seeded.root)]
