@@ -185,6 +185,10 @@ def _build_trainer(config: SFTConfig, tokenizer, model_config, data: PreparedDat
     from trl import SFTConfig as TRLConfig
     from trl import SFTTrainer
 
+    # transformers >= 5.2x names gradient checkpointing activation_checkpointing; older 5.x (e.g. 5.17 on a GPU
+    # image, the engine environments' 5.19 / 5.20) know only gradient_checkpointing.
+    ckpt = "activation_checkpointing" if "activation_checkpointing" in TRLConfig.__dataclass_fields__ \
+        else "gradient_checkpointing"
     # Made before the model: under DeepSpeed ZeRO-3 the arguments make from_pretrained load the weights sharded.
     args = TRLConfig(
         output_dir=str(out), num_train_epochs=schedule.epochs,
@@ -194,7 +198,7 @@ def _build_trainer(config: SFTConfig, tokenizer, model_config, data: PreparedDat
         lr_scheduler_type=config.lr_scheduler_type, warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio
         weight_decay=config.weight_decay, adam_beta1=config.adam_beta1, adam_beta2=config.adam_beta2,
         optim="adamw_torch", bf16=bf16, fp16=False, use_cpu=not gpu,
-        activation_checkpointing=config.gradient_checkpointing,  # transformers 5's name of gradient checkpointing
+        **{ckpt: config.gradient_checkpointing},
         use_liger_kernel=config.use_liger_kernel,
         max_length=config.max_length, completion_only_loss=True, packing=False,
         logging_steps=config.logging_steps, save_strategy="steps", save_steps=config.save_steps,

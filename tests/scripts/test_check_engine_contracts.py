@@ -19,7 +19,7 @@ def test_names_come_from_ddcfs_own_source():
     assert {"model_path", "tp_size", "mem_fraction_static"} <= cec.dict_keys("ddcf/generate/backends/sglang.py",
                                                                            "engine_kwargs")
     trl = cec.call_keywords("ddcf/sft/stage.py", "_build_trainer", "TRLConfig")
-    assert {"completion_only_loss", "max_length", "bf16", "activation_checkpointing"} <= trl
+    assert {"completion_only_loss", "max_length", "bf16", "use_liger_kernel"} <= trl
 
 
 def test_a_stale_list_of_read_attributes_fails():
