@@ -70,8 +70,8 @@ gpu-envs-check: venv
 	$(PY) scripts/check_gpu_envs.py
 	$(PY) scripts/check_gpu_envs.py --resolve
 
-# ddcf's calls into vllm / sglang / TRL / accelerate against the pinned versions' own source (downloads the
-# engine wheels' needed members without dependencies into $(CONTRACTS_DIR), about 3 MB; parses them, never imports them).
+# ddcf's calls into vllm / sglang / TRL / accelerate against the pinned versions' own source: reads the needed
+# members of the engine wheels (no dependencies, about 3 MB) into $(CONTRACTS_DIR); parses them, never imports them.
 CONTRACTS_DIR ?= $(or $(TMPDIR),/tmp)/ddcf_contracts
 contracts: venv
 	$(PY) scripts/check_engine_contracts.py --download $(CONTRACTS_DIR)
