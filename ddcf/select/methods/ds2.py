@@ -69,16 +69,17 @@ def neighbour_lists(u: np.ndarray, width: int, show: bool = True) -> tuple[np.nd
         idx[s:s + len(g)] = part
         bar.update(len(g))
     bar.close()
-    dist = 1.0 - np.einsum("id,ikd->ik", u, u[idx]) if n * width <= 4_000_000 else _dist_blocks(u, idx)
+    dist = _dist_blocks(u, idx)
     self_col = idx == np.arange(n)[:, None]
     order = np.lexsort((idx, dist, ~self_col), axis=1)  # self, then distance, then row
     return np.take_along_axis(idx, order, 1), np.take_along_axis(dist, order, 1)
 
 
-def _dist_blocks(u: np.ndarray, idx: np.ndarray) -> np.ndarray:
+def _dist_blocks(u: np.ndarray, idx: np.ndarray, rows: int = 256) -> np.ndarray:
+    """float64 cosine distances of each row to its listed rows, ``rows`` at a time (a rows x width x d gather)."""
     out = np.empty(idx.shape)
-    for s in range(0, len(idx), BLOCK):
-        out[s:s + BLOCK] = 1.0 - np.einsum("id,ikd->ik", u[s:s + BLOCK], u[idx[s:s + BLOCK]])
+    for s in range(0, len(idx), rows):
+        out[s:s + rows] = 1.0 - np.einsum("id,ikd->ik", u[s:s + rows], u[idx[s:s + rows]])
     return out
 
 
