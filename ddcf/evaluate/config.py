@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ddcf.config import option
 from ddcf.errors import DDCFError
 from ddcf.generate.config import GenerateConfig
-from ddcf.verify.config import VerifyOptions
+from ddcf.verify.config import GRADER_HELP, GRADERS, VerifyOptions
 
 BENCHMARK_NAMES = ("aime24", "math500", "olympiadbench", "gsm8k", "sat", "minervamath", "gaokao", "stem", "svamp",
                    "amc23")  # ddcf.evaluate.benchmarks.BENCHMARKS is the registry; kept here so --help is instant
@@ -92,6 +92,9 @@ class EvaluateConfig(VerifyOptions):
     followup_max_tokens: int = option(
         32, "Tokens of the last follow-up, after 'The final answer is \\boxed{' (sampled, reference schedule) or "
         "'The final answer is $\\boxed{' (greedy, single schedule); released code: 32.", min=1)
+    grader: str = option(
+        "reference", GRADER_HELP + " The headline numbers use this grader (default reference, so they compare "
+        "with the paper's Table 2); the strict verifier's pass@1 is reported beside them.", choices=GRADERS)
     seed: int = option(0, "Random seed for sampling (per-question seeds derive from it).")
     limit: int | None = option(None, "Use only the first N questions of each benchmark (smoke runs).", min=1,
                                metavar="N")

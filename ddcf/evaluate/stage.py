@@ -42,7 +42,8 @@ from ddcf.runtime import progress as progress_bar
 from ddcf.verify.equivalence import Verifier
 
 PREDICTION_COLUMNS = ["benchmark", "question_id", "sample", "completion", "prediction", "correct", "gold", "status",
-                      "followup", "finish_reason", "completion_tokens", "prompt"]
+                      "followup", "finish_reason", "completion_tokens", "prediction_strict", "correct_strict",
+                      "status_strict", "prompt"]
 
 
 def plan_benchmarks(config: EvaluateConfig) -> tuple[list[dict], list[str]]:
@@ -139,6 +140,12 @@ def run(layout: Layout, config: EvaluateConfig, *, backend=None, on_shard_writte
         preflight(config)
     verifier = Verifier(timeout=config.timeout, workers=config.workers, cache_path=layout.verify_cache,
                         progress=False)
+    reference = None
+    if config.grader == "reference":
+        from ddcf.verify.reference.grader import ReferenceGrader
+
+        # the released evaluation extracts with its last-number fallback (stage 1 does not)
+        reference = ReferenceGrader(timeout=config.timeout, workers=config.workers, last_number=True)
     per_bench, frames, n_generated = {}, [], 0
     try:
         for p in plans:
@@ -172,16 +179,18 @@ def run(layout: Layout, config: EvaluateConfig, *, backend=None, on_shard_writte
                     if on_shard_written is not None:
                         on_shard_written(b.name, i, path)
                 gens = S.read_shards(gen_dir, plan.n_shards)
-            verdicts = scoring.grade_benchmark(gens, model, verifier, n)
+            verdicts = scoring.grade_benchmark(gens, model, verifier, n, reference)
             m = scoring.metrics(verdicts, p["ks"])
             head = f"pass@{p['headline_k']}"
             per_bench[b.name] = {"column": b.column, "role": b.role, **m, "headline_metric": head,
-                                 "headline": m[head], "seed_overlap": overlaps.get(b.name, 0)}
+                                 "headline": m[head], "grader": config.grader, "seed_overlap": overlaps.get(b.name, 0)}
             verdicts = verdicts.merge(gens[["question_id", "sample", "prompt"]], on=["question_id", "sample"],
                                       how="left", validate="one_to_one")
             frames.append(verdicts.assign(benchmark=b.name)[PREDICTION_COLUMNS])
     finally:
         verifier.close()
+        if reference is not None:
+            reference.close()
         lazy.close()
     return _write_outputs(layout, config, out_dir, per_bench, frames, warnings, lazy,
                           time.perf_counter() - t_start, n_generated)
@@ -198,8 +207,10 @@ def _write_outputs(layout, config, out_dir, per_bench, frames, warnings, lazy, w
                "this_run": {"wall_s": wall_s, "model_load_s": lazy.load_s, "shards_generated": n_generated}}
     row = tables.table_row(results)
     results["table"] = row
-    md = tables.markdown([Path(model).name or model], [row], [tables.flagged_columns(results)], mark_best=False,
-                         headers=tables.headline_names(results))
+    results["table_strict_pass@1"] = strict_row = tables.table_row(results, "pass@1_strict")
+    name = Path(model).name or model
+    md = tables.markdown([f"{name} ({config.grader} grader)", f"{name} (strict grader, pass@1)"], [row, strict_row],
+                         [tables.flagged_columns(results)] * 2, mark_best=False, headers=tables.headline_names(results))
     files.append(write_json(results, Layout.eval_results(out_dir, "json")))
     files.append(write_text(md, Layout.eval_results(out_dir, "md")))
     files.append(write_csv(tables.frame([model], [row]), Layout.eval_results(out_dir, "csv")))

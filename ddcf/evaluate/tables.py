@@ -20,9 +20,12 @@ DEV_COLS = [b.column for b in BENCHMARKS if b.role == "dev"]
 COLUMNS = [*ID_COLS, "ID avg", *OOD_COLS, "OOD avg", *DEV_COLS]
 
 
-def table_row(results: dict) -> dict[str, float | None]:
-    """Column -> percentage (None: not evaluated) from a run's results.json content."""
-    by_col = {r["column"]: 100.0 * r["headline"] for r in results["benchmarks"].values()}
+def table_row(results: dict, metric: str = "headline") -> dict[str, float | None]:
+    """Column -> percentage (None: not evaluated) from a run's results.json content.
+
+    ``metric`` is a per-benchmark key: the headline (the chosen grader's) or e.g. ``pass@1_strict`` (the strict
+    verifier's pass@1, reported beside the reference grader's numbers)."""
+    by_col = {r["column"]: 100.0 * r[metric] for r in results["benchmarks"].values() if r.get(metric) is not None}
     row: dict[str, float | None] = {}
     for col in COLUMNS:
         if col in ("ID avg", "OOD avg"):

@@ -73,13 +73,13 @@ def check_pair(pred: str, gold: str) -> bool:
     return bool(verify(g, p, timeout_seconds=None))
 
 
-def run_pair(pred: str, gold: str, soft_limit: float) -> tuple[bool, str]:
+def run_pair(pred: str, gold: str, soft_limit: float, check=None) -> tuple[bool, str]:
     """(correct, status) with status 'ok' | 'timeout' | 'error'."""
     try:
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, max(float(soft_limit), 0.01))
         try:
-            return check_pair(pred, gold), "ok"
+            return (check or check_pair)(pred, gold), "ok"
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except SoftTimeout:
@@ -105,11 +105,15 @@ def main() -> int:
     _quiet()
     import math_verify  # noqa: F401  (import before announcing readiness)
 
+    check = None
+    if "--check=reference" in sys.argv[1:]:  # the released grader's semantics (ddcf.verify.reference)
+        from ddcf.verify.reference.symbolic import check_pair as check
+
     # The first parse/verify in a process builds the LaTeX parser and sympy caches (about a second);
     # do it now so that cost is never charged to, or times out, a real pair.
     for warm_pred, warm_gold in (("\\frac{1}{2}", "0.5"), ("x \\in [1, 2)", "(1,2)"), ("-(1+\\sqrt5)/2", "-2"),
                                  ("\\sin(\\pi/6)+x", "y=1")):
-        run_pair(warm_pred, warm_gold, 30.0)
+        run_pair(warm_pred, warm_gold, 30.0, check)
     _parse_gold.cache_clear()
     proto.write(json.dumps({"ready": os.getpid()}) + "\n")
     for line in sys.stdin:
@@ -118,7 +122,7 @@ def main() -> int:
             continue
         for idx, pred, gold, soft in json.loads(line):
             t0 = time.perf_counter()
-            correct, status = run_pair(pred, gold, soft)
+            correct, status = run_pair(pred, gold, soft, check)
             try:
                 proto.write(json.dumps([idx, correct, status, time.perf_counter() - t0]) + "\n")
             except (BrokenPipeError, OSError):

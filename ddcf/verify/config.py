@@ -19,6 +19,15 @@ from ddcf.verify.answer_types import REGISTRY as ANSWER_TYPES
 #: seconds math-verify may spend on one (prediction, gold) pair: the one place this default is written
 DEFAULT_TIMEOUT_S = 5.0
 
+#: the graders: the released DDCF code's (ddcf.verify.reference) and ours
+GRADERS = ("reference", "strict")
+GRADER_HELP = (
+    "Which grader decides correct/incorrect: reference = the released DDCF code's semantics (Qwen2.5-Math "
+    "math_equal as its authors edited it: numbers within 1% relative, percent forms, Minerva normalisation, a "
+    "prediction over 30 characters is wrong; answers from the last \\boxed{} or 'the answer is'), strict = "
+    "this project's verifier (exact numbers, math-verify for expressions; on the bundled seed outputs 1.0 point "
+    "stricter on MATH, 0.6 more lenient on GSM8K).")
+
 
 @dataclass
 class VerifyOptions(StageConfig):
@@ -67,6 +76,9 @@ class VerifyConfig(VerifyOptions):
         "option letters of the question's options -> choice, otherwise math (the summary says what it picked).",
         choices=(AUTO, *ANSWER_TYPES),
     )
+    grader: str = option(
+        "strict", GRADER_HELP + " Only math rows are graded by the reference grader; other answer types keep "
+        "theirs.", choices=GRADERS)
     reverify: bool = option(
         False,
         "Verify again even where a verdict table for the same completions already exists (default: a model "

@@ -80,7 +80,8 @@ class MathVerifyPool:
     """
 
     def __init__(
-        self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT_S, batch_size: int = 16, spare: int = 1
+        self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT_S, batch_size: int = 16, spare: int = 1,
+        check: str = "math-verify",
     ):
         if not timeout > 0:
             raise ValueError("timeout must be positive")
@@ -89,6 +90,7 @@ class MathVerifyPool:
         self.soft_timeout = 0.8 * self.timeout
         self.batch_size = max(1, int(batch_size))
         self.spare = max(0, int(spare))
+        self.check = check  # 'math-verify' or 'reference' (the released grader, ddcf.verify.reference)
         self._procs: list[_Worker] = []
         self.kills = 0
         self.crashes = 0
@@ -98,7 +100,7 @@ class MathVerifyPool:
     def _spawn(self) -> _Worker:
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
         proc = subprocess.Popen(
-            [sys.executable, "-u", str(_WORKER_SCRIPT)],
+            [sys.executable, "-u", str(_WORKER_SCRIPT), f"--check={self.check}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,

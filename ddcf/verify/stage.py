@@ -165,6 +165,10 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
     # one verdict table per model: refuse before writing any if two names would share a file
     layout.check_distinct_paths(all_models, layout.verdicts)
     version = verifier_version()
+    if config.grader == "reference":  # the released grader's verdicts (ddcf.verify.reference)
+        from ddcf.verify.reference.grader import REFERENCE_VERSION, regrade
+
+        version = f"{REFERENCE_VERSION}+{version}"
     by_model = {m: g for m, g in df[df["model"].isin(models)].groupby("model", sort=False)}
     todo, skipped = [], []
     for m in models:
@@ -191,6 +195,9 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
                 rows, verifier=verifier, progress=config.progress, what=f"completions file {path}"
             )
             stats = verifier.stats
+        if config.grader == "reference":
+            verdicts = regrade(verdicts, [i for i, t in enumerate(rows["answer_type"]) if t == "math"],
+                               timeout=config.timeout, workers=config.workers)
         warnings += _row_warnings(verdicts)
         for m, g in verdicts.groupby("model", sort=False):
             files.append(

@@ -73,7 +73,7 @@ def test_resolved_config_beside_the_verdicts_repeats_the_run(done, slice_path, c
     path = layout.resolved_config(layout.verdicts_dir, "verify")
     saved = yaml.safe_load(path.read_text())
     assert saved == {"timeout": 5.0, "workers": 2, "completions": str(slice_path), "models": [], "answer_type": "auto",
-                     "reverify": False}
+                     "grader": "strict", "reverify": False}
     assert "infer.py --config" in path.read_text()  # the header says how to repeat the run
     first = command.parse(["--completions", str(slice_path), "--workdir", str(done), "--no_progress", "--workers", "2"])
     assert command.parse(["--config", str(path), "--workdir", str(done), "--no_progress"]) == first
