@@ -14,5 +14,7 @@ stricter.  This package reproduces the released behaviour so our numbers are com
   worker processes of :mod:`ddcf.verify.pool` because sympy can spin without end;
 * :mod:`.grader`  batches: extraction and the sympy-free front in this process, the rest in the workers.
 
-Nothing here imports pandas or sympy at import time (the worker imports :mod:`.symbolic` by itself).
+``strip``, ``extract`` and ``equal`` import neither pandas nor sympy; the worker process imports :mod:`.symbolic`
+(and through it :mod:`.equal`) only.  The one addition to the released extraction is the JSON ``"answer"``
+field of the bundled seed outputs, read first (:func:`ddcf.verify.reference.extract.json_answer`).
 """
