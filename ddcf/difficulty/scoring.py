@@ -34,10 +34,14 @@ def score_chunks(
     factorized_out: np.ndarray | None = None,
     progress: bool = True,
     text: np.ndarray | None = None,
+    se_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """P(correct) of shape (len(model_ids), n_questions) as float32; optionally fill ``factorized_out``
     (shape (n_questions, ``pred.model.factor_dim``)).  ``text``: the raw text statistics of every corpus row
-    (:func:`corpus_text_features`), needed when the predictor uses them."""
+    (:func:`corpus_text_features`), needed when the predictor uses them.  ``se_out`` (same shape as the result;
+    ensembles only, :func:`has_member_spread`): filled with the standard error of each P(correct) from the spread
+    of the ensemble members, ``p (1 - p) sd_i(logit_i / T) / sqrt(N)`` (the delta method on the mean logit): how
+    much a retraining with another seed would move it (``ddcf.select.stability``)."""
     n_text = getattr(pred.model, "n_text", 0)
     if n_text and (text is None or text.shape != (corpus.shape[0], n_text)):
         raise ValueError("this predictor reads text statistics: pass text= with one row per corpus question")
@@ -58,10 +62,20 @@ def score_chunks(
         fq = model.encode_questions(block.to(device))
         if factorized_out is not None:
             factorized_out[start : start + len(block)] = fq.float().cpu().numpy()
-        out[:, start : start + len(block)] = torch.sigmoid(directions @ fq.T + bias).float().cpu().numpy()
+        p = torch.sigmoid(directions @ fq.T + bias)
+        out[:, start : start + len(block)] = p.float().cpu().numpy()
+        if se_out is not None:
+            z = model.member_logits(fq, ids) / temperature  # (members, M, chunk)
+            se = p * (1 - p) * z.std(0, unbiased=True) / z.shape[0] ** 0.5
+            se_out[:, start : start + len(block)] = se.float().cpu().numpy()
         bar.update(len(block))
     bar.close()
     return out
+
+
+def has_member_spread(pred: LoadedPredictor) -> bool:
+    """Whether the predictor is an ensemble of at least 2 members (so the members' spread is defined)."""
+    return hasattr(pred.model, "member_logits") and getattr(pred.model, "n_members", 1) >= 2
 
 
 def corpus_text_features(pred: LoadedPredictor, layout: Layout, ids) -> np.ndarray | None:

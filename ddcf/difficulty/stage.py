@@ -18,12 +18,13 @@ from ddcf import __version__
 from ddcf.difficulty.compat import check_embedding_compat, check_trained, resolve_models
 from ddcf.difficulty.config import DifficultyConfig
 from ddcf.difficulty.plots import plot_histogram
-from ddcf.difficulty.scoring import corpus_text_features, score_chunks, summarize
+from ddcf.difficulty.scoring import corpus_text_features, has_member_spread, score_chunks, summarize
 from ddcf.io import hash_ids, load_embeddings, read_table, save_embeddings, write_parquet
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.predictor.store import load_predictor
 from ddcf.runtime import resolve_device
+from ddcf.select.stability import SE_COLUMN
 
 SCRIPT = "fullcorpus_difficulty_estimation.py"
 #: above this many models the summary shows only the all-datasets row of each (one screen)
@@ -63,8 +64,10 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
         else None
     index = {m: i for i, m in enumerate(pred.models)}
     text = corpus_text_features(pred, layout, ids)
+    # The members' spread: a cheap estimate of how much a retraining would move each value (issue 23).
+    se = np.empty((len(models), corpus.shape[0]), np.float32) if has_member_spread(pred) else None
     probs = score_chunks(pred, corpus, [index[m] for m in models], config.chunk_size, device, fact, config.progress,
-                         text=text)
+                         text=text, se_out=se)
     seconds = time.perf_counter() - t0
     datasets = _corpus_datasets(layout, ids)
 
@@ -87,6 +90,8 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
     for i, model in enumerate(models):
         p = probs[i]
         df = pd.DataFrame({"question_id": qids, "predicted_correctness": p})
+        if se is not None:
+            df[SE_COLUMN] = se[i]
         meta = dict(model=model, model_train_rows=train_rows.get(model), **base_meta)
         files.append(write_parquet(df, layout.difficulty(model), metadata=meta))
         if not config.no_plot:

@@ -115,6 +115,20 @@ class FactorPredictor(nn.Module):
         b = torch.stack([m.models.bias[model_ids] for m in self.members]).mean(0)
         return d, b
 
+    def member_directions(self, model_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each member's own (u_m, c_m): U (members, len(ids), rank), C (members, len(ids)).  Member i's logit is
+        ``encode_questions(x)[:, i*rank:(i+1)*rank] @ U[i].T + C[i]``; their mean is :meth:`directions`' logit."""
+        u = torch.stack([m.models.weight[model_ids] for m in self.members])
+        c = torch.stack([m.models.bias[model_ids] for m in self.members])
+        return u, c
+
+    def member_logits(self, factors: torch.Tensor, model_ids: torch.Tensor) -> torch.Tensor:
+        """Every member's logit from the encoded questions ``factors`` (n, factor_dim): (members, len(ids), n).
+        Used for the members' spread (the seed noise of the ensemble mean, ``ddcf.select.stability``)."""
+        u, c = self.member_directions(model_ids)
+        f = factors.reshape(factors.shape[0], self.n_members, self.rank)
+        return torch.einsum("nqr,nmr->nmq", f.transpose(0, 1), u) + c[:, :, None]
+
     def logit_pairs(self, model_ids: torch.Tensor, question_embeddings: torch.Tensor) -> torch.Tensor:
         """Uncalibrated ensemble logit of each (model, question) pair: shape (B,)."""
         d, b = self.directions(model_ids)

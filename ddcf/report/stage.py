@@ -25,6 +25,7 @@ from ddcf.report.metrics import comparison_table
 from ddcf.report.overlap import family_averages, jaccard_matrix, read_family_map
 from ddcf.report.projection import corpus_map
 from ddcf.report.selections import attach_rows, label_selections, predicted_for, read_selection
+from ddcf.report.stability import stability_section
 from ddcf.report.sweep import lamda_sweep
 from ddcf.select.stage import read_corpus
 
@@ -144,6 +145,9 @@ def run(layout: Layout, config: ReportConfig) -> Report:
                     f"method for different target models: {title}. Family = the model name after its org, up to "
                     "the first '-', '_', '.' or digit, lower-cased" + (", or --family_map" if mapping else "") + ".",
             tables=[fams]))
+    stable = stability_section(selections)  # retrainings of the predictor among the selections (issue 23)
+    if stable is not None:
+        sections.append(Section("Stable picks across predictor retrainings", text=stable[0], tables=stable[1]))
     shown = table.drop(columns=["model", "annotation_cost"]).rename(columns={"annotation_cost_text":
                                                                              "annotation_cost"})
     sections.append(Section(
@@ -163,6 +167,7 @@ def run(layout: Layout, config: ReportConfig) -> Report:
                                "k": s.k, "lamda": s.lamda} for s in selections],
                   table=table.to_dict(orient="records"), projection={**proj, "cached": cached},
                   map_background_points=int(len(background)), subject_column=subject, sweep=sweep, jaccard=jac,
+                  stability=None if stable is None else stable[2],
                   warnings=warnings)
     with atomic_dir(out) as tmp:
         for name, draw in pending:

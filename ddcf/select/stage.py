@@ -44,6 +44,7 @@ from ddcf.select.kgreedy_lazy import kgreedy_fast
 from ddcf.select.output import check_replaceable, staged_dir
 from ddcf.select.report import COLUMN, method_label, plot_report, set_stats, summary_text
 from ddcf.select.sft_dataset import build_records, resolve_renderer, save_dataset_atomic
+from ddcf.select.stability import pool_stability
 
 SCRIPT = "k_greedy_selection.py"
 
@@ -311,6 +312,10 @@ def run(layout: Layout, config: SelectConfig) -> Report:
         selection=set_stats(pool.x, rows, pc, datasets, seed),
         random=set_stats(pool.x, rnd, pc, datasets, seed),
         pool=set_stats(pool.x, np.arange(n), pc, datasets, seed),
+        # how much a retraining of the predictor with another seed would change the picks (issue 23)
+        stability=pool_stability(pool, rows, lambda q: select(pool.x, q, k, lamda, config.device,
+                                                              redundancy=config.redundancy).indices, lamda)
+        if method == "ddcf" else None,
         selection_mean_max_similarity_at_pick=float(np.nanmean(result.max_similarity)) if k > 1 else None,
         chat_template=template_desc,
         warnings=pool.warnings,

@@ -30,7 +30,8 @@ def test_one_model_end_to_end(work):
     report = run_difficulty(layout, model_name=model, chunk_size=16, device="cpu")
     path = layout.difficulty(model)
     df = pd.read_parquet(path)
-    assert list(df.columns) == ["question_id", "predicted_correctness"]
+    # the ensemble's members' spread (issue 23): p (1 - p) sd_i(logit_i / T) / sqrt(N), from each member's own forward
+    assert list(df.columns) == ["question_id", "predicted_correctness", "predicted_correctness_se"]
     assert df["predicted_correctness"].dtype == np.float32
     assert df["question_id"].tolist() == synth.corpus_ids
     assert df["predicted_correctness"].between(0, 1).all()
@@ -40,6 +41,12 @@ def test_one_model_end_to_end(work):
                                       temperature=pred.temperature).numpy()
     assert pred.temperature != 1.0  # the calibration fitted on validation is applied
     np.testing.assert_allclose(df["predicted_correctness"].to_numpy(), expect, atol=1e-6)
+    with torch.no_grad():
+        x = pred.model.prepare(torch.from_numpy(synth.corpus_embeddings))
+        z = torch.stack([m(x)[:, 2] for m in pred.model.members]).double().numpy() / pred.temperature
+    se = expect * (1 - expect) * z.std(0, ddof=1) / np.sqrt(len(z))
+    np.testing.assert_allclose(df["predicted_correctness_se"].to_numpy(), se, rtol=1e-4, atol=1e-7)
+    assert (se > 0).all()
     meta = read_parquet_metadata(path)
     assert meta["model"] == model and meta["predictor_config_sha256"] == pred.config_sha256
     assert len(meta["corpus_question_ids_sha256"]) == 64
