@@ -220,8 +220,11 @@ class Layout:
         return self.factorized / "question_embeddings.npy"
 
     # ---- stage 6: one folder per run; the file names inside are the same for every selector
-    def selection_dir(self, model: str, lamda: float, k: int) -> Path:
-        return self.data / "selection" / safe_name(model) / f"lamda{lamda:g}_k{k}"
+    def selection_dir(self, model: str, lamda: float, k: int, redundancy: str = "floor") -> Path:
+        """A ddcf selection's folder; the non-default eq.-5 redundancy gets its own (a signed run must not replace
+        the floor run of the same lamda and k)."""
+        tail = "" if redundancy == "floor" else f"_{redundancy}"
+        return self.data / "selection" / safe_name(model) / f"lamda{lamda:g}_k{k}{tail}"
 
     def selection_method_dir(self, model: str, method: str, k: int, tag: str = "") -> Path:
         """The folder of a non-ddcf selector's run: <method>_k<k>[_<tag>] (ddcf keeps lamda<l>_k<k>)."""
