@@ -83,7 +83,7 @@ def test_seed_ids_that_do_not_round_trip_are_refused(repos, layout, tmp_path, id
     t = seed_table(repos.seed_pub.head(2))
     t = t.set_column(0, "prompt_id", pa.array(ids, pa.float64()))
     bad = write_dataset_repo(tmp_path / "bad", t)
-    with pytest.raises(DDCFError, match="prompt_id"):
+    with pytest.raises(DDCFError, match="prompt_id, or one that is not exactly an integer"):
         download(layout, "--which", "seed", "--seed_repo_id", str(bad))
     assert not layout.seed_questions.exists()
 
@@ -180,7 +180,7 @@ def test_correctness_ids_that_do_not_round_trip_are_refused(repos, seeded, tmp_p
     pub = pq.read_table(next((repos.correctness / "data").glob("*.parquet"))).to_pandas()
     t = correctness_table(pub).set_column(1, "prompt_id", pa.array(pub["prompt_id"].astype(float) + 2.0 ** 63))
     repo = write_dataset_repo(tmp_path / "bigids", t)
-    with pytest.raises(DDCFError, match="prompt_id"):
+    with pytest.raises(DDCFError, match="not exactly an integer"):
         correctness(seeded, "--repo_id", str(repo))
 
 
