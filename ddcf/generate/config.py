@@ -2,8 +2,10 @@
 
 The only place a generation option, its default or its help text is written: the command
 line, ``--config`` and the runner (:func:`ddcf.generate.runner.run_generation` takes this
-config) all derive from it.  Defaults are the paper's seed-set settings: greedy decoding,
-few-shot prompts truncated to 1024 tokens, up to 2700 new tokens.  The verification options
+config) all derive from it.  Defaults are the released ``infer.py``'s settings (``--prompt_style
+reference``): greedy decoding, few-shot prompts cut to their last 1024 tokens, its stop strings, a
+4096-token engine context, up to 2700 new tokens, and its 30-token "\\boxed{" follow-up.
+``--prompt_style ddcf`` keeps this project's earlier prompts, truncation and follow-up.  The verification options
 (``--timeout``, ``--workers``) come from :class:`ddcf.verify.config.VerifyOptions`.
 
 Imports nothing heavy: ``--help`` must stay instant.
@@ -17,6 +19,12 @@ from ddcf.config import option
 from ddcf.errors import DDCFError
 from ddcf.generate.backends import backend_names
 from ddcf.verify.config import VerifyOptions
+
+#: reference: the released infer.py/prepare.py; ddcf: this project's earlier prompts (see ddcf.generate.prompts)
+PROMPT_STYLES = ("reference", "ddcf")
+REFERENCE_CONTEXT_LENGTH = 4096  # released infer.py: sgl.Engine(context_length=4096)
+REFERENCE_FOLLOWUP_TOKENS = 30  # released infer.py: the follow-up's max_new_tokens
+DDCF_FOLLOWUP_TOKENS = 32
 
 
 @dataclass
@@ -50,9 +58,29 @@ class GenerateConfig(VerifyOptions):
         min_excl=0.0,
         max=1.0,
     )
+    prompt_style: str = option(
+        "reference",
+        "reference: prompts, truncation, stop strings and follow-up as the released infer.py (prompt ending "
+        "'Solution:', exemplars by the seed table's type column when it has one, a prompt of --max_prompt_tokens "
+        "or more tokens cut to its last --max_prompt_tokens tokens, stops <|im_end|>, <\uff5cend\u2581of\u2581"
+        "sentence\uff5c>, Problem: and the EOS token, a follow-up ' The final answer is $\\boxed{' of 30 greedy "
+        "tokens when the completion has no '\\boxed{'). ddcf: this project's earlier style (prompt ending "
+        "'Solution:\\n', oldest exemplars dropped first, stop 'Problem:', follow-up on a line of its own stopped "
+        "at '}$'; needed with --chat_template and to resume runs made before this option existed).",
+        choices=PROMPT_STYLES,
+    )
+    context_length: int | None = option(
+        None,
+        "Engine context window, prompt + completion (SGLang context_length, vLLM max_model_len; default 4096 "
+        "with --prompt_style reference, as released, the model's own with ddcf).",
+        min=16,
+    )
     max_new_tokens: int = option(2700, "Most tokens generated per completion (paper: 2700).", min=1)
     max_prompt_tokens: int = option(
-        1024, "Longest prompt; longer few-shot prompts drop their oldest exemplars first (paper: 1024).", min=16
+        1024,
+        "Longest prompt (paper: 1024): reference style keeps the last this-many tokens of a longer one; ddcf drops "
+        "its oldest exemplars first.",
+        min=16,
     )
     batch_size: int | None = option(
         None,
@@ -93,9 +121,10 @@ class GenerateConfig(VerifyOptions):
         "run with a longer list or without --questions generates only the rest.",
         metavar="FILE",
     )
-    followup_max_tokens: int = option(
-        32,
-        "Tokens for the follow-up after 'The final answer is $\\boxed{' when a completion has no boxed answer.",
+    followup_max_tokens: int | None = option(
+        None,
+        "Tokens for the follow-up after 'The final answer is $\\boxed{' when a completion has no boxed answer "
+        f"(default {REFERENCE_FOLLOWUP_TOKENS} with --prompt_style reference, {DDCF_FOLLOWUP_TOKENS} with ddcf).",
         min=1,
     )
     trust_remote_code: bool = option(False, "Allow model repos that ship their own Python code.")
@@ -106,6 +135,11 @@ class GenerateConfig(VerifyOptions):
                 f"--n {self.n} with greedy decoding (--temperature 0) would give {self.n} identical samples.",
                 "add a sampling temperature, e.g. --temperature 0.6 --top_p 0.95, or use --n 1.",
             )
+        if self.chat_template and self.prompt_style == "reference":
+            raise DDCFError("--chat_template needs --prompt_style ddcf: the released stage 1 (the reference style) "
+                            "never uses a chat template.",
+                            "add --prompt_style ddcf to wrap the few-shot prompt in the model's chat template, or "
+                            "drop --chat_template.")
         if self.regrade and self.force_regenerate:
             raise DDCFError("--regrade and --force_regenerate contradict each other.",
                             "use --regrade to grade existing completions again, or --force_regenerate to redo all.")
@@ -122,24 +156,50 @@ class GenerateConfig(VerifyOptions):
     def greedy(self) -> bool:
         return self.temperature == 0.0
 
+    @property
+    def reference(self) -> bool:
+        return self.prompt_style == "reference"
+
+    @property
+    def resolved_context_length(self) -> int | None:
+        """The engine context window; None = the model's own."""
+        if self.context_length is not None:
+            return self.context_length
+        return REFERENCE_CONTEXT_LENGTH if self.reference else None
+
+    @property
+    def resolved_followup_max_tokens(self) -> int:
+        if self.followup_max_tokens is not None:
+            return self.followup_max_tokens
+        return REFERENCE_FOLLOWUP_TOKENS if self.reference else DDCF_FOLLOWUP_TOKENS
+
+    def stop_strings(self, eos_token: str | None = None) -> tuple[str, ...]:
+        """The main generation's stop strings (the reference style's end with the tokenizer's EOS token text)."""
+        from ddcf.generate import prompts as P
+
+        if not self.reference:
+            return P.STOP_STRINGS
+        return P.REFERENCE_STOP_STRINGS + ((eos_token,) if eos_token is not None else ())
+
     def resolved_backend(self) -> str:
         from ddcf.generate.backends import default_backend_name
 
         return default_backend_name() if self.backend in (None, "", "auto") else self.backend
 
-    def sampling_spec(self, eos_ids: list[int]):
+    def sampling_spec(self, eos_ids: list[int], eos_token: str | None = None):
         from ddcf.generate.backends import SamplingSpec
-        from ddcf.generate.prompts import STOP_STRINGS
 
         return SamplingSpec(
             max_new_tokens=self.max_new_tokens, n=self.n, temperature=self.temperature,
             top_p=1.0 if self.greedy else self.top_p, top_k=-1 if self.greedy else self.top_k,
-            stop=STOP_STRINGS, stop_token_ids=tuple(eos_ids), seed=None if self.greedy else self.seed,
+            stop=self.stop_strings(eos_token), stop_token_ids=tuple(eos_ids), seed=None if self.greedy else self.seed,
         )
 
-    def followup_spec(self, eos_ids: list[int]):
+    def followup_spec(self, eos_ids: list[int], eos_token: str | None = None):
+        """Greedy; reference style: the main stop strings, ddcf: stop at '}$'."""
         from ddcf.generate.backends import SamplingSpec
         from ddcf.generate.prompts import FOLLOWUP_STOP
 
-        return SamplingSpec(max_new_tokens=self.followup_max_tokens, n=1, temperature=0.0,
-                            stop=FOLLOWUP_STOP, stop_token_ids=tuple(eos_ids))
+        stop = self.stop_strings(eos_token) if self.reference else FOLLOWUP_STOP
+        return SamplingSpec(max_new_tokens=self.resolved_followup_max_tokens, n=1, temperature=0.0,
+                            stop=stop, stop_token_ids=tuple(eos_ids))

@@ -30,7 +30,18 @@ only if the question alone is still too long are tokens cut from the left
 (keeping a leading BOS token).  Each prompt records how many exemplars it kept
 (``n_shots``) and whether it had to cut the question (``truncated``).
 
-With ``chat=True`` (instruct models) the same exemplars become alternating
+That is the ``ddcf`` prompt style.  The default, ``reference`` style
+(:func:`build_reference_prompts`), renders prompts as the released DDCF
+``infer.py``/``prepare.py`` do: the exemplar block, then ``"\n\nProblem:\n" +
+question + "\n\nSolution:"`` (the question verbatim, no newline after
+"Solution:"); the exemplar set is chosen by the seed table's ``type`` column
+when it has one (``type == "math"`` -> MATH, anything else -> GSM8K) and by the
+dataset name otherwise; a prompt of 1,024 or more tokens (counted without
+special tokens) is replaced by the decoded text of its last 1,024 tokens, and
+the engine encodes the text again (with the tokenizer's special tokens, as
+SGLang does for a text prompt).  ``truncated`` then means that cut happened.
+
+With ``chat=True`` (instruct models, ``ddcf`` style only) the same exemplars become alternating
 user/assistant turns rendered by the tokenizer's chat template, and the
 assistant turn is opened with "Solution:\n".
 
@@ -58,6 +69,12 @@ STOP_STRINGS = ("Problem:",)
 FOLLOWUP_SUFFIX = "The final answer is $\\boxed{"
 FOLLOWUP_STOP = ("}$",)
 CHOICE = "choice"
+#: reference style (released infer.py): stop strings before the tokenizer's own eos_token string, the follow-up
+#: suffix appended to the raw completion (leading space, no newline) and the prompt's last line (no newline).
+REFERENCE_STOP_STRINGS = ("<|im_end|>", "<\uff5cend\u2581of\u2581sentence\uff5c>", "Problem:")
+REFERENCE_FOLLOWUP_SUFFIX = " The final answer is $\\boxed{"
+REFERENCE_QUESTION_HEADER = "\n\nProblem:\n"
+REFERENCE_SOLUTION_HEADER = "\n\nSolution:"
 CHOICE_INSTRUCTION = ("Answer with the letter of the correct option. Think briefly, then end with "
                       "\"The answer is (X)\" where X is that letter.")
 
@@ -228,11 +245,13 @@ def prompt_text(question: str, dataset: str, n_shots: int, tokenizer=None, chat:
     return tokenizer.apply_chat_template(chat_messages(question, ex)) + SOLUTION_HEADER
 
 
-def prompts_fingerprint(chat: bool, with_choice: bool = False) -> str:
+def prompts_fingerprint(chat: bool, with_choice: bool = False, style: str = "ddcf") -> str:
     """Hash of everything that defines the prompts (recorded in run_config.json).
 
     The multiple-choice instruction counts only for runs that have choice questions, so runs of math seed sets
-    keep the hash they had before answer types existed and still resume.
+    keep the hash they had before answer types existed and still resume.  The ``ddcf`` style's payload is the one
+    every run had before prompt styles existed (same hash: those runs resume with ``--prompt_style ddcf``); the
+    ``reference`` style hashes its own template, stops, follow-up and truncation rule, so the two never mix.
     """
     payload = {
         "version": PROMPT_FORMAT_VERSION,
@@ -243,6 +262,16 @@ def prompts_fingerprint(chat: bool, with_choice: bool = False) -> str:
         "gsm8k": [[e.source_id, e.problem, e.solution] for e in GSM8K_EXEMPLARS],
         "math": [[e.source_id, e.problem, e.solution] for e in MATH_EXEMPLARS],
     }
+    if style != "ddcf":
+        payload.update({
+            "style": style,
+            "headers": [PROBLEM_HEADER, SOLUTION_HEADER, EXEMPLAR_SEPARATOR, REFERENCE_QUESTION_HEADER,
+                        REFERENCE_SOLUTION_HEADER],
+            "stop": [*REFERENCE_STOP_STRINGS, "<eos_token>"],
+            "followup": [REFERENCE_FOLLOWUP_SUFFIX, "main stops"],
+            "exemplar_choice": "type == 'math' -> math, other type -> gsm8k; no type: dataset gsm8k* -> gsm8k",
+            "truncation": "last max_prompt_tokens tokens (no special tokens) decoded, re-encoded with them",
+        })
     if with_choice:
         payload["choice"] = CHOICE_INSTRUCTION
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -252,7 +281,8 @@ def prompts_fingerprint(chat: bool, with_choice: bool = False) -> str:
 class BuiltPrompt:
     ids: list[int]
     n_shots: int
-    truncated: bool  # the question itself had to be cut
+    truncated: bool  # ddcf style: the question itself had to be cut; reference style: cut to its last tokens
+    text: str | None = None  # reference style: the text the engine encodes (the follow-up extends this text)
 
 
 def left_truncate(ids: list[int], limit: int, bos: int | None) -> list[int]:
@@ -290,3 +320,54 @@ def build_prompts(
         truncated = len(ids) > max_prompt_tokens
         out.append(BuiltPrompt(left_truncate(list(ids), max_prompt_tokens, bos), k, truncated))
     return out
+
+
+# --------------------------------------------------------------------------- reference style (released infer.py)
+def reference_kind(dataset: str, type_: str | None = None, answer_type: str | None = None) -> str:
+    """'choice', 'gsm8k' or 'math': the seed table's ``type`` decides when given (exactly ``"math"`` -> MATH,
+    any other value -> GSM8K, the released rule), else the dataset name (as in the ddcf style)."""
+    from ddcf.verify.answer_types import dataset_default
+
+    if (answer_type or dataset_default(dataset)) == CHOICE:
+        return CHOICE
+    if type_ is not None:
+        return "math" if type_ == "math" else "gsm8k"
+    return "gsm8k" if exemplars_for(dataset) is GSM8K_EXEMPLARS else "math"
+
+
+def exemplar_block(exemplars: Sequence[Exemplar]) -> str:
+    """The few-shot text that precedes the question ("Problem:\n...\n\nSolution:\n..." blocks)."""
+    return EXEMPLAR_SEPARATOR.join(_block(e.problem, e.solution) for e in exemplars)
+
+
+def reference_prompt_text(question: str, kind: str) -> str:
+    """The released template: exemplar block, "\n\nProblem:\n", the question verbatim, "\n\nSolution:"."""
+    if kind == CHOICE:  # not in the released code (no choice seed sets there): our zero-shot prompt
+        return f"{choice_text(question)}\n\n{SOLUTION_HEADER}"
+    ex = GSM8K_EXEMPLARS if kind == "gsm8k" else MATH_EXEMPLARS
+    return f"{exemplar_block(ex)}{REFERENCE_QUESTION_HEADER}{question}{REFERENCE_SOLUTION_HEADER}"
+
+
+def reference_truncate(tokenizer, texts: Sequence[str], limit: int) -> list[tuple[str, bool]]:
+    """Released ``truncate_prompts``: a text of ``limit`` or more tokens (no special tokens) becomes the decoded
+    text of its last ``limit`` tokens (special tokens kept in the decode, the tokenizer's default)."""
+    out = []
+    for text, ids in zip(texts, tokenizer.encode(list(texts), add_special_tokens=False)):
+        out.append((tokenizer.decode_raw(ids[-limit:]), True) if len(ids) >= limit else (text, False))
+    return out
+
+
+def build_reference_prompts(
+    tokenizer, questions: Sequence[str], datasets: Sequence[str], max_prompt_tokens: int,
+    types: Sequence[str | None] | None = None, answer_types: Sequence[str | None] | None = None,
+) -> list[BuiltPrompt]:
+    """Reference-style prompts (module docstring): text, truncation, then the ids the engine would encode."""
+    types = list(types) if types is not None else [None] * len(questions)
+    a_types = list(answer_types) if answer_types is not None else [None] * len(questions)
+    kinds = [reference_kind(d, t, a) for d, t, a in zip(datasets, types, a_types)]
+    texts = [reference_prompt_text(q, k) for q, k in zip(questions, kinds)]
+    cut = reference_truncate(tokenizer, texts, max_prompt_tokens)
+    # what SGLang/vLLM do with a text prompt: encode it with the tokenizer's special tokens (e.g. a BOS)
+    ids = tokenizer.encode([t for t, _ in cut], add_special_tokens=True)
+    shots = {"gsm8k": len(GSM8K_EXEMPLARS), "math": len(MATH_EXEMPLARS), CHOICE: 0}
+    return [BuiltPrompt(list(i), shots[k], trunc, text) for i, k, (text, trunc) in zip(ids, kinds, cut)]

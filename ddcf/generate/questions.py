@@ -20,7 +20,9 @@ def load_seed_questions(layout: Layout, limit: int | None = None) -> pd.DataFram
     df = read_table(layout.seed_questions, "seed question", SEED_COLUMNS, fix)
     if "dataset" not in df.columns:
         df = df.assign(dataset="unknown")
-    df = df[["question_id", "question", "gold", "dataset"]].copy()
+    # a 'type' column (the released seed_math.csv's) picks the reference-style exemplars: kept when present
+    keep = ["question_id", "question", "gold", "dataset"] + (["type"] if "type" in df.columns else [])
+    df = df[keep].copy()
     for col in ("question_id", "question", "gold"):
         n_bad = int(df[col].isna().sum())
         if n_bad:
@@ -30,6 +32,8 @@ def load_seed_questions(layout: Layout, limit: int | None = None) -> pd.DataFram
     df["question"] = df["question"].astype(str)
     df["gold"] = df["gold"].astype(str)
     df["dataset"] = df["dataset"].fillna("unknown").astype(str)
+    if "type" in df.columns:  # a missing type is "not math" to the released rule, like any other value
+        df["type"] = df["type"].fillna("").astype(str)
     dup = df["question_id"].duplicated()
     if dup.any():
         raise DDCFError(

@@ -11,11 +11,12 @@ Flow of :func:`run_generation`:
    :func:`ddcf.generate.shards.shard_held_ids`).  ``run_config.json`` records the
    settings; a resume with other settings is refused (DDCFError suggesting
    ``--force_regenerate``).  Finished shards are skipped.
-3. For each remaining shard: build prompts (:mod:`ddcf.generate.prompts`),
-   generate ``n`` completions per question, then for completions without a
-   boxed answer generate a short greedy follow-up after
-   "The final answer is $\boxed{" (stop at "}$") and append it
-   (:mod:`ddcf.generate.completions`), and write the shard atomically.
+3. For each remaining shard: build prompts (:mod:`ddcf.generate.prompts`;
+   ``--prompt_style reference``, the default, as the released infer.py), generate
+   ``n`` completions per question, then for completions without a boxed answer
+   generate a short greedy follow-up after "The final answer is $\boxed{" and
+   append it (:mod:`ddcf.generate.completions` says how each style does it), and
+   write the shard atomically.
 4. Verify all completions with :func:`ddcf.verify.generated.verify_generations` (each
    distinct (question, completion) once), write the per-model verdict table
    (plus a ``sample`` column when n > 1), the pass-rate table when n > 1,
@@ -75,26 +76,42 @@ class RunResult:
 
 # --------------------------------------------------------------------------- run config
 def run_config(config: GenerateConfig, ordered: pd.DataFrame, backend_name: str) -> dict:
-    """What the shards are generated with; the enforced part must match on resume."""
+    """What the shards are generated with; the enforced part must match on resume.
+
+    The ``ddcf`` style writes exactly the keys it wrote before prompt styles existed (same ``config_sha256``, so
+    its old shards stay valid); the ``reference`` style adds its own, so the two never share shards."""
     sampling = {
         "n": config.n, "temperature": config.temperature, "max_new_tokens": config.max_new_tokens,
         "top_p": 1.0 if config.greedy else config.top_p, "top_k": -1 if config.greedy else config.top_k,
-        "seed": None if config.greedy else config.seed, "stop": list(P.STOP_STRINGS),
+        "seed": None if config.greedy else config.seed, "stop": list(config.stop_strings("<eos_token>")),
     }
+    with_choice = (bool((ordered["dataset"].astype(str) == "choice").any()) if "dataset" in ordered.columns
+                   else False)
+    if config.reference:
+        followup = {"suffix": P.REFERENCE_FOLLOWUP_SUFFIX, "max_new_tokens": config.resolved_followup_max_tokens,
+                    "stop": "main"}
+    else:
+        followup = {"suffix": P.FOLLOWUP_SUFFIX, "max_new_tokens": config.resolved_followup_max_tokens,
+                    "stop": list(P.FOLLOWUP_STOP)}
     enforced = {
         "model": config.model_name,
-        "prompts_sha256": P.prompts_fingerprint(
-            config.chat_template, with_choice=bool((ordered["dataset"].astype(str) == "choice").any())
-            if "dataset" in ordered.columns else False),
+        "prompts_sha256": P.prompts_fingerprint(config.chat_template, with_choice=with_choice,
+                                                style=config.prompt_style),
         "chat_template": config.chat_template,
         "max_prompt_tokens": config.max_prompt_tokens,
         "sampling": sampling,
-        "followup": {"suffix": P.FOLLOWUP_SUFFIX, "max_new_tokens": config.followup_max_tokens,
-                     "stop": list(P.FOLLOWUP_STOP)},
+        "followup": followup,
         "question_ids_sha256": hash_ids(ordered["question_id"]),
         "n_questions": int(len(ordered)),
         "shard_size": config.shard_size,
     }
+    if config.reference:
+        enforced["prompt_style"] = config.prompt_style
+        enforced["context_length"] = config.resolved_context_length
+        # the released exemplar choice reads the seed table's type column: other types, other prompts
+        enforced["types_sha256"] = hash_ids(ordered["type"]) if "type" in ordered.columns else None
+    elif config.context_length is not None:
+        enforced["context_length"] = config.context_length
     digest = hashlib.sha256(json.dumps(enforced, sort_keys=True).encode()).hexdigest()
     return {**enforced, "config_sha256": digest, "format": 1,
             "info": {"backend": backend_name, "dtype": config.dtype, "tensor_parallel_size":
@@ -143,6 +160,8 @@ def make_backend(config: GenerateConfig, backend_name: str, dp: int) -> Backend:
         tensor_parallel_size=config.tensor_parallel_size, data_parallel_size=dp,
         mem_fraction=config.mem_fraction, dtype=config.dtype, batch_size=config.batch_size, seed=config.seed,
         trust_remote_code=config.trust_remote_code, progress=config.progress,
+        # the evaluation stage builds its engine here too; it has no context option (the model's own)
+        context_length=getattr(config, "resolved_context_length", None),
     )
     return create_backend(backend_name, config.model_name, opts)
 
@@ -309,8 +328,9 @@ def _summary(model, config, rc, gens, verdicts, table, gen_dir, plan, present, c
         "n_questions": coverage["n_answered_questions"],
         "coverage": coverage,
         "n_samples": config.n,
-        "settings": {k: rc[k] for k in ("sampling", "max_prompt_tokens", "chat_template", "shard_size",
-                                        "followup", "prompts_sha256", "question_ids_sha256")},
+        "settings": {**{k: rc[k] for k in ("sampling", "max_prompt_tokens", "chat_template", "shard_size",
+                                           "followup", "prompts_sha256", "question_ids_sha256")},
+                     "prompt_style": config.prompt_style, "context_length": config.resolved_context_length},
         "config_sha256": rc["config_sha256"],
         "throughput": throughput(meta),
         "this_run": {"wall_s": wall_s, "model_load_s": load_s, "shards_generated": n_generated,

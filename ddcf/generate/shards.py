@@ -50,6 +50,9 @@ ENFORCED_KEYS = (
     "question_ids_sha256",
     "n_questions",
     "shard_size",
+    "prompt_style",  # absent = ddcf (runs made before --prompt_style existed)
+    "context_length",
+    "types_sha256",
 )
 
 SHARD_COLUMNS = [
@@ -124,6 +127,14 @@ def check_or_write_run_config(layout: Layout, model: str, config: dict, n_done_s
         hint = ""
         if any(d.startswith(("question_ids_sha256", "n_questions")) for d in diffs):
             hint = " (the question list changed: a different --limit or a new seed question table)"
+        old_style, new_style = old.get("prompt_style") or "ddcf", config.get("prompt_style") or "ddcf"
+        if old_style != new_style:
+            raise DDCFError(
+                f"The generations in {layout.generations(model)} were made with --prompt_style {old_style}, this "
+                f"run uses --prompt_style {new_style} (its prompts, stop strings and follow-up differ; the default "
+                "became reference, the released infer.py's).",
+                f"add --prompt_style {old_style} to resume them ({n_done_shards} finished shard(s) are kept), or "
+                f"--force_regenerate to delete them and start over with --prompt_style {new_style}.")
         raise DDCFError(
             f"The generations in {layout.generations(model)} were made with other settings than this run{hint}: "
             + "; ".join(diffs) + ".",

@@ -90,7 +90,8 @@ class CountingBackend(Backend):
         return self.inner.context_limit
 
     def generate(self, prompts, spec, seeds=None):
-        if spec.stop == ("}$",):
+        # a follow-up request ends with "...$\boxed{" in both prompt styles
+        if prompts and self.inner.tokenizer.decode(prompts[0]).rstrip().endswith("\\boxed{"):
             self.followup_prompts += len(prompts)
         else:
             self.main_prompts += len(prompts)

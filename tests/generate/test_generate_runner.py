@@ -36,8 +36,9 @@ def no_backend(*a, **k):
     raise AssertionError("the model must not be loaded")
 
 
-def test_greedy_run_verdicts_and_followups(seeded):
-    res = run(seeded)
+@pytest.mark.parametrize("style", ["reference", "ddcf"])
+def test_greedy_run_verdicts_and_followups(seeded, style):
+    res = run(seeded, dummy_settings(prompt_style=style))
     assert res.status == "done"
     v = pd.read_parquet(seeded.verdicts(MODEL))
     # the dummy boxes the last number of the question; gold equals it except for math_level5_test/2
@@ -47,7 +48,15 @@ def test_greedy_run_verdicts_and_followups(seeded):
     fu = gens[gens["followup"]]
     assert len(fu) > 0  # the dummy leaves ~1 in 4 unboxed; the follow-up boxes them
     assert all(has_boxed_answer(c) for c in gens["completion"])
-    assert all(c.endswith("}$") for c in fu["completion"])
+    if style == "ddcf":
+        assert all(c.endswith("}$") for c in fu["completion"])
+        assert all(c == followup_context(r) + t + "}$" for c, r, t in
+                   zip(fu["completion"], fu["raw_completion"], fu["followup_text"]))
+    else:  # released: completion + " The final answer is $\\boxed{" + follow-up, triggered by a missing "\\boxed{"
+        assert all(c == r + " The final answer is $\\boxed{" + t for c, r, t in
+                   zip(fu["completion"], fu["raw_completion"], fu["followup_text"]))
+        assert not fu["raw_completion"].str.contains("\\boxed{", regex=False).any()
+        assert gens.loc[~gens["followup"], "raw_completion"].str.contains("\\boxed{", regex=False).all()
     assert (gens.loc[~gens["followup"], "followup_text"] == "").all()
     assert not gens["raw_completion"].str.contains("Problem:").any()  # stop string honoured
 

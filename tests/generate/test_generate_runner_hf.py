@@ -18,8 +18,9 @@ class Killed(RuntimeError):
     pass
 
 
-def test_full_run_builds_prompts_followups_shards_and_verdicts(seeded, tiny_lm, grader):
-    s = settings_for(tiny_lm)
+@pytest.mark.parametrize("style", ["reference", "ddcf"])
+def test_full_run_builds_prompts_followups_shards_and_verdicts(seeded, tiny_lm, grader, style):
+    s = settings_for(tiny_lm, prompt_style=style)
     res = R.run_generation(seeded, s, grade_fn=grader, log=lambda m: None)
     assert res.status == "done"
     gen_dir = seeded.generations(str(tiny_lm))
@@ -28,12 +29,16 @@ def test_full_run_builds_prompts_followups_shards_and_verdicts(seeded, tiny_lm, 
     gens = S.read_shards(gen_dir, 3)
     # ordered by dataset then length: gsm8k questions first
     assert list(gens["dataset"]) == ["gsm8k"] * 5 + ["math"] * 3
-    assert (gens["prompt_tokens"] <= s.max_prompt_tokens).all()
-    assert (gens.loc[gens.dataset == "gsm8k", "n_shots"] < 8).all()  # oldest exemplars dropped to fit
+    if style == "ddcf":
+        assert (gens["prompt_tokens"] <= s.max_prompt_tokens).all()
+        assert (gens.loc[gens.dataset == "gsm8k", "n_shots"] < 8).all()  # oldest exemplars dropped to fit
+    else:  # released: the last 200 tokens kept, decoded, encoded again with the tokenizer's BOS
+        assert (gens["prompt_tokens"] == s.max_prompt_tokens + 1).all() and gens["prompt_truncated"].all()
     # a random model never boxes an answer: every completion got the follow-up, recorded in the text
     assert gens["followup"].all()
     for raw, comp, fu in zip(gens["raw_completion"], gens["completion"], gens["followup_text"]):
-        assert comp == followup_context(raw) + fu + "}$"
+        assert comp == (followup_context(raw) + fu + "}$" if style == "ddcf"
+                        else raw + " The final answer is $\\boxed{" + fu)
     assert (gens["finish_reason"] == "length").sum() >= 6
 
     v = pd.read_parquet(seeded.verdicts(str(tiny_lm)))

@@ -94,6 +94,9 @@ class BackendOptions:
     seed: int = 0
     trust_remote_code: bool = False
     progress: bool = True
+    #: engine context window (prompt + completion); None = the model's own (SGLang context_length, vLLM
+    #: max_model_len; hf and dummy only report it as their context_limit)
+    context_length: int | None = None
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -173,6 +176,15 @@ class HFTokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tok.decode(list(ids), skip_special_tokens=True)
+
+    def decode_raw(self, ids: Sequence[int]) -> str:
+        """``tokenizer.decode`` with its defaults (special tokens kept): the released prompt truncation's decode."""
+        return self.tok.decode(list(ids))
+
+    @property
+    def eos_token(self) -> str | None:
+        """The EOS token as text (a stop string of the reference prompt style), when the tokenizer has one."""
+        return getattr(self.tok, "eos_token", None)
 
     @property
     def has_chat_template(self) -> bool:

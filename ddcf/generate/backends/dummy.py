@@ -49,12 +49,15 @@ class ByteTokenizer:
     pad_token_id = 256
     has_chat_template = True
     name = "bytes"
+    eos_token = None  # no text form: the reference stop list gets no EOS string
 
     def encode(self, texts: Sequence[str], add_special_tokens: bool = True) -> list[list[int]]:
         return [list(t.encode("utf-8")) for t in texts]
 
     def decode(self, ids: Sequence[int]) -> str:
         return bytes(i for i in ids if 0 <= i < 256).decode("utf-8", errors="replace")
+
+    decode_raw = decode
 
     def apply_chat_template(self, messages: list[dict]) -> str:
         return "".join(f"<{m['role']}>\n{m['content']}\n" for m in messages) + "<assistant>\n"
@@ -106,7 +109,7 @@ class DummyBackend(Backend):
 
     @property
     def context_limit(self) -> int | None:
-        return 1 << 20
+        return self.options.context_length or 1 << 20
 
     def generate(
         self, prompts: Sequence[Prompt], spec: SamplingSpec, seeds: Sequence[int] | None = None

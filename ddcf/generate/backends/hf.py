@@ -75,7 +75,9 @@ class HFBackend(Backend):
 
     @property
     def context_limit(self) -> int | None:
-        return getattr(self.lm.config, "max_position_embeddings", None)
+        own = getattr(self.lm.config, "max_position_embeddings", None)
+        limit = self.options.context_length
+        return min(own, limit) if own and limit else (limit or own)
 
     def _generation_config(self, spec: SamplingSpec):
         from transformers import GenerationConfig

@@ -136,6 +136,10 @@ class DataParallelBackend(Backend):
     def tokenizer(self):
         return self._tok
 
+    @property
+    def context_limit(self) -> int | None:
+        return self.options.context_length
+
     def generate(
         self, prompts: Sequence[Prompt], spec: SamplingSpec, seeds: Sequence[int] | None = None
     ) -> list[list[Completion]]:

@@ -55,6 +55,8 @@ def engine_kwargs(model: str, options: BackendOptions) -> dict:
         kw["dtype"] = options.dtype
     if options.mem_fraction is not None:
         kw["mem_fraction_static"] = options.mem_fraction
+    if options.context_length is not None:  # the released infer.py runs SGLang with context_length=4096
+        kw["context_length"] = options.context_length
     kw.update(options.extra.get("sglang", {}))
     return kw
 
@@ -126,7 +128,7 @@ class SGLangBackend(Backend):
 
     @property
     def context_limit(self) -> int | None:
-        return model_context_limit(self.model, self.options.trust_remote_code)
+        return self.options.context_length or model_context_limit(self.model, self.options.trust_remote_code)
 
     def generate(
         self, prompts: Sequence[Prompt], spec: SamplingSpec, seeds: Sequence[int] | None = None

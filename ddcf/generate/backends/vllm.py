@@ -47,6 +47,8 @@ def llm_kwargs(model: str, options: BackendOptions) -> dict:
     )
     if options.mem_fraction is not None:
         kw["gpu_memory_utilization"] = options.mem_fraction
+    if options.context_length is not None:
+        kw["max_model_len"] = options.context_length
     kw.update(options.extra.get("vllm", {}))
     return kw
 
