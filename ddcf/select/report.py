@@ -94,6 +94,11 @@ def summary_text(report: dict) -> str:
         lines.append(
             f"  {name:22s} " + " ".join(f"{block['composition'].get(n, 0) / total:10.1%}" for n in names)
         )
+    st = report.get("stability")
+    if st:  # issue 23: how much of the selection another predictor seed would keep
+        est = st.get("reselect_overlap", st["expected_overlap"])
+        lines += ["", f"  stability: a retraining of the predictor with another seed would keep ~{est:.0%} of the "
+                      f"picks (estimate from the ensemble members' spread; report.json 'stability')"]
     return "\n".join(lines)
 
 

@@ -126,6 +126,10 @@ def test_report_json_carries_the_estimate(layout):
     other = kgreedy_fast(x, retraining_draw(pc.astype(np.float64), np.full(80, np.float32(0.3))), 12, 0.9).indices
     assert st["reselect_overlap"] == round(overlap(rows, other)["shared_frac"], 4)
     assert _report(layout, 0.0)["stability"]["reselect_overlap"] == 1.0  # lamda 0 never reads p
+    from ddcf.select.report import summary_text
+
+    rep = _report(layout, 0.9)
+    assert f"keep ~{rep['stability']['reselect_overlap']:.0%} of the picks" in summary_text({**rep, "seconds_total": 1})
 
 
 def test_fixed_seed_same_picks_run_to_run(tmp_path):
