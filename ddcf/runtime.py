@@ -138,6 +138,12 @@ class PlainProgress:
     def refresh(self) -> None:
         """Nothing to redraw: lines are written on a timer."""
 
+    def note(self, text: str) -> None:
+        """Set the postfix and write a line now (the caller throttles: see :func:`progress_note`)."""
+        self.postfix = text
+        self._last = time.monotonic()
+        self._emit(self._last)
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
@@ -171,3 +177,20 @@ def progress(iterable: Iterable | None = None, *, total: int | None = None, desc
     from tqdm.auto import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True, **kwargs)
+
+
+def progress_note(bar, text: str) -> None:
+    """Show ``text`` beside ``bar`` now, between two updates (e.g. tokens/s inside one long step).
+
+    On a terminal it redraws the tqdm bar's postfix; in a log it writes one plain line; a disabled bar stays
+    silent.  The caller decides how often (a line every few seconds in a log, see ``is_plain``).
+    """
+    if isinstance(bar, PlainProgress):
+        bar.note(text)
+    else:
+        bar.set_postfix_str(text, refresh=True)
+
+
+def is_plain(bar) -> bool:
+    """Whether ``bar`` writes plain log lines (or nothing) rather than redrawing a terminal bar."""
+    return isinstance(bar, PlainProgress)

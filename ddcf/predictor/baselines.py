@@ -11,10 +11,14 @@
 
 All take integer arrays (model ids, question rows into an embedding matrix of
 training questions or of evaluated questions) and are vectorised: no Python
-loop over pairs (one per model at most).
+loop over pairs (one per model at most).  The slow ones take ``tick``, called with
+the units of work just done (blocks of questions, fits), so the caller can show
+progress: on a large matrix they run for minutes.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,6 +27,18 @@ from ddcf.predictor.metrics import log_loss
 
 KNN_GRID = (5, 10, 20, 50, 100)
 LOGISTIC_C_GRID = (0.1, 0.3, 1.0, 3.0)
+KNN_CHUNK = 512  # evaluated questions per similarity block
+
+Tick = Callable[[int], None]
+
+
+def _no_tick(n: int) -> None:
+    pass
+
+
+def knn_units(n_val_questions: int, n_eval_questions: int, n_ks: int, chunk: int = KNN_CHUNK) -> int:
+    """How many times :func:`knn_tuned` ticks: one per block of questions, per k tried and for the final run."""
+    return n_ks * -(-n_val_questions // chunk) + -(-n_eval_questions // chunk)
 
 
 def _model_rates(train_mid: np.ndarray, train_y: np.ndarray, num_models: int) -> np.ndarray:
@@ -81,7 +97,8 @@ def knn(
     num_models: int,
     k: int = 20,
     pool: int | None = None,
-    chunk: int = 512,
+    chunk: int = KNN_CHUNK,
+    tick: Tick | None = None,
 ) -> np.ndarray:
     """kNN over question embeddings, exact per model within a candidate pool.
 
@@ -126,6 +143,7 @@ def knn(
         cnt = keep.sum(axis=1)  # (c, M)
         total = np.where(keep, rate_qm[top], 0.0).sum(axis=1)
         pred_qm[start : start + chunk] = (total + (k - cnt) * rate_model[None, :]) / k
+        (tick or _no_tick)(1)
     return pred_qm[val_q, val_mid].astype(np.float64)
 
 
@@ -149,6 +167,7 @@ def knn_tuned(
     num_models: int,
     ks=KNN_GRID,
     pool: int | None = None,
+    tick: Tick | None = None,
 ) -> tuple[np.ndarray, int, dict[int, float]]:
     """:func:`knn` with k picked on validation: the k of ``ks`` with the lowest val log loss (ties: smaller k).
 
@@ -161,11 +180,12 @@ def knn_tuned(
     _need_val(val_y, "knn_tuned")
     val_loss = {
         k: log_loss(val_y, knn(train_emb, train_q, train_mid, train_y, val_emb, val_q, val_mid, num_models, k=k,
-                               pool=pool))
+                               pool=pool, tick=tick))
         for k in ks
     }
     best = min(ks, key=lambda k: (val_loss[k], k))
-    pred = knn(train_emb, train_q, train_mid, train_y, eval_emb, eval_q, eval_mid, num_models, k=best, pool=pool)
+    pred = knn(train_emb, train_q, train_mid, train_y, eval_emb, eval_q, eval_mid, num_models, k=best, pool=pool,
+               tick=tick)
     return pred, best, val_loss
 
 
@@ -184,6 +204,7 @@ def logistic_per_model(
     num_models: int,
     cs=LOGISTIC_C_GRID,
     max_iter: int = 1000,
+    tick: Tick | None = None,
 ) -> tuple[np.ndarray, float]:
     """One scikit-learn ``LogisticRegression`` (lbfgs, L2) per model on the L2-normalised question embeddings.
 
@@ -193,6 +214,7 @@ def logistic_per_model(
     rows are one class only predicts its Laplace-smoothed base rate
     ``(sum + 1) / (n + 2)`` (never exactly 0 or 1); a model without training
     rows predicts the global training rate.  Returns ``(predictions on eval, C)``.
+    ``tick`` is called once per (model, C), ``num_models * len(cs)`` times in all.
     """
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
@@ -218,6 +240,7 @@ def logistic_per_model(
         for m in range(num_models):
             rows = np.flatnonzero(train_mid == m)
             if len(rows) == 0 or sums[m] == 0 or sums[m] == counts[m]:
+                (tick or _no_tick)(len(cs))
                 continue  # nothing to separate: keep the fallback rate
             x, y = tr[train_q[rows]], train_y[rows]
             v_rows, e_rows = np.flatnonzero(val_mid == m), np.flatnonzero(eval_mid == m)
@@ -227,6 +250,7 @@ def logistic_per_model(
                     p_val[v_rows, j] = clf.predict_proba(va[val_q[v_rows]])[:, 1]
                 if len(e_rows):
                     p_eval[e_rows, j] = clf.predict_proba(ev[eval_q[e_rows]])[:, 1]
+                (tick or _no_tick)(1)
     losses = [log_loss(val_y, p_val[:, j]) for j in range(len(cs))]
     best = min(range(len(cs)), key=lambda j: (losses[j], cs[j]))
     return p_eval[:, best].astype(np.float64), cs[best]

@@ -21,6 +21,7 @@ from ddcf.predictor.config import PredictorConfig
 from ddcf.predictor.data import Pairs, TrainingData
 from ddcf.predictor.metrics import evaluate
 from ddcf.predictor.train import TrainResult, predict_logits
+from ddcf.runtime import progress
 
 BASELINE_LABELS = {
     "base_rate": "base rate per model",
@@ -68,7 +69,12 @@ def _metrics(pairs: Pairs, p: np.ndarray) -> dict:
 
 
 def baseline_predictions(data: TrainingData, config: PredictorConfig, evals: Pairs) -> tuple[dict, dict, dict]:
-    """P(correct) of every requested baseline on the pairs ``evals``; (predictions, chosen settings, seconds)."""
+    """P(correct) of every requested baseline on the pairs ``evals``; (predictions, chosen settings, seconds).
+
+    Each baseline gets its own progress bar (a plain line every few seconds in a log, and one when it ends,
+    with its time): on a large matrix kNN, the logistic fits and the IRT model run for minutes, longer than
+    the predictor's own training.
+    """
     from ddcf.predictor.irt import fit_irt
 
     tr, va = data.train, data.val
@@ -79,7 +85,13 @@ def baseline_predictions(data: TrainingData, config: PredictorConfig, evals: Pai
     ev_rows, ev_q = _rows(evals)
     tr_emb, va_emb, ev_emb = emb[tr_rows], emb[va_rows], emb[ev_rows]
     preds, chosen, seconds = {}, {}, {}
-    for name in config.baselines:
+    grid = [k for k in baselines.KNN_GRID if k <= config.knn_k] or [config.knn_k]
+    units = dict(knn=(baselines.knn_units(len(va_rows), len(ev_rows), len(grid)), "block"),
+                 logistic=(m * len(baselines.LOGISTIC_C_GRID), "fit"), irt=(None, "L-BFGS step"))
+    for i, name in enumerate(config.baselines, 1):
+        total, unit = units.get(name, (1, "fit"))
+        bar = progress(total=total, desc=f"baseline {i}/{len(config.baselines)}: {BASELINE_LABELS[name]}",
+                       unit=unit, enabled=config.progress)
         t0 = time.perf_counter()
         if name == "base_rate":
             p = baselines.base_rate(tr.model_id, tr.correct, evals.model_id, m)
@@ -88,17 +100,16 @@ def baseline_predictions(data: TrainingData, config: PredictorConfig, evals: Pai
                                                   evals.dataset, m)
             chosen[name] = {"used_datasets": bool(used)}
         elif name == "knn":
-            grid = [k for k in baselines.KNN_GRID if k <= config.knn_k] or [config.knn_k]
             p, k, _ = baselines.knn_tuned(tr_emb, tr_q, tr.model_id, tr.correct, va_emb, va_q, va.model_id,
-                                          va.correct, ev_emb, ev_q, evals.model_id, m, ks=grid)
+                                          va.correct, ev_emb, ev_q, evals.model_id, m, ks=grid, tick=bar.update)
             chosen[name] = {"k": int(k)}
         elif name == "logistic":
             p, c = baselines.logistic_per_model(tr_emb, tr_q, tr.model_id, tr.correct, va_emb, va_q, va.model_id,
-                                                va.correct, ev_emb, ev_q, evals.model_id, m)
+                                                va.correct, ev_emb, ev_q, evals.model_id, m, tick=bar.update)
             chosen[name] = {"C": float(c)}
         elif name == "irt":
             irt = fit_irt(tr.model_id, tr_q, tr.correct, tr_emb, va.model_id, va_q, va.correct, va_emb, m,
-                          seed=config.seed)
+                          seed=config.seed, tick=bar.update)
             p = irt.predict(evals.model_id, ev_q, ev_emb)
             chosen[name] = {"l2": float(irt.l2)}
         else:  # pragma: no cover - the config's choices keep this out
@@ -108,6 +119,9 @@ def baseline_predictions(data: TrainingData, config: PredictorConfig, evals: Pai
             label = f"kNN (k={chosen[name]['k']})"
         preds[label] = np.asarray(p, np.float64)
         seconds[label] = time.perf_counter() - t0
+        if total == 1:
+            bar.update(1)
+        bar.close()
     return preds, chosen, seconds
 
 

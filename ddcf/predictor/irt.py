@@ -20,6 +20,7 @@ a rotation; its predictions are not.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -84,6 +85,7 @@ def fit_irt(
     max_iter: int = 200,
     threads: int | None = None,
     model_intercept: bool = True,
+    tick: Callable[[int], None] | None = None,
 ) -> IRTModel:
     """Fit on the training pairs for each penalty of ``l2_grid``; keep the one with the lowest val log loss.
 
@@ -93,7 +95,8 @@ def fit_irt(
     rows keeps theta = 0: it gets the question's difficulty only.  ``threads``
     (torch CPU threads) defaults to 1 for problems up to ~10k questions x 384
     dims, whose small matmuls only lose time to threading (10x on a busy
-    machine), else to the usable cores.
+    machine), else to the usable cores.  ``tick`` (progress) is called once per L-BFGS evaluation of the
+    loss, at most ``1.25 * max_iter`` times per penalty of the grid.
     """
     import torch
 
@@ -146,7 +149,7 @@ def fit_irt(
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        fits = [_fit_one(params_init=init(), loss_fn=data_loss, l2=l2, max_iter=max_iter)
+        fits = [_fit_one(params_init=init(), loss_fn=data_loss, l2=l2, max_iter=max_iter, tick=tick)
                 for l2 in sorted({float(v) for v in l2_grid})]
     finally:
         torch.set_num_threads(old_threads)
@@ -159,7 +162,7 @@ def fit_irt(
     return model
 
 
-def _fit_one(params_init, loss_fn, l2: float, max_iter: int):
+def _fit_one(params_init, loss_fn, l2: float, max_iter: int, tick=None):
     """Full-batch L-BFGS from ``params_init`` on ``loss_fn(params) + l2 * |A, a0, w, theta|^2``."""
     import torch
 
@@ -172,6 +175,8 @@ def _fit_one(params_init, loss_fn, l2: float, max_iter: int):
         pen = sum((params[k] ** 2).sum() for k in ("A", "a0", "w", "theta"))
         loss = loss_fn(params) + l2 * pen
         loss.backward()
+        if tick is not None:
+            tick(1)
         return loss
 
     opt.step(closure)

@@ -8,6 +8,8 @@ embeddings; writes the weights, config, metrics and training curve at the paths 
 
 from __future__ import annotations
 
+import numpy as np
+
 from ddcf import __version__
 from ddcf.io import json_safe, write_json
 from ddcf.layout import Layout
@@ -20,6 +22,8 @@ from ddcf.predictor.metrics import format_table
 from ddcf.predictor.plots import plot_factor_curve, plot_reliability, plot_training_curve
 from ddcf.predictor.store import save_predictor
 from ddcf.predictor.train import train_predictor
+from ddcf.predictor.verdict import baseline_check
+from ddcf.predictor.verdict import warning as beaten_warning
 
 SCRIPT = "train_correctness_predictor.py"
 
@@ -42,6 +46,9 @@ def run(layout: Layout, config: PredictorConfig) -> Report:
         warnings.append("every validation answer has the same label, so the AUCs are undefined (written as null); "
                         "the accuracy alone says little. Use more varied verdicts or another --val_ratio/--seed "
                         "in create_training_data.py.")
+    check = _baseline_check(data, result.arch, ev, label)
+    if beaten_warning(check):
+        warnings.append(beaten_warning(check))
     cfg = save_predictor(
         result.model,
         layout.predictor_weights,
@@ -87,6 +94,9 @@ def run(layout: Layout, config: PredictorConfig) -> Report:
         test=ev.test,
         chosen_on_validation=ev.chosen,
         baseline_seconds=ev.seconds,
+        # read by ddcf summary and the selection report without recomputing (ddcf.predictor.verdict)
+        beaten_by=check["beaten_by"],
+        baseline_check=check,
         data=data.stats,
         weights_sha256=cfg["weights_sha256"],
     )
@@ -109,6 +119,17 @@ def run(layout: Layout, config: PredictorConfig) -> Report:
                      device=result.device, threads=result.threads, train_seconds=result.seconds),
         seconds=result.seconds,
     )
+
+
+def _baseline_check(data, arch: str, ev: Evaluation, label: str) -> dict:
+    """Whether a baseline beats the predictor on the reported split (test, else validation), with the size of
+    the matrix it learned from."""
+    splits = [data.train, data.val] + ([data.test] if data.test is not None else [])
+    matrix = dict(models=len(data.models),
+                  questions=int(len(np.unique(np.concatenate([s.q_row for s in splits])))),
+                  pairs=int(sum(len(s) for s in splits)))
+    return baseline_check(ev.reported, label, "test" if ev.test is not None else "validation", matrix, arch,
+                          (data.embedding_info or {}).get("embedding_model"))
 
 
 def _reliability(ev: Evaluation, data, layout: Layout):
@@ -148,6 +169,9 @@ def _summary(s: dict, config: PredictorConfig, result, ev: Evaluation) -> str:
     if s["val_questions_also_in_train"]:
         lines.append(f"note: {s['val_questions_also_in_train']} validation questions also occur in the training "
                      "split.")
+    if ev.seconds:
+        lines.append("baselines fitted in " + ", ".join(f"{name} {sec:.1f} s" for name, sec in ev.seconds.items())
+                     + f" ({sum(ev.seconds.values()):.1f} s in all)")
     if ev.test is not None:
         lines.append("\ntest metrics (held-out questions; the figures to quote):\n" + format_table(ev.test))
     lines.append("\nvalidation metrics (used for choices, slightly optimistic):\n" + format_table(ev.val))

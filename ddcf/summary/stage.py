@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,8 @@ from ddcf.io import hash_ids, manifest_path, read_parquet_metadata, read_side_fi
 from ddcf.layout import Layout
 from ddcf.matrix.sources import verdict_files
 from ddcf.pipeline import Report
+from ddcf.predictor.verdict import check_from_metrics
+from ddcf.predictor.verdict import warning as beaten_warning
 from ddcf.select.output import current_dir
 from ddcf.select.report import COLUMN, block_value, read_selection_table
 from ddcf.summary.config import SummaryConfig
@@ -107,6 +110,15 @@ def _predictor_lines(layout: Layout) -> list[str]:
     for name, r in sorted(final.items(), key=lambda kv: (not kv[0].startswith("predictor ("), kv[0])):
         lines.append(f"              {name:34s} {_fmt(r.get('accuracy')):>6s} {_fmt(r.get('auc')):>6s} "
                      f"{_fmt(r.get('log_loss')):>8s} {_fmt(r.get('ece')):>6s} {_fmt(r.get('mean_model_auc')):>9s}")
+    secs = met.get("baseline_seconds")
+    if isinstance(secs, dict) and secs:
+        secs = {k: v for k, v in secs.items() if isinstance(v, (int, float))}
+        lines += textwrap.wrap("baselines fitted in " + ", ".join(f"{k} {v:.1f} s" for k, v in secs.items()),
+                               width=110, initial_indent=" " * 14, subsequent_indent=" " * 16)
+    # stored by the predictor stage (older metrics.json: recomputed from the figures above)
+    text = beaten_warning(check_from_metrics(met))
+    if text:
+        lines += textwrap.wrap(f"WARNING: {text}", width=110, initial_indent=" " * 14, subsequent_indent=" " * 16)
     return lines
 
 

@@ -65,3 +65,46 @@ def test_sampling_returns_n_distinct_seeded_samples(hf, prompt_ids):
 def test_backend_info(hf):
     info = hf.info()
     assert info["backend"] == "hf" and info["device"] == "cpu" and info["batch_size"] == 3
+
+
+def _completions(rows):
+    return [[(c.text, c.n_completion_tokens, c.finish_reason) for c in r] for r in rows]
+
+
+@pytest.mark.parametrize("spec", [
+    SamplingSpec(max_new_tokens=10),  # greedy; rows may end at different steps
+    SamplingSpec(max_new_tokens=7, n=2, temperature=1.0, top_p=1.0),  # sampled: the meter must not touch the RNG
+], ids=["greedy", "sampled"])
+def test_token_progress_inside_generate_leaves_the_completions_unchanged(tiny_lm, prompt_ids, spec, capsys,
+                                                                         monkeypatch):
+    """Issue 25: one long generate() call printed nothing for minutes. With progress on, a per-token streamer
+    writes tokens and tokens/s (here on every step: the log throttle is set to 0); the completions are the
+    same as without it."""
+    from ddcf.generate.backends import hf as hf_mod
+
+    monkeypatch.setattr(hf_mod, "TOKEN_LINE_S", 0.0, raising=False)
+    quiet = create_backend("hf", str(tiny_lm), BackendOptions(batch_size=2, progress=False))
+    loud = create_backend("hf", str(tiny_lm), BackendOptions(batch_size=2, progress=True))
+    capsys.readouterr()  # transformers' own weight-loading bars
+    try:
+        a = quiet.generate(prompt_ids, spec, seeds=[1, 2, 3])
+        assert capsys.readouterr().err == ""
+        b = loud.generate(prompt_ids, spec, seeds=[1, 2, 3])
+        err = capsys.readouterr().err  # not a terminal: plain lines
+    finally:
+        quiet.close()
+        loud.close()
+    assert _completions(a) == _completions(b)
+    inside = [ln for ln in err.splitlines() if "step " in ln and "tokens/s" in ln]
+    # every decoding step of both batches (2 prompts, then 1) wrote a line
+    assert any("batch 1/2 (2 prompts)" in ln and f"step {spec.max_new_tokens}/" in ln for ln in inside), err
+    assert any("batch 2/2 (1 prompts)" in ln for ln in inside), err
+    assert len(inside) >= 2 * (spec.max_new_tokens - 1)
+    # the per-step token counts grow and never exceed rows x steps
+    rows = 2 * spec.n
+    for ln in inside:
+        tokens = int(ln.split(": ")[-1].split(" tokens")[0].replace(",", "")) if "batch 1/2" in ln else None
+        step = int(ln.split("step ")[1].split("/")[0])
+        if tokens is not None:
+            assert 0 < tokens <= rows * step
+    assert "hf generate: 3/3 prompt (100%)" in err

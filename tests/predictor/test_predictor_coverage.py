@@ -80,7 +80,8 @@ def test_a_normal_run_has_no_coverage_warning(fresh, arch):
     cfg = FAST if arch == "paper" else dict(ensemble=1, max_epochs=5, threads=1, device="cpu", no_progress=True,
                                             no_plot=True, baselines=["base_rate", "knn"])
     report = run(layout, PredictorConfig(**cfg))
-    assert report.warnings == []
+    # (a few epochs on a toy matrix may lose to kNN: that warning is right, and not about coverage)
+    assert [w for w in report.warnings if "baseline beats the predictor" not in w] == []
     cfg = json.loads(layout.predictor_config.read_text())
     assert cfg["models_with_training_rows"] == synth.models and cfg["one_class_models"] == {}
     assert sum(cfg["train_rows_per_model"].values()) == len(pd.read_parquet(layout.train_split))

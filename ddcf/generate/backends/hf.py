@@ -6,10 +6,18 @@ Prompts are sorted by length inside each call and left-padded, so a batch
 wastes little compute on padding.  Sampling options are passed as a fresh
 ``GenerationConfig``: a model's own generation_config.json (Qwen ships
 ``repetition_penalty=1.05``, ``do_sample=True``) must not leak into greedy runs.
+
+Progress: a bar over prompts that moves per batch, and inside one ``generate()``
+call (which can run for minutes on a CPU) a token meter: a transformers streamer
+that counts the tokens written and shows tokens/s beside the bar, a line every
+few seconds in a log.  It only reads the tokens, so the completions are the same
+with and without it.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 from typing import Sequence
 
 from ddcf.errors import DDCFError, first_line
@@ -23,7 +31,47 @@ from ddcf.generate.backends import (
     check_model_reference,
     cut_at_stop,
 )
-from ddcf.runtime import progress, resolve_device
+from ddcf.runtime import is_plain, progress, progress_note, resolve_device
+
+#: seconds between two token-meter lines in a log (on a terminal the bar's postfix is redrawn more often)
+TOKEN_LINE_S = 5.0
+TOKEN_REDRAW_S = 0.5
+
+
+class TokenMeter:
+    """A ``BaseStreamer`` for ``generate()``: counts the tokens of one batch and reports them on ``bar``.
+
+    ``generate`` calls ``put`` once with the prompts, then once per decoding step with the new token of
+    every row (``pad`` for rows that have finished), and ``end`` at the end.  Nothing is changed: the meter
+    only counts, so the outputs are the same with or without it.
+    """
+
+    def __init__(self, bar, pad: int | None, label: str, max_new_tokens: int, interval: float | None = None):
+        self.bar, self.pad, self.label, self.max_new_tokens = bar, pad, label, max_new_tokens
+        self.interval = interval if interval is not None else (TOKEN_LINE_S if is_plain(bar) else TOKEN_REDRAW_S)
+        self.steps = self.tokens = 0
+        self._prompt_seen = False
+        self._start = self._last = time.monotonic()
+
+    def put(self, value) -> None:
+        if not self._prompt_seen:  # the first call hands over the prompts, not generated tokens
+            self._prompt_seen = True
+            self._start = self._last = time.monotonic()
+            return
+        self.steps += 1
+        self.tokens += int((value != self.pad).sum()) if self.pad is not None else int(value.numel())
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            progress_note(self.bar, self.text(now))
+
+    def end(self) -> None:
+        """Nothing to flush: the caller writes the batch's line."""
+
+    def text(self, now: float | None = None) -> str:
+        elapsed = max((now or time.monotonic()) - self._start, 1e-9)
+        return (f"{self.label}: {self.tokens:,} tokens, step {self.steps}/{self.max_new_tokens}, "
+                f"{self.tokens / elapsed:.1f} tokens/s")
 
 _DTYPES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16", "half": "float16",
            "float32": "float32", "fp32": "float32", "float": "float32"}
@@ -39,6 +87,15 @@ def resolve_torch_dtype(name: str, on_cuda: bool):
     if name not in _DTYPES:
         raise DDCFError(f"Unknown --dtype '{name}'.", "use auto, bfloat16, float16 or float32.")
     return getattr(torch, _DTYPES[name])
+
+
+@functools.cache
+def _meter_class() -> type:
+    """:class:`TokenMeter` as a transformers ``BaseStreamer`` (built on first use: transformers is imported
+    lazily, only by this backend)."""
+    from transformers.generation.streamers import BaseStreamer
+
+    return type("HFTokenMeter", (TokenMeter, BaseStreamer), {})
 
 
 class HFBackend(Backend):
@@ -111,7 +168,9 @@ class HFBackend(Backend):
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         bar = progress(total=len(prompts), desc="hf generate", unit="prompt", enabled=self.options.progress,
                    leave=False)
-        for batch in batches:
+        for b, batch in enumerate(batches, 1):
+            meter = (self._meter(bar, f"batch {b}/{len(batches)} ({len(batch)} prompts)", spec.max_new_tokens)
+                     if self.options.progress else None)
             if not spec.greedy:
                 # One seed per batch keeps a rerun of the same shard reproducible.
                 base = seeds[batch[0]] if seeds is not None else (spec.seed or 0)
@@ -129,6 +188,7 @@ class HFBackend(Backend):
                     attention_mask=mask.to(self.lm.device),
                     generation_config=gen_config,
                     tokenizer=self._tok.tok if spec.stop else None,
+                    **({"streamer": meter} if meter is not None else {}),
                 )
             self.n_generate_calls += 1
             new = out[:, width:].tolist()
@@ -136,9 +196,14 @@ class HFBackend(Backend):
                 results[i] = [
                     self._parse(new[r * spec.n + s], len(prompts[i]), spec, eos, pad) for s in range(spec.n)
                 ]
+            if meter is not None:
+                bar.set_postfix_str(meter.text(), refresh=False)  # the batch's tokens/s on its line
             bar.update(len(batch))
         bar.close()
         return results  # type: ignore[return-value]
+
+    def _meter(self, bar, label: str, max_new_tokens: int) -> TokenMeter:
+        return _meter_class()(bar, self._tok.pad_token_id, label, max_new_tokens)
 
     def _parse(self, new_ids: list[int], n_prompt: int, spec: SamplingSpec, eos: set[int], pad: int) -> Completion:
         """Trim padding/EOS and stop strings from one generated row."""
