@@ -4,7 +4,8 @@ R retrainings of the predictor (seeds ``--seeds``; same data, same split, same e
 corpus for the target model and selecting with the stage's own k-greedy engine (``ddcf.select.stage.select``,
 the default pool: every corpus question), for every lambda of ``--lamdas`` and k of ``--ks``:
 
-* the pairwise overlap of the selections: shared picks / k (mean, min) and Jaccard (mean);
+* the pairwise overlap of the selections: shared picks / k (mean, min), Jaccard (mean), and shared / k when a
+  pick with a near-duplicate (cosine >= 0.9) among the other selection's picks counts as shared;
 * the selection's mean predicted correctness (mean over seeds) -- what the selection is for;
 * ``est``: the estimate written into report.json (``ddcf.select.stability.expected_overlap`` from one run's
   ensemble-member spread; exact only for the k lowest p, i.e. lambda 1);
@@ -45,6 +46,7 @@ from ddcf.select.stability import expected_overlap, overlap, retraining_draw
 from ddcf.select.stage import select
 
 TARGET = "Meta-Llama-3-8B-Instruct"
+NEAR_DUP = 0.9
 
 
 def _value(text: str):
@@ -85,7 +87,11 @@ def measure(x, runs: list[dict], lamdas, ks) -> list[dict]:
         # what report.json says: k-greedy again on one draw of "another retraining" (0 < lambda < 1)
         est = [overlap(s, select(x, retraining_draw(r["p"], r["se"]), k, lam, device="cpu").indices)["shared_frac"]
                for r, s in zip(runs, picks) if r["se"] is not None and 0 < lam < 1] or ([1.0] if lam == 0 else lowest)
+        # a pick of one selection with a near-duplicate (cosine >= 0.9) among the other's picks counts as shared:
+        # tells "other questions" from "the same questions' twins"
+        near = [float(np.mean((x[a] @ x[b].T).max(1) >= NEAR_DUP)) for a, b in itertools.combinations(picks, 2)]
         rows.append(dict(lamda=lam, k=k, shared_mean=float(np.mean(shared)), shared_min=float(np.min(shared)),
+                         near_dup_mean=float(np.mean(near)),
                          jaccard_mean=float(np.mean([o["jaccard"] for o in pairs])),
                          mean_p=float(np.mean([r["p"][s].mean() for r, s in zip(runs, picks)])),
                          est=float(np.mean(est)) if est else None,
@@ -166,8 +172,8 @@ def main(argv=None) -> int:
 def format_table(out: dict, seeds, target: str, overrides: dict) -> str:
     lines = [f"Selection stability over predictor seeds {', '.join(map(str, seeds))} (R={len(seeds)}), target "
              f"{target}" + (f", factor options {overrides}" if overrides else ""),
-             f"{'arch':<7}{'lambda':>7}{'k':>6}{'shared/k mean':>15}{'min':>7}{'Jaccard':>9}{'est':>7}"
-             f"{'est lowest-k':>14}{'mean p(sel)':>13}"]
+             f"{'arch':<7}{'lambda':>7}{'k':>6}{'shared/k mean':>15}{'min':>7}{'Jaccard':>9}{'near-dup':>10}"
+             f"{'est':>7}{'est lowest-k':>14}{'mean p(sel)':>13}"]
 
     def f3(v):
         return f"{v:.3f}" if v is not None else "-"
@@ -175,8 +181,11 @@ def format_table(out: dict, seeds, target: str, overrides: dict) -> str:
     for arch, res in out["archs"].items():
         for r in res["rows"]:
             lines.append(f"{arch:<7}{r['lamda']:>7g}{r['k']:>6}{r['shared_mean']:>15.3f}{r['shared_min']:>7.3f}"
-                         f"{r['jaccard_mean']:>9.3f}{f3(r['est']):>7}{f3(r['est_lowest_k']):>14}"
+                         f"{r['jaccard_mean']:>9.3f}{r['near_dup_mean']:>10.3f}{f3(r['est']):>7}"
+                         f"{f3(r['est_lowest_k']):>14}"
                          f"{r['mean_p']:>13.4f}")
+    lines.append(f"near-dup: shared/k counting a pick with a cosine >= {NEAR_DUP} twin among the other's picks as "
+                 "shared (mean over pairs).")
     lines.append("est: report.json's estimate (k-greedy on one draw of another retraining from the members' spread; "
                  "for lambda 0 or 1 the k-lowest estimate); est lowest-k: expected overlap of the k lowest p.")
     for arch, res in out["archs"].items():
