@@ -252,7 +252,7 @@ def output_dir(layout: Layout, config: SelectConfig) -> Path:
     if config.output_dir:
         return Path(config.output_dir)
     if config.method == "ddcf":  # existing runs, the summary and `ddcf push` keep their paths
-        return layout.selection_dir(config.model_name, config.lamda, config.num_select)
+        return layout.selection_dir(config.model_name, config.lamda, config.num_select, config.redundancy)
     from ddcf.select.methods import load_method
 
     tag = getattr(load_method(config.method), "folder_tag", None)

@@ -218,3 +218,18 @@ def test_device_cuda_without_gpu(layout):
     write_layout(layout, n=20)
     with pytest.raises(DDCFError, match="no CUDA GPU"):
         run(layout, "--num_select", "3", "--device", "cuda")
+
+
+def test_a_signed_selection_does_not_replace_the_floor_run(tmp_path):
+    """--redundancy signed writes lamda<l>_k<k>_signed/: both runs of one lamda and k are kept side by side."""
+    from ddcf.layout import Layout
+
+    layout = Layout(tmp_path)
+    floor = layout.selection_dir("m", 0.2, 10)
+    signed = layout.selection_dir("m", 0.2, 10, "signed")
+    assert floor.name == "lamda0.2_k10" and signed.name == "lamda0.2_k10_signed"
+    from ddcf.select.config import SelectConfig
+    from ddcf.select.stage import output_dir
+
+    assert output_dir(layout, SelectConfig(model_name="m", lamda=0.2, num_select=10, redundancy="signed")) == signed
+    assert output_dir(layout, SelectConfig(model_name="m", lamda=0.2, num_select=10)) == floor
