@@ -103,9 +103,12 @@ def test_pipeline_end_to_end(slice_inputs):
             "difficulty_sum": float(diff.predicted_correctness.sum())}, indent=1) + "\n")
     golden = json.loads(GOLDEN.read_text())
     assert sel.question_id.tolist() == golden["selection_ids"]
+    # The picks are exact.  The metrics and the sum of predicted correctness come from float32 training whose last
+    # bits differ between CPUs/BLAS builds (same code and seed: ECE moved by 1.4e-9 and the sum of ~1,000 values by
+    # 7.6e-6 between two machines of one kind), so they are compared to a tolerance far below any real change.
     for name, value in golden["predictor"].items():
-        assert metrics["final"]["predictor (factor)"][name] == pytest.approx(value, rel=0, abs=1e-9), name
-    assert float(diff.predicted_correctness.sum()) == pytest.approx(golden["difficulty_sum"], abs=1e-6)
+        assert metrics["final"]["predictor (factor)"][name] == pytest.approx(value, rel=0, abs=1e-6), name
+    assert float(diff.predicted_correctness.sum()) == pytest.approx(golden["difficulty_sum"], abs=1e-3)
 
     # Every stage wrote the options it ran with, and they repeat the run.
     for folder, stage in ((layout.verdicts_dir, "verify"), (layout.correctness_dir, "matrix"),
