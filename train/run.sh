@@ -6,7 +6,8 @@
 #
 # TARGET is the model name the selection is made for (as in the correctness matrix / stage 5).  Environment:
 #   DDCF_WORKDIR        work directory (default: the current directory)
-#   SFT_MODEL           model folder or Hub id to fine-tune (default: TARGET)
+#   SFT_MODEL           model folder or Hub id to fine-tune (default: TARGET); another model than TARGET gets its
+#                       own folder, DDCF_data/sft/TARGET/lamda<l>_k<k>__<model> (python -m ddcf.sft.paths)
 #   ACCELERATE_CONFIG   accelerate config for the SFT step (default: train/accelerate/zero3_8gpu.yaml with one
 #                       process per GPU when more than one GPU is visible, else accelerate's default config when
 #                       `accelerate config` was run, else plain python on one device)
@@ -17,9 +18,15 @@
 #                       selection `ddcf distill SELECTION_DIR --teacher $TEACHER $DISTILL_ARGS` writes them and SFT
 #                       trains on SELECTION_DIR/distilled/dataset (select -> distill -> SFT -> eval)
 #   DISTILL_ARGS        more ddcf distill options (e.g. "--verify_responses --thinking on")
-# Every path comes from ddcf's Layout (python -m ddcf.sft.paths).  Resumable: a step whose output is complete is
-# skipped (the evaluation too when its results.json exists and BENCHMARKS/EVAL_ARGS are unset); an interrupted
-# SFT resumes from its last checkpoint and an interrupted evaluation from its last finished shard.
+# Every path comes from ddcf's Layout (python -m ddcf.sft.paths).  Resumable, and keyed on what made each output:
+#   selection  skipped when its report and dataset exist (the folder is named by TARGET, lamda and k)
+#   distill    skipped when its report and dataset exist (ddcf distill checks its own run config)
+#   SFT        skipped only when the folder's finished run has the same model, options and training data
+#              (a SHA-256 of its files); other settings are refused, naming them (python -m ddcf.sft.finished);
+#              an interrupted SFT resumes from its newest complete checkpoint
+#   eval       skipped only when run_sh_eval.json in EVAL_DIR names the same fine-tune (its sft_report.json),
+#              BENCHMARKS and EVAL_ARGS; an evaluation of an earlier fine-tune is deleted and redone, said in the
+#              log (python -m ddcf.sft.evalstate); an interrupted evaluation resumes from its last finished shard
 set -euo pipefail
 
 if [[ $# -lt 3 ]]; then
@@ -36,7 +43,8 @@ WORKDIR=${DDCF_WORKDIR:-$PWD}
 SFT_MODEL=${SFT_MODEL:-$TARGET}
 EVAL_SCRIPT=${EVAL_SCRIPT:-$HERE/eval/evaluate.py}
 
-PATHS=$("$PYTHON" -m ddcf.sft.paths --workdir "$WORKDIR" --model_name "$TARGET" --lamda "$LAMDA" --num_select "$K")
+PATHS=$("$PYTHON" -m ddcf.sft.paths --workdir "$WORKDIR" --model_name "$TARGET" --lamda "$LAMDA" --num_select "$K" \
+  --sft_model "$SFT_MODEL")
 eval "$PATHS"
 
 echo "== 1/3 selection: $SELECTION_DIR"
@@ -48,7 +56,7 @@ else
 fi
 
 SFT_ARGS=(--workdir "$WORKDIR" --model_name "$SFT_MODEL" --selection_model "$TARGET" --lamda "$LAMDA"
-          --num_select "$K")
+          --num_select "$K" --output_dir "$SFT_DIR")
 if [[ -n "${TEACHER:-}" ]]; then
   eval "$("$PYTHON" -m ddcf.distill.paths "$SELECTION_DIR")"
   echo "== 1b/3 distill with $TEACHER: $DISTILLED_DATASET"
@@ -58,14 +66,16 @@ if [[ -n "${TEACHER:-}" ]]; then
     # shellcheck disable=SC2086  # DISTILL_ARGS is a list of options on purpose
     "$PYTHON" -m ddcf distill "$SELECTION_DIR" --teacher "$TEACHER" --workdir "$WORKDIR" ${DISTILL_ARGS:-}
   fi
-  SFT_ARGS+=(--train_file_path "$DISTILLED_DATASET" --output_dir "$SFT_DIR")
+  SFT_ARGS+=(--train_file_path "$DISTILLED_DATASET")
 fi
 SFT_ARGS+=("$@")
 
 echo "== 2/3 fine-tuning $SFT_MODEL: $SFT_DIR"
-if [[ -f "$SFT_REPORT" ]]; then
-  echo "   done before: skipped (train/sft.py --overwrite ... trains again)"
-else
+# exit 0: a finished run with these settings (skipped, said); 3: not finished; else other settings (refused, said)
+SFT_STATE=0
+"$PYTHON" -m ddcf.sft.finished "${SFT_ARGS[@]}" || SFT_STATE=$?
+if [[ $SFT_STATE -ne 0 && $SFT_STATE -ne 3 ]]; then exit "$SFT_STATE"; fi
+if [[ $SFT_STATE -eq 3 ]]; then
   NGPU=0
   if command -v nvidia-smi > /dev/null 2>&1; then NGPU=$(nvidia-smi -L 2> /dev/null | grep -c '^GPU' || true); fi
   if [[ -n "${CUDA_VISIBLE_DEVICES+x}" ]]; then
@@ -92,12 +102,16 @@ if [[ ! -f "$EVAL_SCRIPT" ]]; then
        "$SFT_DIR --benchmarks ${BENCHMARKS:-all} --output_dir $EVAL_DIR" >&2
   exit 1
 fi
-if [[ -f "$EVAL_RESULTS" && -z "${EVAL_ARGS:-}${BENCHMARKS:-}" ]]; then
-  echo "   done before: skipped ($EVAL_RESULTS)"
-else
+# exit 0: this fine-tune was evaluated with these BENCHMARKS/EVAL_ARGS (skipped); 3: evaluate (an evaluation of
+# an earlier fine-tune in EVAL_DIR is deleted first, said)
+EVAL_STATE=0
+"$PYTHON" -m ddcf.sft.evalstate check "$SFT_DIR" "$EVAL_DIR" "${BENCHMARKS:-all}" "${EVAL_ARGS:-}" || EVAL_STATE=$?
+if [[ $EVAL_STATE -ne 0 && $EVAL_STATE -ne 3 ]]; then exit "$EVAL_STATE"; fi
+if [[ $EVAL_STATE -eq 3 ]]; then
   # shellcheck disable=SC2086  # EVAL_ARGS is a list of options on purpose
   "$PYTHON" "$EVAL_SCRIPT" --model_name_or_path "$SFT_DIR" --benchmarks "${BENCHMARKS:-all}" \
     --output_dir "$EVAL_DIR" ${EVAL_ARGS:-}
+  "$PYTHON" -m ddcf.sft.evalstate done "$SFT_DIR" "$EVAL_DIR" "${BENCHMARKS:-all}" "${EVAL_ARGS:-}"
 fi
 
 echo

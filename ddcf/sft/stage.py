@@ -1,13 +1,17 @@
 """Stage 7: supervised fine-tuning of the target model on its selection, with TRL's SFTTrainer.
 
 Reads  DDCF_data/selection/<model>/lamda<l>_k<k>/dataset (or --train_file_path)
-Writes DDCF_data/sft/<model>/lamda<l>_k<k>/ (or --output_dir), paths from the Layout:
+Writes DDCF_data/sft/<model>/lamda<l>_k<k>/ (or --output_dir; a --model_name other than the selection's
+       target gets lamda<l>_k<k>__<model>, ddcf.sft.paths), paths from the Layout:
        the fine-tuned model + tokenizer (LoRA adapters with --use_peft), checkpoint-N/ while training,
-       sft_run_config.json (what the checkpoints were trained with), sft_report.json (last: the run finished),
-       sft.config.yaml
+       sft_run_config.json (what the checkpoints were trained with), sft_trained.json (training ended, before the
+       final save), sft_report.json (last: the run finished, with the settings it was made with), sft.config.yaml
 
-A rerun resumes from the last checkpoint (the settings must match) and skips a finished run (--overwrite trains
-again).  Under ``accelerate launch`` every process runs this; only the main one writes the stage's own files.
+A rerun resumes from the newest complete checkpoint (the settings must match; an incomplete one, left by a kill
+while it was written, is moved to incomplete/), finishes without training when that checkpoint is the last step
+(a kill during the final save), and skips a finished run only when it was made with the same settings and data
+(ddcf.sft.finished; otherwise it refuses, --overwrite trains again).  Under ``accelerate launch`` every process
+runs this; only the main one writes the stage's own files.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from ddcf.io import read_json, write_json
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.runtime import cuda_available, is_available, require
+from ddcf.sft import checkpoints as C
 from ddcf.sft.config import SFTConfig
 from ddcf.sft.data import PreparedData, build_prompt_completion, load_examples, set_chat_template
+from ddcf.sft.finished import WEIGHT_KEYS, check_finished, request
 from ddcf.sft.rope import extend_context
 from ddcf.sft.schedule import Schedule, resolve_schedule
 from ddcf.sft.tokens import PadChoice, apply_pad, choose_pad_token, model_eos_ids
@@ -44,6 +50,7 @@ class Prepared:
     resume_from: str | None
     notes: list[str]
     warnings: list[str]
+    use_cache: bool = True  # the base model's, restored in the saved config (the Trainer sets it False)
 
 
 def is_main_process() -> bool:
@@ -52,11 +59,14 @@ def is_main_process() -> bool:
 
 def paths(layout: Layout, config: SFTConfig) -> tuple[Path, Path]:
     """(training dataset folder, output folder) of a run."""
+    from ddcf.sft.paths import sft_output_dir
+
     model = config.selection_model or config.model_name
     if config.train_file_path:
         return Path(config.train_file_path), Path(config.output_dir)
     run_dir = layout.selection_dir(model, config.lamda, config.num_select)
-    out = Path(config.output_dir) if config.output_dir else layout.sft_dir(model, config.lamda, config.num_select)
+    out = Path(config.output_dir) if config.output_dir else \
+        sft_output_dir(layout, model, config.model_name, config.lamda, config.num_select)
     return layout.selection_dataset(run_dir), out
 
 
@@ -75,24 +85,19 @@ def _load_tokenizer(name: str):
         ) from None
 
 
-def _run_settings(config: SFTConfig, train_path: Path, schedule: Schedule, data: PreparedData) -> dict:
+def _run_settings(config: SFTConfig, train_path: Path, schedule: Schedule, data: PreparedData,
+                  data_sha256: str | None) -> dict:
     """What the checkpoints depend on: a resume with other values would mix two trainings."""
-    keys = ("model_name", "max_length", "learning_rate", "per_device_train_batch_size", "warmup_ratio",
-            "weight_decay", "adam_beta1", "adam_beta2", "lr_scheduler_type", "use_peft", "lora_r", "lora_alpha",
-            "lora_dropout", "lora_target_modules", "seed", "rope_extension", "chat_template")
-    out = {k: getattr(config, k) for k in keys}
-    out.update(train_file_path=str(train_path.resolve()), examples=len(data.dataset),
+    out = {k: getattr(config, k) for k in WEIGHT_KEYS}
+    out.update(train_file_path=str(train_path.resolve()), train_data_sha256=data_sha256, examples=len(data.dataset),
                gradient_accumulation_steps=schedule.grad_accum, world_size=schedule.world_size,
                max_steps=schedule.max_steps)
     return out
 
 
-def _resume_point(config: SFTConfig, out: Path, settings: dict) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    if not out.is_dir():
-        return None
-    last = get_last_checkpoint(str(out))
+def _resume_point(config: SFTConfig, out: Path, settings: dict, warn) -> str | None:
+    # only complete checkpoints: transformers' get_last_checkpoint would pick a half-written one
+    last = C.last_complete(out, move_aside=is_main_process(), warn=warn)
     if last is None:
         return None
     saved_path = Layout.sft_run_config(out)
@@ -106,18 +111,19 @@ def _resume_point(config: SFTConfig, out: Path, settings: dict) -> str | None:
                 f"rerun with the same options to resume from {Path(last).name}, pass --overwrite to train from "
                 "scratch, or pass another --output_dir.",
             )
-    return last
+    return str(last)
 
 
 def _clear(out: Path) -> None:
     for child in out.glob("checkpoint-*"):
         if child.is_dir():
             shutil.rmtree(child)
-    for marker in (Layout.sft_report(out), Layout.sft_run_config(out)):
+    shutil.rmtree(out / C.INCOMPLETE, ignore_errors=True)
+    for marker in (Layout.sft_report(out), Layout.sft_run_config(out), out / C.TRAINED):
         marker.unlink(missing_ok=True)
 
 
-def prepare(layout: Layout, config: SFTConfig, log=print) -> Prepared:
+def prepare(layout: Layout, config: SFTConfig, log=print, data_sha256: str | None = None) -> Prepared:
     """Tokenizer, data, schedule, model and the SFTTrainer, ready to train."""
     require("trl", "make gpu-env ENGINE=train (requirements/gpu-train.txt, trl==1.16.0)", "train/sft.py")
     if config.use_peft:
@@ -159,14 +165,19 @@ def prepare(layout: Layout, config: SFTConfig, log=print) -> Prepared:
 
     if config.overwrite and is_main_process() and out.is_dir():
         _clear(out)
-    settings = _run_settings(config, train_path, schedule, data)
-    resume = None if config.overwrite else _resume_point(config, out, settings)
+    if data_sha256 is None:
+        from ddcf.sft.finished import data_sha256 as sha
+
+        data_sha256 = sha(train_path)
+    settings = _run_settings(config, train_path, schedule, data, data_sha256)
+    resume = None if config.overwrite else _resume_point(config, out, settings, warnings.append)
     if is_main_process():
         for line in (*notes, schedule.describe(), *(f"warning: {w}" for w in warnings)):
             log(line)
         if resume:
             log(f"resuming from {resume}")
 
+    use_cache = bool(getattr(model_config, "use_cache", True))
     trainer, pad = _build_trainer(config, tokenizer, model_config, data, schedule, out, bf16, gpu)
     notes.append(pad.note)
     if pad.warning:
@@ -175,7 +186,7 @@ def prepare(layout: Layout, config: SFTConfig, log=print) -> Prepared:
         log(pad.note)
         out.mkdir(parents=True, exist_ok=True)
         write_json(settings, Layout.sft_run_config(out))
-    return Prepared(trainer, data, schedule, pad, out, resume, notes, warnings)
+    return Prepared(trainer, data, schedule, pad, out, resume, notes, warnings, use_cache)
 
 
 def _build_trainer(config: SFTConfig, tokenizer, model_config, data: PreparedData, schedule: Schedule, out: Path,
@@ -233,33 +244,77 @@ def _build_trainer(config: SFTConfig, tokenizer, model_config, data: PreparedDat
     return trainer, pad
 
 
+def _restore_use_cache(out: Path, value: bool) -> None:
+    """transformers' Trainer sets ``config.use_cache = TrainingArguments.use_cache`` (False) on the model it trains,
+    and save_model writes that into config.json: the fine-tuned model would then generate without its KV cache
+    (hf evaluation about 10x slower per token on a CPU).  Put the base model's value back."""
+    path = Path(out) / "config.json"
+    if not path.is_file():  # LoRA adapters only: the base model's config is used
+        return
+    saved = read_json(path, "the fine-tuned model's config", "rerun with --overwrite")
+    if isinstance(saved, dict) and saved.get("use_cache", value) != value:
+        write_json({**saved, "use_cache": value}, path)
+
+
+def _mean_loss(losses: list) -> float:
+    """Mean of the logged losses: the whole run's mean loss when every step is logged (--logging_steps 1)."""
+    return sum(v for _, v in losses) / len(losses) if losses else float("nan")
+
+
 def run(layout: Layout, config: SFTConfig) -> Report:
     started = time.time()
     train_path, out = paths(layout, config)
-    done = Layout.sft_report(out)
-    if done.is_file() and not config.overwrite:
-        previous = read_json(done, "the report of the finished run", "rerun with --overwrite")
+    wanted = request(config, train_path)
+    previous = None if config.overwrite else check_finished(out, config, train_path)
+    if previous is not None:
         return Report(stage="sft", summary=(
-            f"sft: {out} already holds a finished run ({previous.get('steps', '?')} steps, final loss "
-            f"{previous.get('final_loss', '?')}); nothing to do. Pass --overwrite to train again."),
-            files=[done], details=previous)
-    prep = prepare(layout, config)
-    result = prep.trainer.train(resume_from_checkpoint=prep.resume_from)
-    prep.trainer.save_model(str(out))
-    losses = [(e["step"], e["loss"]) for e in prep.trainer.state.log_history if "loss" in e]
+            f"sft: {out} already holds a finished run with the same settings and data ({previous.get('steps', '?')} "
+            f"steps, final loss {previous.get('final_loss', '?')}); nothing to do. Pass --overwrite to train again."),
+            files=[Layout.sft_report(out)], details=previous)
+    prep = prepare(layout, config, data_sha256=wanted["train_data_sha256"])
+    trained = out / C.TRAINED
+    ended = C.finished_step(Path(prep.resume_from) if prep.resume_from else None, prep.schedule.max_steps)
+    if ended is not None:
+        # killed during the final save: training had ended at this checkpoint, so training again (even "resuming"
+        # at the last step) could only add steps or change the logged losses; its model files are the final ones
+        log_history, steps = ended.get("log_history", []), int(ended["global_step"])
+        marker = read_json(trained, "the end-of-training marker", "rerun with --overwrite") \
+            if trained.is_file() else {}
+        losses = [(e["step"], e["loss"]) for e in log_history if "loss" in e]
+        train_loss = marker.get("train_loss") if isinstance(marker, dict) and marker.get("steps") == steps else None
+        if train_loss is None:  # killed before the marker: the mean of the logged losses
+            train_loss = _mean_loss(losses)
+        if is_main_process():
+            C.install_model_from(Path(prep.resume_from), out)
+        prep.notes.append(f"training had ended at {Path(prep.resume_from).name} (step {steps} of "
+                          f"{prep.schedule.max_steps}); its model was installed without training again")
+    else:
+        result = prep.trainer.train(resume_from_checkpoint=prep.resume_from)
+        steps, train_loss = int(prep.trainer.state.global_step), float(result.training_loss)
+        losses = [(e["step"], e["loss"]) for e in prep.trainer.state.log_history if "loss" in e]
+        if prep.resume_from:
+            # the Trainer's training_loss sums this session's steps only but divides by every step (a run resumed
+            # at step 4 of 8 reports about half its loss); the log history spans the whole run
+            train_loss = _mean_loss(losses)
+        if is_main_process():
+            write_json({"steps": steps, "train_loss": train_loss}, trained)
+        prep.trainer.save_model(str(out))
+    if is_main_process():
+        _restore_use_cache(out, prep.use_cache)
     details = {
         "model_name": config.model_name, "train_file_path": str(train_path), "output_dir": str(out),
         "examples": len(prep.data.dataset), "dropped": prep.data.dropped, "dropped_ids": prep.data.dropped_ids,
-        "steps": int(prep.trainer.state.global_step), "epochs": prep.schedule.epochs,
-        "effective_batch": prep.schedule.effective_batch, "train_loss": float(result.training_loss),
+        "steps": steps, "epochs": prep.schedule.epochs,
+        "effective_batch": prep.schedule.effective_batch, "train_loss": train_loss,
         "first_loss": round(losses[0][1], 4) if losses else None,
         "final_loss": round(losses[-1][1], 4) if losses else None,
         "losses": losses, "pad_token": prep.pad.token, "pad_source": prep.pad.source,
-        "resumed_from": prep.resume_from, "notes": prep.notes, "seconds": round(time.time() - started, 1),
+        "resumed_from": prep.resume_from, "finished_from_checkpoint": ended is not None, "settings": wanted,
+        "notes": prep.notes, "seconds": round(time.time() - started, 1),
     }
     files = []
     if is_main_process():
-        files.append(write_json(details, done))
+        files.append(write_json(details, Layout.sft_report(out)))
     summary = [f"sft: fine-tuned {config.model_name} -> {out}", *(f"  {n}" for n in prep.notes),
                "  " + prep.schedule.describe().replace("\n", "\n  "),
                f"  {details['steps']} optimizer steps, loss {details['first_loss']} -> {details['final_loss']} "

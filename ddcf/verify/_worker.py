@@ -95,7 +95,24 @@ def _quiet() -> None:
     warnings.simplefilter("ignore")
 
 
+def _exit_with_parent() -> None:
+    """A parent killed with SIGKILL cannot stop its workers, and a worker notices the closed stdin only after its
+    imports or its current pair (seconds): poll the parent's pid and leave at once when it is gone."""
+    import threading
+
+    # the pool names its pid: a parent killed before this line ran would otherwise never be noticed
+    parent = int(os.environ.get("DDCF_POOL_PARENT") or os.getppid())
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> int:
+    _exit_with_parent()  # before the slow imports below
     sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # anything else printed goes to stderr, never into the protocol

