@@ -36,8 +36,9 @@ class DistillConfig(VerifyOptions):
         "or auto (the template's default).", choices=THINKING,
     )
     chat_template: str = option(
-        "auto", "How the question is rendered for the teacher: auto (the tokenizer's template), chatml, plain, or "
-        "a .jinja file (as ddcf evaluate).", metavar="auto|chatml|plain|FILE",
+        "model", "How the question is rendered for the teacher: model (the teacher tokenizer's own template; 'auto' "
+        "is accepted as the earlier name), reference (the released DDCF ChatML prompt), chatml, plain, or a .jinja "
+        "file (as ddcf evaluate).", metavar="model|reference|chatml|plain|FILE",
     )
     temperature: float = option(0.6, "Sampling temperature; 0 = greedy (Qwen3 thinking mode: 0.6).", min=0.0)
     top_p: float = option(0.95, "Nucleus sampling mass (only with --temperature > 0).", min_excl=0.0, max=1.0)

@@ -83,7 +83,8 @@ def test_crowd_selection_scores_the_pool_with_its_texts(texted):
     layout, synth = texted
     pstage.run(layout, PredictorConfig(**FAST))
     dstage.run(layout, DifficultyConfig(all_models=True, device="cpu", no_progress=True, no_plot=True))
-    cfg = SelectConfig(model_name=synth.models[0], method="crowd", num_select=6, clusters=3, no_progress=True)
+    cfg = SelectConfig(model_name=synth.models[0], method="crowd", num_select=6, clusters=3, no_progress=True,
+                       crowd_stability="accuracy")  # the synthetic model names carry no sizes
     assert sstage.run(layout, cfg).exit_code in (0, None)
     ctx = Context(layout=layout, config=cfg, pool=sstage.load_pool(layout, synth.models[0]), k=6)
     p, models, _ = predicted_matrix(ctx, [synth.models[2]])
