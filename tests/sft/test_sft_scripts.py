@@ -159,7 +159,7 @@ def test_run_sh_never_reuses_another_models_or_options_fine_tune_or_evaluation(c
                          "out = pathlib.Path(sys.argv[-1]); out.mkdir(parents=True, exist_ok=True)\n"
                          "rep = json.loads((pathlib.Path(sys.argv[2]) / 'sft_report.json').read_text())\n"
                          "(out / 'results.json').write_text(json.dumps({'sft_model': rep['model_name'], "
-                         "'seconds': rep['seconds'], 'lr': rep['settings']['learning_rate']}))\n")
+                         "'seconds': rep['seconds'], 'lr': rep.get('settings', {}).get('learning_rate')}))\n")
     other = tmp_path / "other_lm"
     shutil.copytree(chat_lm, other)
     cmd = ["bash", str(ROOT / "train" / "run.sh"), "target-m", "0.2", "9", "--max_steps", "1", "--max_length",
