@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -186,7 +187,8 @@ def _finish(layout, config, sel_dir, sel_report, part_all, done, corpus_size, ha
         f"({cost['mean_tokens_per_question']:,.0f} tokens per question; {cost['cost_ratio']}x fewer)",
         f"  shards: {n_new} generated now, {n_shards - n_new} finished before (resumed)",
         f"  SFT dataset: {dataset}",
-        f"  next: python train/sft.py --model_name MODEL --train_file_path {dataset} --output_dir OUT",
+        f"  next: python train/sft.py --model_name MODEL --train_file_path {shlex.quote(str(dataset))} --output_dir OUT"
+        f"{layout.workdir_option}",
     ])
     return Report(stage="distill", summary=summary, files=[dataset, layout.distill_report(sel_dir)],
                   warnings=warnings, config_dir=layout.distill_dir(sel_dir),

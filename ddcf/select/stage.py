@@ -15,6 +15,7 @@ correctness <= max_score, in the order of the corpus embedding file.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -346,7 +347,8 @@ def run(layout: Layout, config: SelectConfig) -> Report:
     if needs_distill:
         summary = (summary_text(report) + "\n\n"
                    f"  the corpus has no responses: {dataset} holds the questions with an empty response column.\n"
-                   f"  next step: ddcf distill {out} --teacher MODEL   (writes {layout.distill_dataset(out)})")
+                   f"  next step (writes {layout.distill_dataset(out)}):\n"
+                   f"  ddcf distill {shlex.quote(str(out))} --teacher MODEL{layout.workdir_option}")
     return Report(
         stage="select", summary=summary, files=files, warnings=list(pool.warnings), config_dir=out,
         details=dict(output_dir=out, selection=sel, report=report, result=result),

@@ -183,3 +183,22 @@ def test_distill_with_a_tiny_local_model_on_cpu(selection, tiny_lm):
     shards = pd.concat(pd.read_parquet(p) for p in sorted(layout.distill_shards(sel).glob("shard-*.parquet")))
     assert (shards["response_tokens"] <= 6).all() and rep["cost"]["teacher_tokens_generated"] > 0
     assert rep["engine"]["backend"] == "hf"
+
+
+def test_printed_next_steps_carry_the_workdir(selection, capsys):
+    """The selection's and distill's "next" commands run as printed from elsewhere: they name --workdir."""
+    import shlex
+
+    from distill_testlib import MODEL
+
+    from ddcf.select.cli import main as select_main
+
+    layout, sel = selection
+    capsys.readouterr()
+    assert select_main(["--workdir", str(layout.root), "--model_name", MODEL, "--no_progress", "--num_select",
+                        str(K)]) == 0
+    out = flat(capsys.readouterr().out)
+    assert f"ddcf distill {shlex.quote(str(sel))} --teacher MODEL --workdir {shlex.quote(str(layout.root))}" in out
+    assert run_cli(layout, sel, "--temperature", "0") == 0
+    out = flat(capsys.readouterr().out)
+    assert f"--output_dir OUT --workdir {shlex.quote(str(layout.root))}" in out
