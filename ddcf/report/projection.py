@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from ddcf.errors import DDCFError
 from ddcf.io import file_sha256, load_embeddings, manifest_path, save_embeddings
 from ddcf.layout import Layout
 from ddcf.runtime import progress, require, usable_cores
@@ -95,7 +96,12 @@ def corpus_map(layout: Layout, x, emb_ids: list[str], method: str, fit_points: i
     p = params(method, x.shape[0], fit_points, seed)
     path = layout.projection_cache(cache_key(layout, p))
     if path.is_file():
-        coords, ids, _ = load_embeddings(path, "cached corpus map")
+        try:
+            coords, ids, _ = load_embeddings(path, "cached corpus map")
+        except DDCFError:
+            # A cache, not an input: one half-written by a killed run (vectors there, manifest or ids not yet) is
+            # rebuilt below, as the embedding cache does with a damaged chunk; refusing would block every rerun.
+            coords, ids = None, None
         if ids == emb_ids:
             return np.asarray(coords, dtype=np.float32), p, True
     coords = project(x, p, show_progress)

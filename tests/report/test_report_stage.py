@@ -176,3 +176,20 @@ def test_bad_input(work, tmp_path, capsys):
     assert "--family_map" in err()
     write_json({"model": MODELS[0]}, tmp_path / "report.json")  # a folder without selection.parquet
     assert ddcf([*w, str(tmp_path)]) == 2 and "selection table" in err()
+
+
+def test_a_half_written_map_cache_is_rebuilt(work, tmp_path):
+    """A kill after the map cache's vectors were written but before its manifest: the next report rebuilds it
+    (it used to refuse every rerun, pointing at the corpus embeddings)."""
+    from ddcf.io import manifest_path
+
+    layout, dirs = work
+    report(layout, dirs[:1], "--fit_points", "120", "--sweep_points", "0")
+    cache = [p for p in layout.projection_cache("x").parent.glob("tsne-*.npy")
+             if json.loads(manifest_path(p).read_text()).get("fit_points") == 120]
+    assert len(cache) == 1
+    manifest_path(cache[0]).unlink()
+    _, again = report(layout, dirs[:1], "--fit_points", "120", "--sweep_points", "0")
+    assert again["projection"]["cached"] is False and manifest_path(cache[0]).is_file()
+    _, third = report(layout, dirs[:1], "--fit_points", "120", "--sweep_points", "0")
+    assert third["projection"]["cached"] is True
