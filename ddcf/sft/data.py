@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ddcf.chat_format import MODEL, REFERENCE, reference_prompt
 from ddcf.errors import DDCFError, first_line
+from ddcf.io import has_visible_text
 from ddcf.sft.config import CHATML
 
 #: ChatML as a Jinja chat template (for --chat_template chatml), the layout of ddcf.select.sft_dataset.render_chatml
@@ -120,7 +121,8 @@ def _turns(row: dict, kind: str, index: int, path) -> tuple[str, str]:
         users = [m["content"] for m in msgs if m.get("role") == "user"]
         answers = [m["content"] for m in msgs if m.get("role") == "assistant"]
         q, r = (users[0] if users else None), (answers[-1] if answers else None)
-    if not isinstance(q, str) or not q.strip() or not isinstance(r, str) or not r.strip():
+    # the pipeline's one emptiness rule: whitespace or zero-width characters only is empty too (str.strip() is not)
+    if not isinstance(q, str) or not has_visible_text(q) or not isinstance(r, str) or not has_visible_text(r):
         qid = row.get("question_id", f"row {index}")
         raise DDCFError(f"The example {qid!r} of {path} has an empty question or response.",
                         "fill in or drop such examples, or rerun k_greedy_selection.py (it refuses them).")

@@ -166,3 +166,14 @@ def test_help_says_what_fits_where(capsys):
         main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "ZeRO-3" in out and "--use_peft" in out and "80 GB" in out and "Table 4" in out
+
+
+@pytest.mark.parametrize("question,response", [("\u200b\u200b", "42"), ("What is 6*7?", " \u200b\ufeff ")])
+def test_zero_width_only_turns_are_empty(question, response):
+    """A question or response of zero-width characters only is as empty as whitespace (str.strip() keeps them)."""
+    from ddcf.sft.data import _turns
+
+    with pytest.raises(DDCFError, match="empty question or response"):
+        _turns({"question": question, "response": response, "question_id": "q1"}, "question_response", 0, "ds")
+    assert _turns({"question": "What is 6*7?", "response": "42"}, "question_response", 0, "ds") == ("What is 6*7?",
+                                                                                                  "42")
