@@ -70,6 +70,8 @@ class DistillConfig(VerifyOptions):
 
     def check(self) -> None:
         super().check()
+        if self.chat_template == "auto":  # the earlier name: one spelling, so prompts, stops and resume agree
+            self.chat_template = "model"
         if self.n > 1 and self.temperature == 0.0:
             raise DDCFError(f"--n {self.n} with greedy decoding gives {self.n} identical responses.",
                             "add --temperature > 0 or use --n 1.")

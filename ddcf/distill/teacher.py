@@ -28,9 +28,7 @@ def prompt_renderer(tokenizer, chat_template: str, thinking: str) -> Callable[[l
     """ddcf evaluate's renderer, plus ``enable_thinking`` for the tokenizer's own template (Qwen3 style).
 
     A teacher answers in its own template by default (distillation is not part of the released code, so there is
-    no reference format to follow); 'auto' is the earlier name of 'model' and still accepted."""
-    if chat_template == "auto":
-        chat_template = EP.MODEL
+    no reference format to follow; the config turns the earlier name 'auto' into 'model')."""
     render = EP.renderer(tokenizer, chat_template)  # also the error for a tokenizer without a template
     hf_tok = getattr(tokenizer, "tok", None)
     if chat_template == EP.MODEL and thinking != "auto" and hf_tok is not None:

@@ -202,3 +202,12 @@ def test_printed_next_steps_carry_the_workdir(selection, capsys):
     assert run_cli(layout, sel, "--temperature", "0") == 0
     out = flat(capsys.readouterr().out)
     assert f"--output_dir OUT --workdir {shlex.quote(str(layout.root))}" in out
+
+
+def test_the_earlier_template_name_auto_is_model():
+    """'auto' (the name before evaluate's rename) becomes 'model' once, so prompts, stops and the resume key agree."""
+    from ddcf.distill.config import DistillConfig
+
+    cfg = DistillConfig(selection_dir="x", teacher="t", chat_template="auto")
+    cfg.check()
+    assert cfg.chat_template == "model"
