@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     from ddcf.verify.extract import get_chain
     from ddcf.verify.gold import grading_style, normalize_gold
     from ddcf.verify.grade import grade_completions
-    from ddcf.verify.pool import MathVerifyPool, default_workers
+    from ddcf.verify.workers import MathVerifyWorkers, default_workers
 
     args = parse_args(argv)
     workers = args.workers or default_workers()
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     sample = rng.sample(pairs, min(args.baseline_sample, len(pairs)))
     per_pair = []
     for _ in range(max(1, args.repeats)):
-        with MathVerifyPool(workers=1, timeout=args.timeout) as pool:
+        with MathVerifyWorkers(workers=1, timeout=args.timeout) as pool:
             pool.run([("1", "1")])  # start-up is not part of the per-pair cost
             out = pool.run(sample)
         per_pair.append(sum(o.seconds for o in out) / len(out))

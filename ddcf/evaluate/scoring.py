@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf.generate.passrate import pass_at_k, pass_rates
-from ddcf.verify.choice import CHAIN as CHOICE
+from ddcf.verify.choice_letters import CHAIN as CHOICE
 from ddcf.verify.equivalence import Verifier
 from ddcf.verify.generated import verify_generations
 from ddcf.verify.gold import GSM8K, MATH

@@ -1,4 +1,4 @@
-"""The worker-process side of the math-verify pool: ``python <path>/_worker.py``.
+"""The worker-process side of ddcf.verify.workers: ``python <path>/_worker.py``.
 
 Run by path, not as ``-m ddcf...``, so a worker imports only the standard
 library and math-verify (not pandas via the package).

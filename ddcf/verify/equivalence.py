@@ -8,7 +8,7 @@ Order of checks for one (prediction, gold) pair, cheapest first:
    GSM8K-style pairs always end here (their golds are numbers);
    ``symbolic``: the gold is a number and the prediction has free variables or is prose -> False;
 4. ``cache``: the persistent Parquet cache of earlier math-verify verdicts;
-5. ``math-verify`` in killable worker processes (:mod:`ddcf.verify.pool`) with a hard limit per pair.
+5. ``math-verify`` in killable worker processes (:mod:`ddcf.verify.workers`) with a hard limit per pair.
 
 Verdicts are a pure function of (normalised prediction, normalised gold,
 verifier version), except that a pair which timed out is retried under a
@@ -40,6 +40,7 @@ from ddcf.verify.normalize import (
     strict_number,
     strip_trailing_unit,
 )
+from ddcf.verify.workers import MathVerifyWorkers
 
 # Bump LOGIC_VERSION when extraction or normalisation changes a verdict (verdict tables made by
 # an older version are then re-verified on resume).  Bump CHECK_VERSION when what the workers do
@@ -164,7 +165,7 @@ class VerifyStats:
 
 
 class Verifier:
-    """Checks (prediction, gold) pairs; owns the worker pool and the caches.
+    """Checks (prediction, gold) pairs; owns the worker processes and the caches.
 
     Use as a context manager (or call :meth:`close`) so worker processes end
     and the persistent cache is written.
@@ -191,21 +192,19 @@ class Verifier:
         self.version = verifier_version()
         self.cache = VerifyCache(cache_path, cache_version())
         self._memo: dict[tuple[str, str, str], Verdict] = {}
-        self._pool = None
+        self._procs = None
         self.stats = VerifyStats()
 
     # -------------------------------------------------------------- lifecycle
-    def _get_pool(self):
-        if self._pool is None:
-            from ddcf.verify.pool import MathVerifyPool
-
-            self._pool = MathVerifyPool(workers=self.workers, timeout=self.timeout, batch_size=self.batch_size)
-        return self._pool
+    def _get_procs(self):
+        if self._procs is None:
+            self._procs = MathVerifyWorkers(workers=self.workers, timeout=self.timeout, batch_size=self.batch_size)
+        return self._procs
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        if self._procs is not None:
+            self._procs.close()
+            self._procs = None
         self.cache.save()
 
     def __enter__(self) -> "Verifier":
@@ -256,7 +255,7 @@ class Verifier:
         order = sorted(range(len(need)), key=lambda i: need[i])
         need = [need[i] for i in order]
         triples = [triples[i] for i in order]
-        pool = self._get_pool()
+        procs = self._get_procs()
         bar = progress_bar(
             total=len(need), desc="math-verify", unit="pair", enabled=self.progress, mininterval=0.5, leave=False
         )
@@ -274,12 +273,12 @@ class Verifier:
                 last_save[0] = time.monotonic()
                 last_save[1] = last_save[0] - now
 
-        kills_before = pool.kills
+        kills_before = procs.kills
         try:
-            outcomes = pool.run(need, on_result=on_result)
+            outcomes = procs.run(need, on_result=on_result)
         finally:
             bar.close()
-        self.stats.kills += pool.kills - kills_before
+        self.stats.kills += procs.kills - kills_before
         for (p, g), triple, out in zip(need, triples, outcomes):
             self.stats.math_verify += 1
             self.stats.math_verify_seconds += out.seconds

@@ -12,25 +12,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ddcf.errors import DDCFError, first_line
-from ddcf.io import blank_text, hash_ids, write_parquet
+from ddcf.errors import first_line
+from ddcf.io import hash_ids, write_parquet
 from ddcf.layout import Layout
 from ddcf.runtime import progress as progress_bar
-from ddcf.verify.answer_types import AUTO, grade_rows, resolve
+from ddcf.verify.answer_types import AUTO, NOPARSE, AnswerType, BadGold, _missing
 from ddcf.verify.answer_types import get as get_answer_type
 from ddcf.verify.answer_types.math import read_style
+from ddcf.verify.answer_types.pick import resolve
+from ddcf.verify.completions import (
+    COMPLETION_COLUMNS,  # noqa: F401 - moved; shim removed at integration
+    _is_missing,
+    check_completions,
+    text_columns,
+)
 from ddcf.verify.config import DEFAULT_TIMEOUT_S
 from ddcf.verify.equivalence import Verifier, gold_key, prediction_key
+from ddcf.verify.equivalence import verifier_version as current_verifier_version
 from ddcf.verify.extract import SCAN_CHARS
 from ddcf.verify.gold import grading_style, normalize_gold
 
-COMPLETION_COLUMNS = ["model", "question_id", "question", "gold", "completion"]
 VERDICT_COLUMNS = [
     "model", "question_id", "question", "dataset", "completion", "prediction", "gold", "correct", "status"
 ]
@@ -50,76 +55,6 @@ VERDICT_STATUSES = {
 }
 
 
-def _is_missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def check_completions(df: pd.DataFrame, what: str) -> None:
-    missing = [c for c in COMPLETION_COLUMNS if c not in df.columns]
-    if missing:
-        raise DDCFError(
-            f"The {what} lacks the column(s) {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}.",
-            f"provide a table with the columns {', '.join(COMPLETION_COLUMNS)} (and optionally dataset).",
-        )
-    for col in ("model", "question_id", "question", "gold"):
-        bad = blank_text(df[col])
-        if bad.any():
-            rows = ", ".join(map(str, list(df.index[bad])[:5]))
-            raise DDCFError(
-                f"The {what} has {int(bad.sum())} row(s) with an empty '{col}' (e.g. rows {rows}).",
-                f"fill in '{col}' for every row or drop those rows.",
-            )
-    dup = df.duplicated(["model", "question_id"])
-    if dup.any():
-        first = df.loc[dup].iloc[0]
-        raise DDCFError(
-            f"The {what} has {int(dup.sum())} duplicate (model, question_id) row(s), e.g. "
-            f"{first['model']!r} / {first['question_id']!r}.",
-            "keep one completion per model and question (e.g. the first sample) before verifying.",
-        )
-
-
-def _bad_cell(x) -> str | None:
-    """Why ``x`` is no text cell (None when it is one, or missing, or a number / bool written as text)."""
-    if x is None or isinstance(x, str) or (isinstance(x, float) and math.isnan(x)):
-        return None
-    if isinstance(x, (bool, int, float, np.integer, np.floating, np.bool_)):
-        return None
-    if isinstance(x, (bytes, bytearray, memoryview)):
-        try:
-            bytes(x).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return f"bytes that are not valid UTF-8 (byte 0x{bytes(x)[exc.start]:02x} at offset {exc.start})"
-        return None
-    return f"a {type(x).__name__} ({first_line(repr(x), 60)})"
-
-
-def text_columns(df: pd.DataFrame, what: str) -> pd.DataFrame:
-    """``df`` with bytes in its text columns decoded, or a DDCFError for content that is not text.
-
-    Unambiguous cells are converted: UTF-8 bytes (a Parquet binary column) are decoded and numbers
-    are written as text (CSV question ids).  Bytes that are not UTF-8, lists, dicts or other
-    objects stop the run with the file, column and row named: ``str()`` of them would be
-    graded as if it were the text (``"b'...'"``, ``"[1, 2]"``).
-    """
-    out = {}
-    for col in [*COMPLETION_COLUMNS, "dataset"]:
-        if col not in df.columns or df[col].dtype != object:
-            continue  # a numeric column reads as text unambiguously; str columns need nothing
-        values = df[col].tolist()
-        for row, x in zip(df.index, values):
-            why = _bad_cell(x)
-            if why is not None:
-                raise DDCFError(
-                    f"The {what} has non-text content in column '{col}' (row {row}: {why}).",
-                    f"store '{col}' as text (UTF-8 strings) in every row.",
-                )
-        if any(isinstance(x, (bytes, bytearray, memoryview)) for x in values):
-            out[col] = [bytes(x).decode("utf-8") if isinstance(x, (bytes, bytearray, memoryview)) else x
-                        for x in values]
-    return df.assign(**out) if out else df
-
-
 def grade_completions(
     df: pd.DataFrame,
     *,
@@ -135,9 +70,9 @@ def grade_completions(
 
     The type of a row is its ``answer_type`` column, else its dataset's default (gsm8k/math -> math), else
     ``answer_type`` (``auto``: picked per dataset from the gold values,
-    :func:`ddcf.verify.answer_types.auto_pick`).  Rows of the math type go through :func:`grade_math` (below) exactly as
-    before the registry existed; the others through their type's grader.  ``result.attrs["row_errors"]``
-    lists (row, reason) for every row with status 'error'.
+    :func:`ddcf.verify.answer_types.pick.auto_pick`).  Rows of the math type go through :func:`grade_math`
+    (below) exactly as before the registry existed; the others through :func:`grade_rows`.
+    ``result.attrs["row_errors"]`` lists (row, reason) for every row with status 'error'.
     """
     df = text_columns(df, what)
     check_completions(df, what)
@@ -156,12 +91,59 @@ def grade_completions(
         rows = [i for i, t in enumerate(types) if t == name]
         kind = get_answer_type(name)
         sub = frame.iloc[rows]
-        got = (grade_math(sub, **kw) if kind.grade is not None else grade_rows(kind, sub))
+        got = grade_math(sub, **kw) if kind.whole_table else grade_rows(kind, sub)
         row_errors += [(rows[j], msg) for j, msg in got.attrs.get("row_errors", [])]
         parts.append(got.set_axis(rows))
     out = pd.concat(parts).sort_index().reset_index(drop=True)
     out.attrs["row_errors"] = sorted(row_errors)
     return out
+
+
+def grade_rows(kind: AnswerType, df, **_options):
+    """Verdict rows (:data:`VERDICT_COLUMNS`) for ``df`` graded row by row by ``kind`` (every type whose
+    ``whole_table`` is not set, i.e. all but math).
+
+    A gold the type cannot use (a choice gold that names no listed option, a code gold that is no literal)
+    gives that row status 'error' with the reason in ``attrs["row_errors"]``; the other rows are graded.
+    Status per row: see :mod:`ddcf.verify.answer_types` ('ok' becomes 'truncated' when only the completion's
+    tail was read).
+    """
+    questions = df["question"].astype(str).tolist()
+    golds = df["gold"].astype(str).tolist()
+    comps = ["" if not isinstance(c, str) else c for c in df["completion"].tolist()]
+    preds, correct, status, errors = [], [], [], []
+    for i, (q, g, c) in enumerate(zip(questions, golds, comps)):
+        try:
+            key = kind.gold(g, q)
+        except BadGold as exc:
+            preds.append(None)
+            correct.append(False)
+            status.append("error")
+            errors.append((i, f"{kind.name} gold {g[:60]!r}: {exc}"))
+            continue
+        r = kind.read(c, q)
+        ok = r.value is not NOPARSE and bool(kind.same(r.value, key))
+        preds.append(r.answer)
+        correct.append(ok)
+        status.append("truncated" if r.truncated and r.status == "ok" else r.status)
+    datasets = df["dataset"].tolist() if "dataset" in df.columns else [None] * len(df)
+    out = pd.DataFrame({
+        "model": df["model"].astype(str).to_numpy(), "question_id": df["question_id"].astype(str).to_numpy(),
+        "question": questions, "dataset": [kind.name if _missing(d) else str(d) for d in datasets],
+        "completion": comps, "prediction": pd.array(preds, dtype="string"), "gold": golds,
+        "correct": pd.array(correct, dtype="bool"), "status": status,
+    }, columns=VERDICT_COLUMNS)
+    out.attrs["row_errors"] = errors
+    return out
+
+
+def grade_choices(df, **_ignored):
+    """Verdict rows for a completions table of choice questions (through the ``choice`` answer type).
+
+    Accepts (and ignores) the options of :func:`grade_completions`: letters need no math checker, workers or
+    time limit.
+    """
+    return grade_rows(get_answer_type("choice"), df)
 
 
 def grade_math(
@@ -315,8 +297,6 @@ def write_verdicts(
     extra: dict | None = None,
 ) -> Path:
     """Write ``verdicts_df`` (one model's rows) to ``layout.verdicts(model)`` atomically, with provenance."""
-    from ddcf.verify.equivalence import verifier_version as _vv
-
     missing = [c for c in VERDICT_COLUMNS if c not in verdicts_df.columns]
     if missing:
         raise ValueError(f"verdict table lacks columns {missing}")
@@ -327,7 +307,7 @@ def write_verdicts(
     meta = {
         "stage": "verify",
         "model": model,
-        "verifier_version": verifier_version or _vv(),
+        "verifier_version": verifier_version or current_verifier_version(),
         "timeout_s": timeout,
         "source": source,
         "n": int(len(out)),

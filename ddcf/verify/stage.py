@@ -14,9 +14,18 @@ import time
 import pandas as pd
 
 from ddcf.errors import DDCFError
+from ddcf.io import hash_ids, read_parquet_metadata, read_table, write_parquet
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
+from ddcf.verify.accuracy import format_summary, summarize_verdicts
+from ddcf.verify.answer_types.pick import resolve
+from ddcf.verify.completions import COMPLETION_COLUMNS, check_completions, seed_questions_from_completions, text_columns
 from ddcf.verify.config import VerifyConfig
+from ddcf.verify.equivalence import Verifier, verifier_version
+from ddcf.verify.extract import SCAN_CHARS
+from ddcf.verify.gold import grading_style
+from ddcf.verify.grade import completions_fingerprint, grade_completions, write_verdicts
+from ddcf.verify.reference.grader import REFERENCE_VERSION, regrade
 
 COMPLETIONS_FIX = (
     "pass a Parquet, CSV or JSONL table with the columns model, question_id, question, gold, completion "
@@ -43,8 +52,6 @@ def select_models(all_models: list[str], wanted: list[str], path) -> list[str]:
 def is_up_to_date(layout: Layout, model: str, fingerprint: dict, version: str, answer_types: dict) -> bool:
     """True when the model's verdict table was made from these completions by this verifier version and with
     the same answer types (a table graded as math before ``--answer_type choice`` is stale)."""
-    from ddcf.io import read_parquet_metadata
-
     path = layout.verdicts(model)
     if not path.exists():
         return False
@@ -69,13 +76,8 @@ def read_completions(path: str, answer_type: str = "auto") -> pd.DataFrame:
     """The completions table with string columns, an answer type and a dataset on every row.
 
     The answer type is the row's ``answer_type``, else its dataset's default, else ``answer_type``
-    (:func:`ddcf.verify.answer_types.resolve`); math rows without a dataset get their grading style
+    (:func:`ddcf.verify.answer_types.pick.resolve`); math rows without a dataset get their grading style
     (gsm8k/math, inferred from the gold) as dataset, other rows their answer type's name."""
-    from ddcf.io import read_table
-    from ddcf.verify.answer_types import resolve
-    from ddcf.verify.gold import grading_style
-    from ddcf.verify.grade import COMPLETION_COLUMNS, check_completions, text_columns
-
     df = read_table(path, "completions", COMPLETION_COLUMNS, COMPLETIONS_FIX)
     df = text_columns(df, f"completions file {path}")
     check_completions(df, f"completions file {path}")
@@ -111,8 +113,6 @@ def read_completions(path: str, answer_type: str = "auto") -> pd.DataFrame:
 
 def _row_warnings(verdicts: pd.DataFrame) -> list[str]:
     """One line per kind of row that was graded but deserves a look ('error', 'truncated')."""
-    from ddcf.verify.extract import SCAN_CHARS
-
     out = []
     errors = verdicts.attrs.get("row_errors", [])
     if errors:
@@ -141,12 +141,6 @@ def _row_warnings(verdicts: pd.DataFrame) -> list[str]:
 
 
 def run(layout: Layout, config: VerifyConfig) -> Report:
-    from ddcf.data.bundled import seed_questions_from_completions
-    from ddcf.io import hash_ids, write_parquet
-    from ddcf.verify.accuracy import format_summary, summarize_verdicts
-    from ddcf.verify.equivalence import Verifier, verifier_version
-    from ddcf.verify.grade import completions_fingerprint, grade_completions, write_verdicts
-
     t0 = time.perf_counter()
     path = config.completions
     df = read_completions(path, config.answer_type)
@@ -166,8 +160,6 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
     layout.check_distinct_paths(all_models, layout.verdicts)
     version = verifier_version()
     if config.grader == "reference":  # the released grader's verdicts (ddcf.verify.reference)
-        from ddcf.verify.reference.grader import REFERENCE_VERSION, regrade
-
         version = f"{REFERENCE_VERSION}+{version}"
     by_model = {m: g for m, g in df[df["model"].isin(models)].groupby("model", sort=False)}
     todo, skipped = [], []

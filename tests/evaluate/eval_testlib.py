@@ -5,7 +5,7 @@ from __future__ import annotations
 from ddcf.evaluate import benchmarks as B
 from ddcf.generate.backends import Backend, Completion
 from ddcf.generate.backends.dummy import ByteTokenizer
-from ddcf.verify.choice import extract_choice
+from ddcf.verify.answer_types.choice import extract_choice
 
 
 def eval_config(tmp_path, **kw):

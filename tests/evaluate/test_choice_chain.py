@@ -2,8 +2,10 @@
 
 import pytest
 
-from ddcf.verify.choice import extract_choice, gold_letter, grade_choices
+from ddcf.verify.answer_types.choice import extract_choice
+from ddcf.verify.choice_letters import gold_letter
 from ddcf.verify.extract import CHAINS, extract_answer
+from ddcf.verify.grade import grade_choices
 
 # (completion, expected letter); written like Qwen2.5-Math / R1-distill outputs on SAT and MMLU-STEM
 CASES = [

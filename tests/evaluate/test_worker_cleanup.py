@@ -1,4 +1,4 @@
-"""Issue 25: after a kill -9 of an evaluation, its math-verify worker processes (ddcf.verify.pool, used by the
+"""Issue 25: after a kill -9 of an evaluation, its math-verify worker processes (ddcf.verify.workers, used by the
 evaluation's graders) must not stay alive for seconds: each worker watches its parent's pid."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 
 PARENT = """
 import sys, time
-from ddcf.verify.pool import MathVerifyPool
+from ddcf.verify.workers import MathVerifyWorkers as MathVerifyPool
 pool = MathVerifyPool(workers=2, timeout=5)
 pool._fill()  # spawn the workers (they now import sympy and math-verify, then warm up: seconds)
 print(" ".join(str(w.proc.pid) for w in pool._procs), flush=True)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from ddcf.verify import answer_types as AT
+from ddcf.verify.answer_types import pick
 from ddcf.verify.front import Front
 from ddcf.verify.grade import grade_completions
 
@@ -120,12 +121,12 @@ def test_code_output_real_output_forms(text, gold, ok):
 def test_auto_picks_per_dataset_and_says_why():
     picks = {}
     q = "Pick one:\nA. 1\nB. 2\nC. 3"
-    types = AT.resolve([None] * 6, ["crux", "crux", "mmlu", "mmlu", "numbers", "gsm8k"], "auto",
+    types = pick.resolve([None] * 6, ["crux", "crux", "mmlu", "mmlu", "numbers", "gsm8k"], "auto",
                        golds=["'abc'", "3", "B", "(c)", "3", "# 3"], questions=["", "", q, q, "", ""], picks=picks)
     assert types == ["code_output", "code_output", "choice", "choice", "math", "math"]
     assert picks["crux"][0] == "code_output" and "literal" in picks["crux"][1]
     assert "gsm8k" not in picks  # a dataset default decides, not auto
-    assert AT.resolve([None], ["x"], "auto") == ["math"]  # without golds: math, as before
+    assert pick.resolve([None], ["x"], "auto") == ["math"]  # without golds: math, as before
 
 
 def test_verify_stage_summary_counts_format_problems_and_auto(tmp_path, capsys):

@@ -7,6 +7,7 @@ import pytest
 
 from ddcf.errors import DDCFError
 from ddcf.verify import answer_types as AT
+from ddcf.verify.answer_types import pick
 from ddcf.verify.answer_types.choice import options
 from ddcf.verify.answer_types.code_output import NOTHING, safe_literal
 from ddcf.verify.grade import grade_completions
@@ -105,13 +106,13 @@ def test_exact(text, gold):
 
 def test_unknown_type_and_resolution():
     with pytest.raises(DDCFError) as e:
-        AT.resolve(["choise"], [None])
+        pick.resolve(["choise"], [None])
     assert "answer_type" in str(e.value) and "code_output" in str(e.value)
     with pytest.raises(DDCFError):
-        AT.resolve([None], ["mmlu"], default="nope")
-    assert AT.resolve([None, None, None, "exact", None], ["gsm8k", "math", "mmlu", "gsm8k", "choice"],
+        pick.resolve([None], ["mmlu"], default="nope")
+    assert pick.resolve([None, None, None, "exact", None], ["gsm8k", "math", "mmlu", "gsm8k", "choice"],
                       default="choice") == ["math", "math", "choice", "exact", "choice"]
-    assert AT.resolve([None], ["mmlu"]) == ["math"]  # auto keeps today's behaviour
+    assert pick.resolve([None], ["mmlu"]) == ["math"]  # auto keeps today's behaviour
 
 
 def test_grade_mixed_table_keeps_order_and_reports_bad_golds():

@@ -87,7 +87,7 @@ def test_memo_and_persistent_cache(verifier, tmp_path):
     # A new run (new Verifier) answers from the file without starting any worker.
     with Verifier(timeout=verifier.timeout, workers=1, cache_path=cache_file, progress=False) as fresh:
         got = fresh.check(triples)
-        assert fresh._pool is None
+        assert fresh._procs is None
         assert fresh.stats.cache_hits == len(triples) and fresh.stats.math_verify == 0
         assert [v.method for v in got] == ["cache"] * len(triples)
         assert [v.correct for v in got] == [w for _, _, w in MATH_VERIFY_CASES]

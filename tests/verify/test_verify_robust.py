@@ -252,11 +252,11 @@ def test_empty_questions_are_refused_at_load(tmp_path, capsys, question):
 # ------------------------------------------------------------------------------- item 14: kept checks
 KILLED_RUN = textwrap.dedent("""
     import os, signal, sys
-    from ddcf.verify import pool
+    from ddcf.verify import workers as verify_workers
     from ddcf.verify.equivalence import Verifier
 
     pairs, kill_after = {pairs}, {kill_after}
-    real_run = pool.MathVerifyPool.run
+    real_run = verify_workers.MathVerifyWorkers.run
 
     def run(self, work, on_result=None):
         done = []
@@ -269,7 +269,7 @@ KILLED_RUN = textwrap.dedent("""
 
         return real_run(self, work, on_result=hook)
 
-    pool.MathVerifyPool.run = run
+    verify_workers.MathVerifyWorkers.run = run
     v = Verifier(timeout=5, workers=1, progress=False, cache_path=sys.argv[1])
     v.flush_every_s = 0  # no minimum interval (only the "10x a save" rule): the first result is kept at once
     v.check([(p, g, "math") for p, g in pairs])

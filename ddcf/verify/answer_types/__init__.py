@@ -13,10 +13,11 @@ when no span parses; ``gold(gold, question) -> key`` (raises :class:`BadGold` wi
 * ``unparsed``: a span was found at a marked location (not only a last line) but the type could not parse it;
 * ``no_answer``: nothing was found.
 
-Each row is graded by one type, chosen by :func:`resolve`: its ``answer_type`` column when present, else its
-dataset's default (:data:`DATASET_DEFAULTS`), else the verify stage's ``--answer_type``; ``auto`` picks a type
-per dataset from the gold values (:func:`auto_pick`).  :func:`grade_rows` turns readings into verdict rows;
-``math`` grades whole tables (math-verify workers, cache, time limits).  Adding a type is one file here (a
+Each row is graded by one type, chosen by :func:`ddcf.verify.answer_types.pick.resolve`: its ``answer_type``
+column when present, else its dataset's default (:data:`DATASET_DEFAULTS`), else the verify stage's
+``--answer_type``; ``auto`` picks a type per dataset from the gold values (``pick.auto_pick``).
+:func:`ddcf.verify.grade.grade_rows` turns readings into verdict rows; ``math`` grades whole tables
+(math-verify workers, cache, time limits).  Adding a type is one file here (a
 module-level ``ANSWER_TYPE = AnswerType(...)``) plus one line in :data:`REGISTRY`.
 
 Imports nothing heavy: the verify stage's ``--help`` lists :data:`REGISTRY`.
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ddcf.errors import DDCFError
+from ddcf.verify.front import GUESSES, Front
+from ddcf.verify.gold import _NUMERIC_DATASETS
 
 #: answer type -> (module defining ``ANSWER_TYPE``, one line for --help and errors)
 REGISTRY: dict[str, tuple[str, str]] = {
@@ -82,7 +85,9 @@ class AnswerType:
     gold: Callable[[str, str], Any]  # (gold, question) -> comparable key; raises BadGold
     same: Callable[[Any, Any], bool]  # (value, gold key) -> correct
     fallback: Callable[[str, str], Any] | None = None  # (front text, question) -> (answer text, value) or None
-    grade: Callable[..., Any] | None = None  # (df, **grade_completions options) -> verdicts; math only
+    # math: graded a whole table at a time (worker processes, cache, time limits: ddcf.verify.grade.grade_math);
+    # the other types row by row (ddcf.verify.grade.grade_rows)
+    whole_table: bool = False
     show_value: bool = False  # the prediction column shows the parsed value (a letter) instead of the span
 
     def read(self, completion, question: str = "", locations: tuple[str, ...] | None = None) -> Reading:
@@ -95,8 +100,6 @@ class AnswerType:
 
 def read(kind: AnswerType, completion, question: str = "", locations: tuple[str, ...] | None = None) -> Reading:
     """Find ``completion``'s final answer with the front and parse it as ``kind`` (see the module docstring)."""
-    from ddcf.verify.front import GUESSES, Front
-
     front = Front(completion)
     if front.empty:
         return Reading(None, NOPARSE, "empty", "no_answer")
@@ -145,118 +148,9 @@ def dataset_default(dataset) -> str | None:
     """The answer type a dataset name implies (gsm8k*, math*, and the numeric sets of the math verifier)."""
     if _missing(dataset):
         return None
-    from ddcf.verify.gold import _NUMERIC_DATASETS
-
     d = str(dataset).strip().lower()
     if d in DATASET_DEFAULTS:
         return DATASET_DEFAULTS[d]
     if d in _NUMERIC_DATASETS or d.startswith(("gsm8k", "math")):
         return "math"
     return d if d in REGISTRY else None
-
-
-def resolve(answer_types, datasets, default: str = AUTO, where: str = "column 'answer_type'", golds=None,
-            questions=None, picks: dict | None = None) -> list[str]:
-    """One answer type per row: the row's own, else its dataset's default, else ``default``.
-
-    ``default`` ``auto``: with ``golds`` (and ``questions``) given, one type per dataset from its gold values
-    (:func:`auto_pick`; ``picks``, when a dict, receives {dataset: (type, reason)}); without them, math.
-    """
-    if default != AUTO:
-        check_name(default, "--answer_type")
-    out: list[str | None] = []
-    for t, d in zip(answer_types, datasets):
-        if not _missing(t):
-            out.append(check_name(str(t).strip(), where))
-        else:
-            out.append(dataset_default(d) or (None if default == AUTO else default))
-    if any(t is None for t in out):
-        open_rows = [i for i, t in enumerate(out) if t is None]
-        if default != AUTO or golds is None:
-            chosen = {None: ("math", "no gold values given")}
-            key = [None] * len(out)
-        else:
-            golds, datasets = list(golds), list(datasets)
-            questions = list(questions) if questions is not None else [""] * len(golds)
-            key = [None if _missing(d) else str(d) for d in datasets]
-            chosen = {}
-            for ds in dict.fromkeys(key[i] for i in open_rows):
-                rows = [i for i in open_rows if key[i] == ds]
-                chosen[ds] = auto_pick([golds[i] for i in rows], [questions[i] for i in rows])
-            if picks is not None:
-                picks.update(chosen)
-        for i in open_rows:
-            out[i] = chosen[key[i]][0]
-    return out  # type: ignore[return-value]
-
-
-def auto_pick(golds, questions) -> tuple[str, str]:
-    """(answer type, why) for one dataset from its gold values (``--answer_type auto``).
-
-    * code_output: every gold is a Python literal and at least one is not a plain number (``'abc'``,
-      ``[1, 2]``, ``True``, ``None``): numbers alone are math answers too;
-    * choice: every gold is one letter A-J (``B``, ``(b)``) that is among the options its question lists;
-    * otherwise math.
-    """
-    from ddcf.verify.answer_types.choice import options
-    from ddcf.verify.answer_types.code_output import NOTHING, safe_literal
-    from ddcf.verify.choice import gold_letter
-
-    golds = [str(g) for g in golds]
-    n = len(golds)
-    if not n:
-        return "math", "no rows"
-    values = [safe_literal(g) for g in golds]
-    if all(v is not NOTHING for v in values):
-        other = sum(1 for v in values if isinstance(v, bool) or not isinstance(v, (int, float)))
-        if other:
-            return "code_output", f"all {n} golds are Python literals, {other} of them not plain numbers"
-    letters = 0
-    for g, q in zip(golds, questions):
-        letter = gold_letter(g) if len(g.strip()) <= 3 else None
-        if letter is None or letter not in options(str(q or "")):
-            break
-        letters += 1
-    if letters == n:
-        return "choice", f"all {n} golds are one letter among the options their question lists"
-    return "math", "golds are neither all Python literals (beyond numbers) nor all option letters"
-
-
-def grade_rows(kind: AnswerType, df, **_options):
-    """Verdict rows (:data:`ddcf.verify.grade.VERDICT_COLUMNS`) for ``df`` graded by a non-math type.
-
-    A gold the type cannot use (a choice gold that names no listed option, a code gold that is no literal)
-    gives that row status 'error' with the reason in ``attrs["row_errors"]``; the other rows are graded.
-    Status per row: see the module docstring ('ok' becomes 'truncated' when only the completion's tail was read).
-    """
-    import pandas as pd
-
-    from ddcf.verify.grade import VERDICT_COLUMNS
-
-    questions = df["question"].astype(str).tolist()
-    golds = df["gold"].astype(str).tolist()
-    comps = ["" if not isinstance(c, str) else c for c in df["completion"].tolist()]
-    preds, correct, status, errors = [], [], [], []
-    for i, (q, g, c) in enumerate(zip(questions, golds, comps)):
-        try:
-            key = kind.gold(g, q)
-        except BadGold as exc:
-            preds.append(None)
-            correct.append(False)
-            status.append("error")
-            errors.append((i, f"{kind.name} gold {g[:60]!r}: {exc}"))
-            continue
-        r = read(kind, c, q)
-        ok = r.value is not NOPARSE and bool(kind.same(r.value, key))
-        preds.append(r.answer)
-        correct.append(ok)
-        status.append("truncated" if r.truncated and r.status == "ok" else r.status)
-    datasets = df["dataset"].tolist() if "dataset" in df.columns else [None] * len(df)
-    out = pd.DataFrame({
-        "model": df["model"].astype(str).to_numpy(), "question_id": df["question_id"].astype(str).to_numpy(),
-        "question": questions, "dataset": [kind.name if _missing(d) else str(d) for d in datasets],
-        "completion": comps, "prediction": pd.array(preds, dtype="string"), "gold": golds,
-        "correct": pd.array(correct, dtype="bool"), "status": status,
-    }, columns=VERDICT_COLUMNS)
-    out.attrs["row_errors"] = errors
-    return out

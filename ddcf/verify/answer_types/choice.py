@@ -3,7 +3,7 @@ r"""The ``choice`` answer type: a multiple-choice letter A-J (MMLU, MMLU-Pro, SA
 Where the answer is comes from the extraction front (:mod:`ddcf.verify.front`): the JSON ``answer`` field
 (``{"answer": "C"}``, ``{"answer": "(C) 15"}``), an ``[ANSWER]`` tag, ``\boxed{C}``, "The answer is (C)", a
 fenced block, else a last line that starts with its letter ("B) 4", "**C**"; not a line listing several
-options).  Parsing a span is the letter rules of :mod:`ddcf.verify.choice` (a lower-case letter followed by a
+options).  Parsing a span is the letter rules of :mod:`ddcf.verify.choice_letters` (a lower-case letter followed by a
 word is no choice: "the answer is a multiple of 3").  When no span holds a letter, the ``choice_fallback``
 chain reads the whole text ("I choose D", "the correct option is C", the last "(C)" of a line naming one
 option, a completion that starts with its letter) and the row's status is 'fallback'.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from ddcf.verify import choice as chain
+from ddcf.verify import choice_letters as chain
 from ddcf.verify.answer_types import NOPARSE, AnswerType, BadGold
 from ddcf.verify.extract import get_chain
 
@@ -91,3 +91,9 @@ def _fallback(text: str, question: str = ""):
 
 ANSWER_TYPE = AnswerType("choice", locations=LOCATIONS, parse=parse, gold=gold_letter, same=lambda p, g: p == g,
                          fallback=_fallback, show_value=True)
+
+
+def extract_choice(completion: str | None) -> str | None:
+    """The letter a completion chooses (this type's reading), or None."""
+    value = ANSWER_TYPE.read(completion).value
+    return None if value is NOPARSE else value

@@ -51,17 +51,11 @@ def _gold(gold: str, question: str) -> str:
     return normalize_gold(gold, grading_style(None, gold))
 
 
-def _grade(df, **options):
-    from ddcf.verify.grade import grade_math
-
-    return grade_math(df, **options)
-
-
 ANSWER_TYPE = AnswerType("math", locations=MATH_LOCATIONS, parse=parse, gold=_gold, same=lambda p, g: p == g,
-                         grade=_grade)
+                         whole_table=True)
 #: the GSM8K style: more locations and the last-number fallback
 GSM8K_TYPE = AnswerType("math", locations=GSM8K_LOCATIONS, parse=parse, gold=_gold, same=lambda p, g: p == g,
-                        fallback=_last_number, grade=_grade)
+                        fallback=_last_number, whole_table=True)
 
 
 def read_style(completion, style: str):

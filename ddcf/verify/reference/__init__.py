@@ -11,7 +11,7 @@ stricter.  This package reproduces the released behaviour so our numbers are com
   both sides, numbers within 1% relative (also x100 and /100: percent forms), brackets, tuples, matrices,
   equations; sympy only at the end, through a hook;
 * :mod:`.symbolic` the sympy part (parsing, simplify, numeric evaluation), run only inside the killable
-  worker processes of :mod:`ddcf.verify.pool` because sympy can spin without end;
+  worker processes of :mod:`ddcf.verify.workers` because sympy can spin without end;
 * :mod:`.grader`  batches: extraction and the sympy-free front in this process, the rest in the workers.
 
 ``strip``, ``extract`` and ``equal`` import neither pandas nor sympy; the worker process imports :mod:`.symbolic`

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from ddcf.verify.extract import cut_continuation
+from ddcf.verify.extract import json_answer as project_json_answer
 from ddcf.verify.reference.strip import strip_answer
 
 _LAST_NUMBER = re.compile(r"-?\d*\.?\d+")
@@ -29,9 +31,6 @@ def json_answer(text: str) -> str | None:
     comparison are applied to it.  The same reader as the strict grader's, so the two graders differ in how
     they compare, not in where they look.
     """
-    from ddcf.verify.extract import cut_continuation
-    from ddcf.verify.extract import json_answer as project_json_answer
-
     return project_json_answer(cut_continuation(text))
 
 

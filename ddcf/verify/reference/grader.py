@@ -1,5 +1,5 @@
 """Grade many (completion, gold) rows with the released semantics: extraction and the sympy-free front here,
-the rest in killable worker processes (:class:`ddcf.verify.pool.MathVerifyPool` with ``check='reference'``).
+the rest in killable worker processes (:class:`ddcf.verify.workers.MathVerifyWorkers` with ``check='reference'``).
 
 Each distinct (prediction, gold) pair is decided once per grader.  A pair whose sympy work outlives the hard
 limit (``--timeout``) is 'timeout' and not correct, as the released code's 2-second child process would have
@@ -14,6 +14,7 @@ from ddcf.verify.config import DEFAULT_TIMEOUT_S
 from ddcf.verify.equivalence import Verdict
 from ddcf.verify.reference.equal import front
 from ddcf.verify.reference.extract import extract_answer, reference_gold
+from ddcf.verify.workers import MathVerifyWorkers
 
 
 class ReferenceGrader:
@@ -24,13 +25,13 @@ class ReferenceGrader:
         self.workers = workers
         self.last_number = last_number  # released stage 1: False; released evaluation: True
         self._memo: dict[tuple[str, str], Verdict] = {}
-        self._pool = None
+        self._procs = None
         self.stats = {"pairs": 0, "front": 0, "sympy": 0, "timeouts": 0, "errors": 0}
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        if self._procs is not None:
+            self._procs.close()
+            self._procs = None
 
     def __enter__(self) -> "ReferenceGrader":
         return self
@@ -56,11 +57,9 @@ class ReferenceGrader:
                 self.stats["front"] += 1
                 self._memo[pair] = Verdict(v, "ok", "reference")
         if todo:
-            if self._pool is None:
-                from ddcf.verify.pool import MathVerifyPool
-
-                self._pool = MathVerifyPool(workers=self.workers, timeout=self.timeout, check="reference")
-            for pair, out in zip(todo, self._pool.run(todo)):
+            if self._procs is None:
+                self._procs = MathVerifyWorkers(workers=self.workers, timeout=self.timeout, check="reference")
+            for pair, out in zip(todo, self._procs.run(todo)):
                 self.stats["sympy"] += 1
                 self.stats["timeouts"] += out.status == "timeout"
                 self.stats["errors"] += out.status == "error"

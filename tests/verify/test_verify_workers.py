@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ddcf.verify.pool import MathVerifyPool
+from ddcf.verify.workers import MathVerifyWorkers
 
 LIMIT = 2.0
 SLACK = 1.5  # process scheduling on a loaded 2-core box
@@ -20,7 +20,7 @@ NORMAL = [("\\sqrt{12}", "2\\sqrt{3}"), ("\\frac{\\pi}{2}", "\\pi/2")]
 
 @pytest.fixture(scope="module")
 def pool():
-    with MathVerifyPool(workers=2, timeout=LIMIT, batch_size=2, spare=1) as p:
+    with MathVerifyWorkers(workers=2, timeout=LIMIT, batch_size=2, spare=1) as p:
         # Wait for the workers to be up so that start-up time is not charged to any pair.
         assert p.run([("1", "1")])[0].correct
         yield p
@@ -84,4 +84,4 @@ def test_worker_crash_is_an_error_and_the_run_continues(pool):
 @pytest.mark.parametrize("bad", [0, -1.5])
 def test_pool_rejects_non_positive_timeout(bad):
     with pytest.raises(ValueError):
-        MathVerifyPool(workers=1, timeout=bad)
+        MathVerifyWorkers(workers=1, timeout=bad)
