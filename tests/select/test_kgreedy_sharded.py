@@ -159,3 +159,33 @@ def test_exactly_one_backend():
         kgreedy_sharded(x, p, 3, 0.2)
     with pytest.raises(ValueError, match="exactly one"):
         kgreedy_sharded(x, p, 3, 0.2, devices=["cpu"], processes=2)
+
+
+def test_in_process_single_shard_is_the_same_algorithm(random_input):
+    x, p = random_input
+    want = kgreedy_reference(x, p, 50, 0.2, redundancy="signed")
+    got = kgreedy_sharded(x, p, 50, 0.2, redundancy="signed", processes=0)
+    assert got.same_selection(want) and got.stats["shards"] == 1
+
+
+def test_ddcf_select_with_shards_writes_the_same_selection(layout, tmp_path):
+    """`ddcf select --kgreedy_shards 3` and `--kgreedy_devices cpu,cpu` write the default engine's selection."""
+    from helpers_select import write_layout
+
+    from ddcf.errors import DDCFError
+    from ddcf.select.cli import main
+
+    write_layout(layout, n=90, d=16)
+    base = ["--workdir", str(layout.root), "--model_name", "org/Target-7B", "--no_progress", "--num_select", "12"]
+    tables = {}
+    for name, extra in (("one", []), ("procs", ["--kgreedy_shards", "3"]), ("devs", ["--kgreedy_devices", "cpu,cpu"])):
+        assert main([*base, *extra, "--output_dir", str(tmp_path / name)]) == 0
+        tables[name] = pd.read_parquet(tmp_path / name / "selection.parquet")
+        report = json.loads((tmp_path / name / "report.json").read_text())
+        assert report["engine"].startswith({"one": "fast", "procs": "sharded-processes[3]",
+                                            "devs": "sharded-torch[cpu,cpu]"}[name]), report["engine"]
+    for name in ("procs", "devs"):
+        pd.testing.assert_frame_equal(tables[name][["question_id", "cost", "max_similarity"]],
+                                      tables["one"][["question_id", "cost", "max_similarity"]])
+    with pytest.raises((DDCFError, SystemExit)):
+        main([*base, "--kgreedy_shards", "2", "--kgreedy_devices", "cpu", "--output_dir", str(tmp_path / "x")])

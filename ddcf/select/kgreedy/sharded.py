@@ -41,6 +41,7 @@ import contextlib
 import math
 import mmap
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,7 +193,9 @@ class _TorchShardState(_ShardState):
             self.xt = torch.empty(x.shape, dtype=torch.float32, device=device)
             for lo in range(0, self.n, block_rows):  # block by block: never a second host copy of the shard
                 blk = np.ascontiguousarray(rows_f32(x, slice(lo, lo + block_rows)))
-                self.xt[lo : lo + block_rows] = torch.from_numpy(blk)
+                with warnings.catch_warnings():  # a read-only memmap block: it is only copied from
+                    warnings.simplefilter("ignore", UserWarning)
+                    self.xt[lo : lo + block_rows] = torch.from_numpy(blk)
             f64 = dict(dtype=torch.float64, device=device)
             self.inv_t = torch.as_tensor(self.bounds.inv, **f64)
             self.a_t = torch.as_tensor(self.a, **f64)
@@ -379,7 +382,8 @@ def kgreedy_sharded(
     emb, predicted_correctness, k: int, lamda: float = 0.2, *, redundancy: str = "floor",
     devices: list[str] | None = None, processes: int | None = None, block_rows: int = 8192, progress: bool = False,
 ) -> KGreedyResult:
-    """Exact k-greedy with the rows split over ``devices`` (torch, one shard each) or ``processes`` CPU workers.
+    """Exact k-greedy with the rows split over ``devices`` (torch, one shard each) or ``processes`` CPU workers
+    (``processes=0``: one shard in this process, no worker - the single-process timing baseline).
 
     Picks, costs and similarities are identical to :func:`ddcf.select.kgreedy.reference.kgreedy_reference` for any
     number of shards (module docstring).  Give exactly one of ``devices`` and ``processes``.
@@ -392,7 +396,7 @@ def kgreedy_sharded(
     x, p, n, d = validate_inputs(emb, predicted_correctness, k, lamda)
     if file_src is not None and x.dtype == file_src.dtype:
         x = file_src  # keep the memmap so the workers can map the file themselves
-    shards = len(devices) if devices is not None else int(processes)
+    shards = len(devices) if devices is not None else max(1, int(processes))
     ranges = shard_bounds(n, shards)
     if devices is not None:
         import torch
@@ -402,6 +406,10 @@ def kgreedy_sharded(
             backend = _LocalShards([_TorchShardState(x[lo:hi], p[lo:hi], lo, k, lamda, floor, block_rows, dev)
                                     for (lo, hi), dev in zip(ranges, devices)])
             r = _drive(backend, k, lamda, progress, f"sharded-torch[{','.join(devices)}]")
+    elif processes == 0:  # one numpy shard in this process: the single-process baseline of the same algorithm
+        with single_thread_blas():
+            r = _drive(_LocalShards([_ShardState(x, p, 0, k, lamda, floor, block_rows)]), k, lamda, progress,
+                       "sharded-inprocess")
     else:
         backend = _ProcessShards(x, p, ranges, k, lamda, floor, block_rows)
         try:
