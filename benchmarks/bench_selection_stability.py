@@ -1,7 +1,7 @@
 """How much of a k-greedy selection is decided by the predictor's training seed (issue 23).
 
 R retrainings of the predictor (seeds ``--seeds``; same data, same split, same embeddings), each scoring the
-corpus for the target model and selecting with the stage's own k-greedy engine (``ddcf.select.stage.select``,
+corpus for the target model and selecting with the stage's own k-greedy engine (``ddcf.select.kgreedy.engine.select``,
 the default pool: every corpus question), for every lambda of ``--lamdas`` and k of ``--ks``:
 
 * the pairwise overlap of the selections: shared picks / k (mean, min), Jaccard (mean), and shared / k when a
@@ -14,10 +14,17 @@ and, per arch, the test mean per-model AUC (mean over seeds), the spread across 
 predicted correctness (mean sd over the corpus, and over the union of the lambda-0.2 picks), the members'
 standard error (what the estimate uses) and the seconds per retraining.  ``--paper`` adds ``--arch paper``.
 
+``--consensus M`` adds, for the factor predictor, the same figures for ``ddcf select --stability consensus
+--consensus_draws M`` (:mod:`ddcf.select.consensus`: k-greedy on the table's p and M-1 seeded draws
+p + noise * se * z, the k most often picked), plus each rule's diversity (mean over the picks of the largest cosine
+to another pick, ``max-cos``; lower = more diverse) and the consensus' shared / k with the plain selection of the
+same retraining.  It costs M k-greedy runs per retraining, lambda and k.
+
     make demo WORKDIR=/tmp/demo     # once: the bundled data up to the predictor (3-8 min)
     python benchmarks/bench_selection_stability.py --workdir /tmp/demo            # 3 seeds, default predictor
     python benchmarks/bench_selection_stability.py --workdir /tmp/demo --paper    # + the paper's predictor
     python benchmarks/bench_selection_stability.py --workdir /tmp/demo --set ensemble=10 --json out.json
+    python benchmarks/bench_selection_stability.py --workdir /tmp/demo --lamdas 0.2 --ks 1000 --consensus 16
 
 ``--set NAME=VALUE`` overrides a predictor option (repeatable), e.g. to compare ensemble sizes.  Training is
 sequential, one thread; a k-greedy run of k=1,000 on the bundled corpus takes ~10-20 s on a busy 2-core box.
@@ -42,8 +49,9 @@ from ddcf.predictor.data import load_training_data
 from ddcf.predictor.evaluation import evaluate_all, predictor_label
 from ddcf.predictor.store import LoadedPredictor
 from ddcf.predictor.train import train_predictor
+from ddcf.select.consensus import DEFAULT_NOISE, consensus_kgreedy
+from ddcf.select.kgreedy.engine import select
 from ddcf.select.stability import expected_overlap, overlap, retraining_draw
-from ddcf.select.stage import select
 
 TARGET = "Meta-Llama-3-8B-Instruct"
 NEAR_DUP = 0.9
@@ -77,10 +85,41 @@ def retrain(layout: Layout, data, arch: str, seed: int, target: str, overrides: 
                 test_auc=(ev.test or ev.val)[label]["mean_model_auc"], val_auc=ev.val[label]["mean_model_auc"])
 
 
-def measure(x, runs: list[dict], lamdas, ks) -> list[dict]:
+def max_cos(x, rows) -> float:
+    """Diversity of a selection: the mean over its picks of the largest cosine to another pick (lower: more
+    diverse)."""
+    v = np.asarray(x[np.asarray(rows)], np.float64)
+    g = v @ v.T
+    np.fill_diagonal(g, -np.inf)
+    return float(g.max(1).mean())
+
+
+def consensus_row(x, runs: list[dict], plain: list, lam: float, k: int, draws: int, noise: float) -> dict:
+    """``--stability consensus`` on every retraining: overlap between retrainings, mean p, diversity, and how much
+    of the plain k-greedy selection of the same retraining it keeps."""
+    t = time.perf_counter()
+    res = [consensus_kgreedy(x, r["p"].astype(np.float64), r["se"], k, lam, select, draws=draws, noise=noise,
+                             device="cpu") for r in runs]
+    picks = [c.indices for c in res]
+    pairs = [overlap(a, b) for a, b in itertools.combinations(picks, 2)]
+    near = [float(np.mean((x[a] @ x[b].T).max(1) >= NEAR_DUP)) for a, b in itertools.combinations(picks, 2)]
+    return dict(rule=f"consensus{draws}", noise=noise, lamda=lam, k=k,
+                shared_mean=float(np.mean([o["shared_frac"] for o in pairs])),
+                shared_min=float(np.min([o["shared_frac"] for o in pairs])), near_dup_mean=float(np.mean(near)),
+                jaccard_mean=float(np.mean([o["jaccard"] for o in pairs])),
+                mean_p=float(np.mean([r["p"][s].mean() for r, s in zip(runs, picks)])),
+                max_cos=float(np.mean([max_cos(x, s) for s in picks])),
+                with_plain=float(np.mean([overlap(a, b)["shared_frac"] for a, b in zip(picks, plain)])),
+                picks_in_every_draw=float(np.mean([c.stats["picks_in_every_draw"] for c in res])),
+                est=None, est_lowest_k=None, seconds=time.perf_counter() - t, picks=[s.tolist() for s in picks])
+
+
+def measure(x, runs: list[dict], lamdas, ks, consensus: int = 0, noise: float = DEFAULT_NOISE) -> list[dict]:
     rows = []
     for lam, k in itertools.product(lamdas, ks):
+        t = time.perf_counter()
         picks = [select(x, r["p"].astype(np.float64), k, lam, device="cpu").indices for r in runs]
+        seconds = time.perf_counter() - t
         pairs = [overlap(a, b) for a, b in itertools.combinations(picks, 2)]
         shared = [o["shared_frac"] for o in pairs]
         lowest = [expected_overlap(r["p"], r["se"], k) for r in runs if r["se"] is not None]
@@ -90,12 +129,15 @@ def measure(x, runs: list[dict], lamdas, ks) -> list[dict]:
         # a pick of one selection with a near-duplicate (cosine >= 0.9) among the other's picks counts as shared:
         # tells "other questions" from "the same questions' twins"
         near = [float(np.mean((x[a] @ x[b].T).max(1) >= NEAR_DUP)) for a, b in itertools.combinations(picks, 2)]
-        rows.append(dict(lamda=lam, k=k, shared_mean=float(np.mean(shared)), shared_min=float(np.min(shared)),
-                         near_dup_mean=float(np.mean(near)),
+        rows.append(dict(rule="kgreedy", lamda=lam, k=k, shared_mean=float(np.mean(shared)),
+                         shared_min=float(np.min(shared)), near_dup_mean=float(np.mean(near)),
                          jaccard_mean=float(np.mean([o["jaccard"] for o in pairs])),
                          mean_p=float(np.mean([r["p"][s].mean() for r, s in zip(runs, picks)])),
-                         est=float(np.mean(est)) if est else None,
+                         max_cos=float(np.mean([max_cos(x, s) for s in picks])), with_plain=1.0,
+                         est=float(np.mean(est)) if est else None, seconds=seconds,
                          est_lowest_k=float(np.mean(lowest)) if lowest else None, picks=[s.tolist() for s in picks]))
+        if consensus and all(r["se"] is not None for r in runs):
+            rows.append(consensus_row(x, runs, picks, lam, k, consensus, noise))
     return rows
 
 
@@ -116,7 +158,7 @@ def noise_floor(x, run: dict, lam: float, k: int, sigmas) -> list[dict]:
 def spread(runs: list[dict], rows: list[dict]) -> dict:
     p = np.stack([r["p"].astype(np.float64) for r in runs])
     sd = p.std(0, ddof=1)
-    sel = [r for r in rows if abs(r["lamda"] - 0.2) < 1e-9]
+    sel = [r for r in rows if abs(r["lamda"] - 0.2) < 1e-9 and r["rule"] == "kgreedy"]
     union = np.unique(np.concatenate([np.asarray(s) for s in sel[-1]["picks"]])) if sel else np.arange(0)
     se = [r["se"] for r in runs if r["se"] is not None]
     return dict(sd_mean=float(sd.mean()), sd_picks=float(sd[union].mean()) if len(union) else None,
@@ -136,6 +178,10 @@ def main(argv=None) -> int:
     ap.add_argument("--noise", default="1e-4,1e-3",
                     help="also: overlap of k-greedy on the first run's p vs the same p + N(0, sigma^2), for these "
                          "sigmas, at lambda 0.2 and the largest k ('' to skip)")
+    ap.add_argument("--consensus", type=int, default=0, metavar="M",
+                    help="also --stability consensus with M draws (factor predictor; 0: skip)")
+    ap.add_argument("--consensus_noise", type=float, default=DEFAULT_NOISE,
+                    help="--consensus_noise of those runs (units of the members' standard error)")
     ap.add_argument("--json", help="write every figure (and the picks) here")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -156,7 +202,7 @@ def main(argv=None) -> int:
             print(f"[{arch}] seed {s}: trained in {runs[-1]['seconds']:.0f} s, test mean model AUC "
                   f"{runs[-1]['test_auc']:.4f}", file=sys.stderr, flush=True)
         t = time.perf_counter()
-        rows = measure(x, runs, lamdas, ks)
+        rows = measure(x, runs, lamdas, ks, args.consensus if arch == "factor" else 0, args.consensus_noise)
         floor = noise_floor(x, runs[0], 0.2, max(ks), [float(v) for v in args.noise.split(",") if v]) \
             if arch == "factor" and args.noise else []
         out["archs"][arch] = dict(rows=rows, spread=spread(runs, rows), select_seconds=time.perf_counter() - t,
@@ -172,20 +218,23 @@ def main(argv=None) -> int:
 def format_table(out: dict, seeds, target: str, overrides: dict) -> str:
     lines = [f"Selection stability over predictor seeds {', '.join(map(str, seeds))} (R={len(seeds)}), target "
              f"{target}" + (f", factor options {overrides}" if overrides else ""),
-             f"{'arch':<7}{'lambda':>7}{'k':>6}{'shared/k mean':>15}{'min':>7}{'Jaccard':>9}{'near-dup':>10}"
-             f"{'est':>7}{'est lowest-k':>14}{'mean p(sel)':>13}"]
+             f"{'arch':<7}{'rule':<13}{'lambda':>7}{'k':>6}{'shared/k mean':>15}{'min':>7}{'Jaccard':>9}"
+             f"{'near-dup':>10}{'est':>7}{'est lowest-k':>14}{'mean p(sel)':>13}{'max-cos':>9}{'vs plain':>10}"
+             f"{'s':>6}"]
 
     def f3(v):
         return f"{v:.3f}" if v is not None else "-"
 
     for arch, res in out["archs"].items():
         for r in res["rows"]:
-            lines.append(f"{arch:<7}{r['lamda']:>7g}{r['k']:>6}{r['shared_mean']:>15.3f}{r['shared_min']:>7.3f}"
-                         f"{r['jaccard_mean']:>9.3f}{r['near_dup_mean']:>10.3f}{f3(r['est']):>7}"
-                         f"{f3(r['est_lowest_k']):>14}"
-                         f"{r['mean_p']:>13.4f}")
+            lines.append(f"{arch:<7}{r['rule']:<13}{r['lamda']:>7g}{r['k']:>6}{r['shared_mean']:>15.3f}"
+                         f"{r['shared_min']:>7.3f}{r['jaccard_mean']:>9.3f}{r['near_dup_mean']:>10.3f}"
+                         f"{f3(r['est']):>7}{f3(r['est_lowest_k']):>14}{r['mean_p']:>13.4f}{r['max_cos']:>9.4f}"
+                         f"{r['with_plain']:>10.3f}{r['seconds']:>6.0f}")
     lines.append(f"near-dup: shared/k counting a pick with a cosine >= {NEAR_DUP} twin among the other's picks as "
                  "shared (mean over pairs).")
+    lines.append("max-cos: mean over the picks of the largest cosine to another pick (lower: more diverse); vs plain: "
+                 "shared / k with the plain k-greedy of the same retraining; s: seconds for all retrainings.")
     lines.append("est: report.json's estimate (k-greedy on one draw of another retraining from the members' spread; "
                  "for lambda 0 or 1 the k-lowest estimate); est lowest-k: expected overlap of the k lowest p.")
     for arch, res in out["archs"].items():
