@@ -10,6 +10,7 @@ import importlib
 import sys
 from typing import Callable, Sequence
 
+from ddcf import __version__
 from ddcf.errors import DDCFError
 
 #: subcommand -> (module holding ``command``, the top-level script that runs the same stage, what it does)
@@ -68,8 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_usage())
         return 0 if args else 2
     if args[0] in ("-V", "--version"):
-        from ddcf import __version__
-
         print(f"ddcf {__version__}")
         return 0
     name, rest = args[0], args[1:]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ddcf.config import parse_config, write_resolved_config
+from ddcf.config import build_parser, parse_config, write_resolved_config
 from ddcf.layout import Layout
 
 
@@ -74,8 +74,6 @@ class StageCommand:
     prog: str
 
     def build_parser(self, prog: str | None = None):
-        from ddcf.config import build_parser
-
         return build_parser(self.config, prog or self.prog)
 
     def parse(self, argv: Sequence[str] | None = None, prog: str | None = None):

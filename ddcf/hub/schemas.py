@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ddcf.errors import DDCFError
+
 if TYPE_CHECKING:  # the option classes import the repo names below: --help must not import pandas
     import pandas as pd
 
@@ -71,8 +73,6 @@ def exact_prompt_ids(values, where: str, fix: str) -> pd.Series:
     """
     import numpy as np
     import pandas as pd
-
-    from ddcf.errors import DDCFError
 
     s = pd.Series(values)
     if pd.api.types.is_bool_dtype(s):
@@ -166,7 +166,6 @@ def verdicts_from_published(pub: pd.DataFrame, seed: pd.DataFrame, where: str) -
     import numpy as np
     import pandas as pd
 
-    from ddcf.errors import DDCFError
     from ddcf.matrix.sources import coerce_correct
     from ddcf.verify.grade import VERDICT_COLUMNS
 

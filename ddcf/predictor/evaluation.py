@@ -19,6 +19,7 @@ from ddcf.predictor import baselines
 from ddcf.predictor.calibration import apply_temperature, fit_temperature
 from ddcf.predictor.config import PredictorConfig
 from ddcf.predictor.data import Pairs, TrainingData
+from ddcf.predictor.irt import fit_irt
 from ddcf.predictor.metrics import evaluate
 from ddcf.predictor.train import TrainResult, predict_logits
 from ddcf.runtime import progress
@@ -75,8 +76,6 @@ def baseline_predictions(data: TrainingData, config: PredictorConfig, evals: Pai
     with its time): on a large matrix kNN, the logistic fits and the IRT model run for minutes, longer than
     the predictor's own training.
     """
-    from ddcf.predictor.irt import fit_irt
-
     tr, va = data.train, data.val
     m = len(data.models)
     emb = data.embeddings

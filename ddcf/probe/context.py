@@ -9,6 +9,8 @@ import numpy as np
 from ddcf.errors import DDCFError
 from ddcf.io import align_embeddings, load_embeddings
 from ddcf.layout import Layout
+from ddcf.predictor.data import _read_model_order, seed_texts
+from ddcf.predictor.features import features_for_ids
 from ddcf.predictor.store import LoadedPredictor, load_predictor
 
 TRAIN_FIX = "train it first: python train_correctness_predictor.py (after create_training_data.py and " \
@@ -32,8 +34,6 @@ class Context:
 
 def load_context(layout: Layout, new_model: str) -> Context:
     """The predictor and model order, checked to agree, and ``new_model`` checked to be new."""
-    from ddcf.predictor.data import _read_model_order
-
     if not layout.predictor_config.exists():
         raise DDCFError(f"There is no trained predictor in {layout.predictor_dir} (no config.json).", TRAIN_FIX)
     pred = load_predictor(layout.predictor_config, layout.predictor_weights, device="cpu")
@@ -66,9 +66,6 @@ def seed_text_features(layout: Layout, pred: LoadedPredictor, ids: list[str]) ->
     """The text statistics of seed questions ``ids`` when the predictor reads them (``--text_features``), else None."""
     if not getattr(pred.model, "n_text", 0):
         return None
-    from ddcf.predictor.data import seed_texts
-    from ddcf.predictor.features import features_for_ids
-
     return features_for_ids(ids, seed_texts(layout) or {}, layout.seed_questions, pred.directory,
                             "restore the seed questions table the predictor was trained with (infer.py writes it), "
                             "or retrain the predictor with --text_features off.")

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ddcf.predictor.store import build_model
+
 SV_REL_TOL = 1e-6  # principal directions below this share of the largest spread are numerical noise
 
 
@@ -172,8 +174,6 @@ def information_basis(space: RowSpace, factors: torch.Tensor) -> np.ndarray:
 def add_row(model, fit: RowFit):
     """A copy of ``model`` with one more model (the fitted row) as the last model id; every other tensor is
     copied bit for bit (the new row is the only new number)."""
-    from ddcf.predictor.store import build_model
-
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if model.arch == "factor":
         n, r = model.n_members, model.rank

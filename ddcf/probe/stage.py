@@ -10,20 +10,20 @@ budget is ``ddcf.probe.budget.run_budget``.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.util
 import shlex
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ddcf.errors import DDCFError
 from ddcf.io import read_table, write_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.predictor.calibration import apply_temperature
+from ddcf.probe.budget import run_budget
 from ddcf.probe.config import ProbeConfig
 from ddcf.probe.context import load_context, seed_embeddings
+from ddcf.probe.fit import fit_new_model
 from ddcf.probe.plan import choose
 from ddcf.probe.rowfit import information_basis, known_logits, question_factors, row_space
 
@@ -33,11 +33,6 @@ SPLIT_FIX = "rerun create_training_data.py (it writes the train/val/test split) 
 def run(layout: Layout, config: ProbeConfig) -> Report:
     config.validate()
     if config.action == "budget":
-        if importlib.util.find_spec("ddcf.probe.budget") is None:
-            raise DDCFError("ddcf probe budget is not built yet in this version of ddcf (ddcf/probe/budget.py is "
-                            "missing).", "use ddcf probe plan / fit, or update ddcf.")
-        from ddcf.probe.budget import run_budget
-
         return run_budget(layout, config)
     return run_plan(layout, config) if config.action == "plan" else run_fit(layout, config)
 
@@ -95,8 +90,6 @@ def run_plan(layout: Layout, config: ProbeConfig) -> Report:
 
 
 def run_fit(layout: Layout, config: ProbeConfig) -> Report:
-    from ddcf.probe.fit import fit_new_model
-
     t0 = time.perf_counter()
     ctx = load_context(layout, config.model_name)
     details, files, warnings = fit_new_model(layout, ctx, config.model_name, config.prior_strength)

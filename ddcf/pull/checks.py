@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ddcf.errors import DDCFError
 from ddcf.io import file_sha256, read_side_file, side_value
+from ddcf.predictor.store import arch_keys, build_model
 
 FLOAT_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 #: trained predictor weights are O(1); a magnitude past this is a damaged or hostile file, not a predictor
@@ -97,7 +98,6 @@ def check_shapes(cfg: dict, header: dict, cfg_path: Path, source: str) -> None:
     """The architecture the config describes, built without memory, has exactly the header's tensors."""
     import torch
 
-    from ddcf.predictor.store import arch_keys, build_model
 
     fix = _fix(source)
     arch = cfg["architecture"]
