@@ -43,6 +43,7 @@ SAMPLE_CAP = 50_000  # released hoc_cfg.sample_size / detect_cfg.sample_size
 HOC_ORDER = 3  # a row and its two nearest sampled rows
 MAX_CLASSES = 20  # more distinct ratings than this are continuous scores (and HOC fits K^4 terms)
 BLOCK = 2048
+BLOCK_BYTES = 256 * 2**20  # per block of the neighbour search: its float32 products + argpartition's int64 indices
 
 
 def sample_size(n2: int) -> int:
@@ -60,14 +61,19 @@ def neighbour_lists(u: np.ndarray, width: int, show: bool = True) -> tuple[np.nd
     width = min(width, n)
     u32 = u.astype(np.float32)
     idx = np.empty((n, width), dtype=np.int64)
+    # rows per block: a block holds n float32 products and argpartition's n int64 indices per row; at 189k rows a
+    # fixed 2,048-row block was ~6 GB, so the block shrinks with n (the products per row do not change)
+    block = int(max(16, min(BLOCK, BLOCK_BYTES // (12 * n))))
     bar = progress(total=n, desc="ds2 neighbours", unit="rows", enabled=show and n > 20_000)
-    for s in range(0, n, BLOCK):
-        g = u32[s:s + BLOCK] @ u32.T
+    for s in range(0, n, block):
+        g = u32[s:s + block] @ u32.T
         rows = np.arange(len(g))
         g[rows, s + rows] = np.inf  # itself first, whatever rounding says
-        part = np.argpartition(-g, width - 1, axis=1)[:, :width] if width < n else np.tile(np.arange(n), (len(g), 1))
-        idx[s:s + len(g)] = part
-        bar.update(len(g))
+        np.negative(g, out=g)  # in place: argpartition below takes the smallest, i.e. the most similar
+        part = np.argpartition(g, width - 1, axis=1)[:, :width] if width < n else np.tile(np.arange(n), (len(g), 1))
+        del g  # before the next block's products are allocated
+        idx[s:s + len(part)] = part
+        bar.update(len(part))
     bar.close()
     dist = _dist_blocks(u, idx)
     self_col = idx == np.arange(n)[:, None]
@@ -312,6 +318,15 @@ def score_classes(values: np.ndarray, path) -> tuple[list, np.ndarray]:
     return classes.tolist(), labels.astype(np.int64)
 
 
+def _unit_rows_blocked(x, rows: np.ndarray, block: int = 8192) -> np.ndarray:
+    """``unit_rows(x, rows)`` (float64) built block by block: the same values, row by row, without its three
+    N x d temporaries (the float32 gather, the float64 copy, the quotient) - 10 GB at 189k x 2,560."""
+    u = np.empty((len(rows), x.shape[1]), dtype=np.float64)
+    for s in range(0, len(rows), block):
+        u[s:s + block] = unit_rows(x, rows[s:s + block])
+    return u
+
+
 def select(ctx: Context) -> Picks:
     cfg = ctx.config
     with Timer() as t:
@@ -324,7 +339,7 @@ def select(ctx: Context) -> Picks:
                             "rate more questions.")
         twins = cfg.ds2_pool == "doubled"
         k = min(cfg.neighbours, sample_size((1 + twins) * len(rows)) - 1)
-        out = curate_scores(unit_rows(ctx.pool.x, rows), labels, len(classes), k, ctx.seed, cfg.ds2_confidence,
+        out = curate_scores(_unit_rows_blocked(ctx.pool.x, rows), labels, len(classes), k, ctx.seed, cfg.ds2_confidence,
                             show=cfg.progress, twins=twins)
         curated = out["curated"]
         order = order_picks(curated, out["long_tail"], ctx.k)
