@@ -33,8 +33,9 @@ import predictor_bench_data as bd
 from ddcf.io import atomic_path, write_json
 from ddcf.predictor.calibration import fit_temperature
 from ddcf.predictor.config import PredictorConfig
+from ddcf.predictor.inference import predict_logits
 from ddcf.predictor.metrics import accuracy, roc_auc
-from ddcf.predictor.train import predict_logits, train_predictor
+from ddcf.predictor.train import train_predictor
 from ddcf.probe.plan import choose
 from ddcf.probe.rowfit import fit_row, information_basis, known_logits, question_factors, row_space
 

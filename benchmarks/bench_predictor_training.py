@@ -40,8 +40,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ddcf.predictor.config import PredictorConfig, hidden_width, resolve_threads
-from ddcf.predictor.model import CorrectnessPredictor
-from ddcf.predictor.train import (
+from ddcf.predictor.paper.model import CorrectnessPredictor
+from ddcf.predictor.paper.train import (
     NoisePrefetcher,
     make_optimizer,
     train_epoch,

@@ -3,7 +3,7 @@
 Every field carries its ``help`` text, range and choices, so the command line
 (``train_correctness_predictor.py``, ``ddcf predictor``) and ``--config`` are derived
 from it and cannot drift from it.  Two architectures: ``factor`` (the default, an ensemble of low-rank
-question-factor models, ``ddcf.predictor.factor_model``) and ``paper`` (the paper's residual-MLP predictor,
+question-factor models, ``ddcf.predictor.factor.model``) and ``paper`` (the paper's residual-MLP predictor,
 whose options keep the paper's settings of App. A.1 as defaults: Adam with weight decay 1e-5, cosine
 schedule with 3% linear warmup, lr 1e-3, 30 epochs, batch 1028, embedding noise alpha 1e-2, residual MLP
 blocks of hidden width 0.1*d with dropout 0.8; and, from the released code, the second dropout 0.8 and the

@@ -19,9 +19,10 @@ from ddcf.predictor import baselines
 from ddcf.predictor.calibration import apply_temperature, fit_temperature
 from ddcf.predictor.config import PredictorConfig
 from ddcf.predictor.data import Pairs, TrainingData
+from ddcf.predictor.inference import predict_logits
 from ddcf.predictor.irt import fit_irt
 from ddcf.predictor.metrics import evaluate
-from ddcf.predictor.train import TrainResult, predict_logits
+from ddcf.predictor.train import TrainResult
 from ddcf.runtime import progress
 
 BASELINE_LABELS = {

@@ -1,7 +1,7 @@
 """A new model's row of a trained predictor, fitted from a few answers with everything else frozen.
 
 Both architectures score a pair as ``logit = f(q) . d_m + b_m`` with ``f = encode_questions(x)`` and the
-model side ``(d_m, b_m) = directions(m)`` (``ddcf.predictor.factor_model`` / ``ddcf.predictor.model``);
+model side ``(d_m, b_m) = directions(m)`` (``ddcf.predictor.factor.model`` / ``ddcf.predictor.paper.model``);
 P(correct) = ``sigmoid(logit / T)`` with the predictor's calibration temperature T.  What a new model may change
 is its *row*: for the factor arch its ``(u, c)`` in every member (the ensemble's ``(d, b)``); for the paper arch
 its row ``e`` of ``model_embedding`` (``d = model_block(e) * (w_1 - w_0)``).

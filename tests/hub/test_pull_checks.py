@@ -12,7 +12,7 @@ import torch
 from ddcf.errors import DDCFError
 from ddcf.io import file_sha256
 from ddcf.layout import Layout
-from ddcf.predictor.model import CorrectnessPredictor
+from ddcf.predictor.paper.model import CorrectnessPredictor
 from ddcf.predictor.store import save_predictor
 
 MODELS = ["org/a", "b", "c"]

@@ -9,9 +9,9 @@ import torch
 from ddcf.layout import Layout
 from ddcf.predictor.config import PredictorConfig, hidden_width
 from ddcf.predictor.data import load_training_data
-from ddcf.predictor.factor_model import FactorPredictor
-from ddcf.predictor.factor_train import dense_targets
-from ddcf.predictor.model import CorrectnessPredictor
+from ddcf.predictor.factor.model import FactorPredictor
+from ddcf.predictor.factor.train import dense_targets
+from ddcf.predictor.paper.model import CorrectnessPredictor
 from ddcf.predictor.store import load_predictor, save_predictor
 from ddcf.predictor.train import train_predictor
 

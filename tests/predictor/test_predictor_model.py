@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ddcf.predictor.config import hidden_width
-from ddcf.predictor.model import CorrectnessPredictor, DropPath, ResidualMLPBlock
+from ddcf.predictor.paper.model import CorrectnessPredictor, DropPath, ResidualMLPBlock
 
 
 def test_shapes_and_probabilities():

@@ -31,8 +31,8 @@ import pytest
 import torch
 
 from ddcf.predictor.config import PredictorConfig
-from ddcf.predictor.model import CorrectnessPredictor
-from ddcf.predictor.train import make_optimizer, train_step
+from ddcf.predictor.paper.model import CorrectnessPredictor
+from ddcf.predictor.paper.train import make_optimizer, train_step
 
 REF = json.loads((Path(__file__).parent / "data" / "reference_predictor.json").read_text())
 D = REF["dims"]

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.predictor.model import CorrectnessPredictor
+from ddcf.predictor.paper.model import CorrectnessPredictor
 from ddcf.predictor.store import config_sha256, load_predictor, save_predictor
 
 
@@ -74,7 +74,7 @@ def test_weights_file_is_byte_reproducible(tmp_path):
     """Identical weights give identical bytes, so weights_sha256 is a stable provenance key."""
     import torch
 
-    from ddcf.predictor.model import CorrectnessPredictor
+    from ddcf.predictor.paper.model import CorrectnessPredictor
     from ddcf.predictor.store import save_predictor
 
     torch.manual_seed(0)

@@ -17,8 +17,9 @@ from ddcf.layout import Layout
 from ddcf.predictor.config import PredictorConfig
 from ddcf.predictor.data import load_training_data
 from ddcf.predictor.evaluation import evaluate_all
+from ddcf.predictor.paper.train import BestCheckpoint, NoisePrefetcher, cosine_with_warmup
 from ddcf.predictor.stage import run
-from ddcf.predictor.train import BestCheckpoint, NoisePrefetcher, cosine_with_warmup, train_predictor
+from ddcf.predictor.train import train_predictor
 
 ROOT = Path(__file__).resolve().parents[2]
 # The paper arch's training loop (the factor arch's is in test_factor_model.py).

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ddcf.predictor.factor_model import FactorPredictor
+from ddcf.predictor.factor.model import FactorPredictor
 from ddcf.select.stability import (
     SE_COLUMN,
     expected_overlap,
