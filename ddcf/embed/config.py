@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ddcf.config import StageConfig, option
+from ddcf.config import option
 from ddcf.embed.models import PACKAGED_MINILM, PAPER_MODEL
 from ddcf.errors import DDCFError
+from ddcf.executors.options import ExecutorOptions
 from ddcf.runtime import check_device
 
 TABLES = ("seed", "corpus")
@@ -25,7 +26,7 @@ SHARD_SECONDS = 30.0
 
 
 @dataclass
-class EmbedConfig(StageConfig):
+class EmbedConfig(ExecutorOptions):
     """Stage 3: embed the seed and corpus questions with a sentence-transformer.
     Reads DDCF_data/{seed,corpus}/questions.parquet; writes DDCF_data/embeddings/{seed,corpus}.npy with a .json
     manifest and an .ids.parquet id list each. Identical texts are embedded once and finished shards are

@@ -55,6 +55,7 @@ class RunStats:
     embed_seconds: float  # time inside the embedding loop
     wall_seconds: float = 0.0  # the whole call: reading tables, embedding, writing artifacts
     warnings: list[str] = field(default_factory=list)  # damaged cache chunks set aside
+    executor_lines: list[str] = field(default_factory=list)  # --executor ray: shards and per-node throughput
 
     @property
     def duplicates_skipped(self) -> int:
@@ -110,12 +111,14 @@ def embed_tables(
     progress: bool = True,
     spec: EmbeddingModelSpec | None = None,
     encoder=None,
+    executor=None,
 ) -> list[EmbedResult]:
     """Embed the requested question tables; returns one result per table.
 
     The keyword arguments are :class:`EmbedConfig`'s options.  ``spec`` (a resolved model) and
     ``encoder`` (a loaded SentenceTransformer-like object) may be passed to reuse a model across
-    calls; otherwise it is loaded lazily, only if something is missing from the cache.
+    calls; otherwise it is loaded lazily, only if something is missing from the cache.  ``executor`` (a
+    ``ddcf.executors`` executor other than local) embeds the shards on its workers instead of here.
     """
     # The option rules (ranges, choices) live in the config class only; a library caller gets the same errors.
     EmbedConfig(embedding_model=embedding_model, device=device, which=list(which), batch_size=batch_size,
@@ -139,17 +142,25 @@ def embed_tables(
         encoder = encoder or load_sentence_transformer(spec)
     # The clock starts after the model is loaded: texts/s and tokens/s describe the embedding itself.
     embedded_now, n_tokens, t0 = 0, 0, time.perf_counter()
+    executor_lines: list[str] = []
     if todo:
         # Tokenizing everything once costs ~1% of the model time and buys batches with little padding
         # (see order_by_tokens) plus an exact tokens/s figure.
         lengths = token_lengths(encoder, [t for _, t in todo])
         todo = order_by_tokens(todo, lengths)
         n_tokens = None if lengths is None else int(lengths.sum())
-        bar = progress_bar(total=len(todo), desc=f"embedding ({spec.name.split('/')[-1]}, {spec.device})", unit="q",
-                           enabled=progress, smoothing=0.1)
-        embedded_now = _embed_into_cache(cache, encoder, todo, spec.name, batch_size, shard_size, shard_seconds,
-                                         normalize, bar.update)
-        bar.close()
+        if executor is not None and executor.name != "local":  # the same shards, on the executor's workers
+            from ddcf.executors.jobs.embed import embed_with_executor
+
+            embedded_now, cache, job_summary = embed_with_executor(
+                executor, layout.embedding_shards, spec, todo, batch_size, shard_size, normalize, progress)
+            executor_lines = job_summary.lines("q")
+        else:
+            bar = progress_bar(total=len(todo), desc=f"embedding ({spec.name.split('/')[-1]}, {spec.device})",
+                               unit="q", enabled=progress, smoothing=0.1)
+            embedded_now = _embed_into_cache(cache, encoder, todo, spec.name, batch_size, shard_size,
+                                             shard_seconds, normalize, bar.update)
+            bar.close()
     if replaced:
         cache.drop(replaced)
     elapsed = time.perf_counter() - t0
@@ -161,6 +172,7 @@ def embed_tables(
         n_tokens=n_tokens if todo else 0,
         embed_seconds=elapsed,
         warnings=list(cache.warnings),
+        executor_lines=executor_lines,
     )
 
     results = []
@@ -235,6 +247,7 @@ def run(layout: Layout, config: EmbedConfig) -> Report:
         dtype=config.dtype,
         overwrite=config.overwrite,
         progress=config.progress,
+        executor=config.executor_for() if config.executor != "local" else None,
     )
     lines = [
         f"Stage 3 - question embeddings  (model: {spec.name}, device: {spec.device}, "
@@ -263,6 +276,7 @@ def summary_lines(st: RunStats) -> list[str]:
     if st.n_embedded:
         tok = "" if st.tokens_per_s is None else f", {st.n_tokens} tokens = {st.tokens_per_s:.0f} tokens/s"
         lines.append(f"embedding: {st.embed_seconds:.1f} s, {st.texts_per_s:.1f} texts/s{tok}")
+        lines += st.executor_lines
     else:
         lines.append("every text was already in the cache: nothing embedded")
     lines.append(f"wall time {st.wall_seconds:.1f} s (including loading the model, reading the tables and "

@@ -1,0 +1,78 @@
+"""A tiny shard job for the executor tests: shard i writes i*i into its file, counting every write."""
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ddcf.executors.base import Shard, ShardJob
+from ddcf.io import write_json, write_text
+
+
+def log_write(log: Path, what: str) -> None:
+    """One line per write, appended by whichever process wrote (O_APPEND lines do not interleave)."""
+    with open(log, "a") as fh:
+        fh.write(what + "\n")
+
+
+def writes(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+@dataclass
+class SquareJob(ShardJob):
+    out: Path
+    n: int
+    die_on: int | None = None  # this shard's worker dies (os._exit) on its first try, mid-write
+    fail_on: int | None = None  # this shard raises a user error
+    name = "squares"
+    unit = "n"
+
+    def shards(self):
+        return [Shard(i, i + 1, {"value": i}) for i in range(self.n)]
+
+    def marker(self, shard):
+        return self.out / f"shard-{shard.index:03d}.done"
+
+    def run_shard(self, state, shard):
+        i = shard.payload["value"]
+        flag = self.out / f"died-{i}"
+        if i == self.die_on and not flag.exists():
+            flag.touch()
+            os._exit(1)  # a killed worker: nothing after this runs
+        if i == self.fail_on:
+            from ddcf.errors import DDCFError
+
+            raise DDCFError(f"shard {i} cannot be computed.", "fix shard input.")
+        write_text(json.dumps({"i": i, "square": i * i}), self.out / f"shard-{i:03d}.json")
+        log_write(self.out / "writes.log", str(i))
+        write_json({"n": 1}, self.marker(shard))  # the marker last
+
+
+@dataclass
+class BrokenOpenJob(SquareJob):
+    """A job whose worker setup fails (as a model that does not load)."""
+
+    def open(self):
+        from ddcf.errors import DDCFError
+
+        raise DDCFError("no model at /nowhere.", "pass a real one.")
+
+
+from ddcf.executors.jobs.embed import EmbedJob, shard_key  # noqa: E402 - after the toy job, which needs none of it
+
+
+@dataclass
+class DyingEmbedJob(EmbedJob):
+    """The embedding job whose worker dies on its first try of shard ``die_on``; every chunk written is logged."""
+
+    die_on: int = 1
+    log: str = ""
+
+    def run_shard(self, state, shard):
+        flag = Path(self.log + f".died-{shard.index}")
+        if shard.index == self.die_on and not flag.exists():
+            flag.touch()
+            os._exit(1)
+        super().run_shard(state, shard)
+        log_write(Path(self.log), shard_key([h for h, _ in shard.payload]))
