@@ -251,6 +251,18 @@ def load_yaml_config(path: str | Path, classes: Sequence[type]) -> dict:
         raise DDCFError(f"The config file {p} holds a {type(data).__name__}, not a mapping of option names.",
                         "write one 'option_name: value' line per option.")
     kinds = {f.name: kind for klass in classes for f, kind in _fields(klass)}
+    # A flag's alias (an option's earlier name) is accepted as a key too, so a resolved config written before
+    # the rename still repeats its run.
+    aliases = {alias.lstrip("-"): f.name for klass in classes for f, _ in _fields(klass)
+               for alias in f.metadata.get("aliases", ())}
+    renamed = {}
+    for key, value in data.items():
+        name = aliases.get(str(key), key)
+        if name in renamed:
+            raise DDCFError(f"The config file {p} sets {name} twice: under that name and under its earlier name.",
+                            f"keep one '{name}: ...' line.")
+        renamed[name] = value
+    data = renamed
     unknown = sorted(set(map(str, data)) - set(kinds))
     if unknown:
         raise DDCFError(

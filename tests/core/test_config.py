@@ -72,6 +72,16 @@ def test_yaml_config_and_flags_override_it(tmp_path):
     assert (c.lamda, c.model_name, c.models, c.plot, c.k) == (0.7, "y", ["p", "q"], False, 7)
 
 
+def test_yaml_config_accepts_an_options_earlier_name(tmp_path):
+    """A resolved config written before an option was renamed (its old flag is an alias) still repeats the run."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model: mini\nmodel_name: y\n")
+    assert parse(["--config", str(cfg)]).embedding_model == "mini"
+    cfg.write_text("model: mini\nembedding_model: other\nmodel_name: y\n")
+    with pytest.raises(DDCFError, match="embedding_model twice"):
+        parse(["--config", str(cfg)])
+
+
 @pytest.mark.parametrize("text,needle", [
     ("lamdaa: 1\n", "lamdaa"),
     ("k: many\n", "k"),
