@@ -261,10 +261,6 @@ class Layout:
         return Path(run_dir) / "distilled" / "shards"
 
     @staticmethod
-    def distill_run_config(run_dir: Path) -> Path:
-        return Path(run_dir) / "distilled" / "shards" / "run_config.json"
-
-    @staticmethod
     def distill_report(run_dir: Path) -> Path:
         """Provenance (teacher, options, acceptance rate) and the teacher-token cost saved."""
         return Path(run_dir) / "distilled" / "distill.json"

@@ -132,9 +132,6 @@ class PlainProgress:
     def set_postfix_str(self, text: str, refresh: bool = True) -> None:
         self.postfix = text
 
-    def set_description(self, desc: str, refresh: bool = True) -> None:
-        self.desc = desc
-
     def refresh(self) -> None:
         """Nothing to redraw: lines are written on a timer."""
 

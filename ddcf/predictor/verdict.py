@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import math
 
-#: the two figures a baseline must both beat (strictly) for the warning
-CHECKED = ("mean_model_auc", "log_loss")
-
 
 def _num(x) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None

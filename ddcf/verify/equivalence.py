@@ -28,7 +28,7 @@ from typing import Sequence
 from ddcf.runtime import progress as progress_bar
 from ddcf.verify.cache import VerifyCache
 from ddcf.verify.config import DEFAULT_TIMEOUT_S
-from ddcf.verify.gold import GSM8K, MATH
+from ddcf.verify.gold import GSM8K
 from ddcf.verify.normalize import (
     format_number,
     free_symbols,
@@ -158,11 +158,6 @@ class VerifyStats:
         elif item > self.slowest[0]:
             heapq.heapreplace(self.slowest, item)
 
-    def as_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "slowest"}
-        d["slowest"] = sorted(self.slowest, reverse=True)
-        return d
-
 
 class Verifier:
     """Checks (prediction, gold) pairs; owns the worker processes and the caches.
@@ -246,9 +241,6 @@ class Verifier:
         if need:
             self._run_math_verify(need, need_triples)
         return [self._memo[t] for t in pairs]
-
-    def check_one(self, pred_key: str, gold_key_: str, style: str = MATH) -> Verdict:
-        return self.check([(pred_key, gold_key_, style)])[0]
 
     def _run_math_verify(self, need: list[tuple[str, str]], triples: list[tuple[str, str, str]]) -> None:
         # Sorted order: the same work is batched the same way every run.
