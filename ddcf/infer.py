@@ -17,6 +17,12 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+from ddcf.config import make_config, parse_config
+from ddcf.generate.cli import command as generate
+from ddcf.generate.config import GenerateConfig
+from ddcf.verify.cli import command as verify
+from ddcf.verify.config import VerifyConfig
+
 DESCRIPTION = (
     "Stage 1: per-model verdict tables (was each seed question answered correctly?). With --completions, "
     "verify existing completions (the verify stage, also `ddcf verify`); otherwise generate them with the LLM "
@@ -30,12 +36,6 @@ REVERIFY_DEPRECATED = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ddcf.config import make_config, parse_config
-    from ddcf.generate.cli import command as generate
-    from ddcf.generate.config import GenerateConfig
-    from ddcf.verify.cli import command as verify
-    from ddcf.verify.config import VerifyConfig
-
     _, values = parse_config(GenerateConfig, argv, prog="infer.py", description=DESCRIPTION, extra=(VerifyConfig,))
     if values.get("completions"):
         return verify.execute(make_config(VerifyConfig, values), prog="infer.py")
