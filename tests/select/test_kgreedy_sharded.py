@@ -189,3 +189,17 @@ def test_ddcf_select_with_shards_writes_the_same_selection(layout, tmp_path):
                                       tables["one"][["question_id", "cost", "max_similarity"]])
     with pytest.raises((DDCFError, SystemExit)):
         main([*base, "--kgreedy_shards", "2", "--kgreedy_devices", "cpu", "--output_dir", str(tmp_path / "x")])
+
+
+def test_too_little_shared_memory_is_refused_up_front(monkeypatch, random_input):
+    import os
+
+    from ddcf.errors import DDCFError
+
+    class Full:
+        f_bavail, f_frsize = 10, 4096
+
+    monkeypatch.setattr(os, "statvfs", lambda _: Full())
+    x, p = random_input
+    with pytest.raises(DDCFError, match="shared memory"):
+        kgreedy_sharded(x, p, 5, 0.2, processes=2)

@@ -40,12 +40,14 @@ from __future__ import annotations
 import contextlib
 import math
 import mmap
+import os
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ddcf.errors import DDCFError
 from ddcf.runtime import progress as progress_bar
 from ddcf.select.kgreedy.common import (
     KGreedyResult,
@@ -295,6 +297,23 @@ def _worker(conn, src, shape, dtype, start, p, k, lamda, floor, block_rows, chec
         conn.close()
 
 
+def _check_shm_space(needed: int, where: str = "/dev/shm") -> None:
+    """Refuse up front when the shared-memory file system cannot hold the shards: writing past a full tmpfs
+    kills the writer with SIGBUS instead of raising (containers often mount a 64 MB /dev/shm)."""
+    try:
+        st = os.statvfs(where)
+    except OSError:
+        return  # no such mount (not Linux): shared_memory raises its own error
+    free = st.f_bavail * st.f_frsize
+    if free < needed:
+        raise DDCFError(
+            f"--kgreedy_shards needs {needed / 2**30:.2f} GiB of shared memory for the candidate rows, but {where} "
+            f"has {free / 2**30:.2f} GiB free.",
+            "enlarge it (docker run --shm-size=...), select from the whole embedding file (its rows are then mapped "
+            "from the file, no copy), or use --kgreedy_devices.",
+        )
+
+
 class _ProcessShards:
     def __init__(self, x, p, bounds, k, lamda, floor, block_rows):
         import multiprocessing as mp
@@ -305,6 +324,8 @@ class _ProcessShards:
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self.blocks, self.procs, self.conns = [], [], []
         fv = _file_view(x)
+        if fv is None:
+            _check_shm_space(x.shape[0] * x.shape[1] * x.itemsize)
         try:
             for lo, hi in bounds:
                 shape = (hi - lo, x.shape[1])
@@ -336,9 +357,11 @@ class _ProcessShards:
         try:
             kind, value = conn.recv()
         except EOFError:
-            raise RuntimeError("a k-greedy shard process died (out of memory?)") from None
+            raise DDCFError("A k-greedy shard process died (killed, e.g. out of memory).",
+                            "use fewer --kgreedy_shards, or free memory, and rerun.") from None
         if kind == "error":
-            raise RuntimeError(f"a k-greedy shard process failed: {value}")
+            raise DDCFError(f"A k-greedy shard process failed: {value}.", "rerun with --kgreedy_shards 0 and report "
+                            "the problem if the single engine works.")
         return value
 
     def step(self, pick):
