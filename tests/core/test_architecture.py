@@ -227,6 +227,28 @@ def test_no_import_cycles_counting_function_level_imports(ddcf_imports):
         "\n".join("  " + _describe(c, imports) for c in cycles)
 
 
+def package_imports(imports: list[Import]) -> list[Import]:
+    """The imports between ddcf's subpackages (ddcf.verify.stage -> ddcf.data.bundled is verify -> data)."""
+    return [dataclasses.replace(imp, importer=stage_package(imp.importer), imported=stage_package(imp.imported))
+            for imp in imports if stage_package(imp.importer) != stage_package(imp.imported)]
+
+
+def test_no_import_cycles_between_packages(ddcf_imports):
+    """Two packages that import each other (even through different modules) are one package in disguise: the
+    shared code belongs in a library module or in ddcf/artifacts/."""
+    _, imports = ddcf_imports
+    between = package_imports(imports)
+    knots = [c for c in import_components(between) if frozenset(c) not in ALLOWED_CYCLES]
+    lines = []
+    for knot in knots:
+        lines.append(f"  packages {', '.join(sorted(knot))}:")
+        lines += sorted({f"    {imp.importer} line {imp.line} imports {imp.imported}"
+                         f"{' (in a function)' if imp.in_function else ''}" for imp in imports
+                         if stage_package(imp.importer) in knot and stage_package(imp.imported) in knot
+                         and stage_package(imp.importer) != stage_package(imp.imported)})
+    assert not knots, "ddcf packages that import each other:\n" + "\n".join(lines)
+
+
 def test_few_internal_imports_inside_functions(ddcf_imports):
     _, imports = ddcf_imports
     statements = sorted({(imp.importer, imp.line) for imp in imports if imp.in_function})
@@ -269,6 +291,7 @@ def test_checks_find_a_cycle_hidden_in_a_function_and_a_cross_stage_import(tmp_p
         ("ddcf.b.tool", "ddcf.a.stage")]
     assert import_cycles(imports) == [["ddcf.a.lib", "ddcf.b.tool", "ddcf.a.stage", "ddcf.a.lib"]]
     assert "in a function" in _describe(import_cycles(imports)[0], imports)
+    assert import_components(package_imports(imports)) == [{"a", "b"}]
 
 
 def test_checks_pass_a_clean_package(tmp_path):
@@ -280,4 +303,5 @@ def test_checks_pass_a_clean_package(tmp_path):
     })
     imports = collect_imports(modules)
     assert not cross_stage_imports(imports, modules) and not import_cycles(imports)
+    assert not import_components(package_imports(imports))
     assert not [i for i in imports if i.in_function]
