@@ -111,10 +111,7 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp" + suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    # mkstemp creates 0600 files; artifacts are meant to be shared like any other output file.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)
+    os.chmod(tmp_path, shared_mode(0o666))  # mkstemp creates 0600 files; artifacts are shared like any output
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
@@ -126,27 +123,89 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             tmp_path.unlink()
 
 
+# --------------------------------------------------------------------------- folder swap
+# A folder of files that only make sense together (a selection, a report, a push staging folder) changes as one
+# unit: it is built whole in a hidden sibling ``.<name>.new-<pid>-<random>/``, then
+#   1. the current folder (if any) is renamed to ``.<name>.old``,
+#   2. the new folder is renamed to ``<name>``,
+#   3. ``.<name>.old`` is deleted.
+# A kill before 1 leaves the old folder untouched (plus a ``.new-*`` folder); after 2 the new folder is complete;
+# between 1 and 2 only ``.<name>.old`` exists, which readers use (:func:`current_dir`) and the next swap of the same
+# target puts back before it starts (:func:`recover_dir`).  Linux cannot rename a folder over a non-empty one, so
+# the two renames cannot be one.
+
+
+def set_aside_dir(target: str | os.PathLike) -> Path:
+    """Where a swap keeps the previous ``target`` between its two renames."""
+    target = Path(target)
+    return target.parent / f".{target.name}.old"
+
+
+def _staging_prefix(target: Path) -> str:
+    return f".{target.name}.new-"
+
+
+def current_dir(target: str | os.PathLike) -> Path:
+    """The folder a reader should use: ``target``, or the previous one a kill between the renames left set aside."""
+    target = Path(target)
+    old = set_aside_dir(target)
+    return old if not target.exists() and old.is_dir() else target
+
+
+def _staging_writer_alive(name: str, prefix: str) -> bool:
+    m = re.match(r"(\d+)-", name[len(prefix):])
+    pid = int(m.group(1)) if m else -1
+    return pid != os.getpid() and pid_alive(pid)
+
+
+def recover_dir(target: str | os.PathLike) -> None:
+    """Undo what a killed swap left: put a set-aside folder back (or drop it when the new one is in place) and
+    delete unfinished staging folders whose writer is gone."""
+    target = Path(target)
+    old = set_aside_dir(target)
+    if old.is_dir():
+        if target.exists():
+            shutil.rmtree(old)
+        else:
+            os.replace(old, target)
+    prefix = _staging_prefix(target)
+    if target.parent.is_dir():
+        for p in target.parent.iterdir():
+            if p.name.startswith(prefix) and p.is_dir() and not _staging_writer_alive(p.name, prefix):
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def shared_mode(kind: int = 0o777) -> int:
+    """``kind`` less the process umask: the mode ``open``/``mkdir`` would give (mkstemp/mkdtemp give 0600/0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return kind & ~umask
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty temporary folder next to ``target``; on success it replaces ``target`` as a whole.
+    """Yield an empty hidden sibling of ``target``; on success it replaces ``target`` as a whole (the swap above).
 
-    Two renames (old aside, new in), so a reader never sees a mix of two runs' files and a run cut short
-    leaves the previous folder as it was.
+    The one folder swap of ddcf: a reader never sees a mix of two runs' files, a run cut short leaves the previous
+    folder as it was, and the folder gets the mode any output folder gets (the umask's), not mkdtemp's 0700.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    recover_dir(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_staging_prefix(target)}{os.getpid()}-", dir=target.parent))
+    os.chmod(tmp, shared_mode(0o777))
     try:
         yield tmp
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
+    except BaseException:
+        # an error (or Ctrl-C) in the writer: nothing was swapped; a SIGKILL leaves tmp for recover_dir instead
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = set_aside_dir(target)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None) -> Path:

@@ -4,12 +4,11 @@
     result = kgreedy_fast(embeddings, predicted_correctness, k=1000, lamda=0.2)
     result.indices  # rows in pick order
 
-Modules: :mod:`~ddcf.select.kgreedy_common` (objective, conventions, shared helpers),
-:mod:`~ddcf.select.kgreedy_ref` (the straightforward method),
-:mod:`~ddcf.select.kgreedy_lazy` and :mod:`~ddcf.select.kgreedy_lazy_state` (the fast exact lazy method),
-:mod:`~ddcf.select.kgreedy_torch` (torch / CUDA), :mod:`~ddcf.select.exact` (the canonical similarity
-every implementation shares); the stage: :mod:`~ddcf.select.config`, :mod:`~ddcf.select.stage`,
-:mod:`~ddcf.select.cli`, with :mod:`~ddcf.select.report` and :mod:`~ddcf.select.sft_dataset`.
+Packages: :mod:`~ddcf.select.kgreedy` (the exact engine), :mod:`~ddcf.select.methods` (every selector, one file
+each, plus the registry); the library the stage and others use: :mod:`~ddcf.select.pools` (candidate pools),
+:mod:`~ddcf.select.output` (the selection folder), :mod:`~ddcf.select.report`, :mod:`~ddcf.select.sft_dataset`,
+:mod:`~ddcf.select.stability`; the stage: :mod:`~ddcf.select.config`, :mod:`~ddcf.select.stage` (only ``run``),
+:mod:`~ddcf.select.cli`.
 """
 
 from __future__ import annotations
@@ -18,18 +17,18 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ddcf.select.kgreedy_common import KGreedyResult
-    from ddcf.select.kgreedy_lazy import kgreedy_fast
-    from ddcf.select.kgreedy_ref import kgreedy_reference
+    from ddcf.select.kgreedy.common import KGreedyResult
+    from ddcf.select.kgreedy.lazy import kgreedy_fast
+    from ddcf.select.kgreedy.reference import kgreedy_reference
 
 __all__ = ["KGreedyResult", "kgreedy_fast", "kgreedy_reference"]
 
 # Resolved on first use: `k_greedy_selection.py --help` imports ddcf.select.config through this
 # package and must not pay for numpy.
 _HOME = {
-    "KGreedyResult": "ddcf.select.kgreedy_common",
-    "kgreedy_fast": "ddcf.select.kgreedy_lazy",
-    "kgreedy_reference": "ddcf.select.kgreedy_ref",
+    "KGreedyResult": "ddcf.select.kgreedy.common",
+    "kgreedy_fast": "ddcf.select.kgreedy.lazy",
+    "kgreedy_reference": "ddcf.select.kgreedy.reference",
 }
 
 

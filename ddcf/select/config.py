@@ -8,7 +8,7 @@ from ddcf.chat_format import REFERENCE  # the default template: the released cod
 from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
 from ddcf.runtime import check_device
-from ddcf.select.methods import get_method, help_table
+from ddcf.select.methods import DEFAULT_METHOD, get_method, help_table
 
 CHATML = "chatml"  # a built-in template of the dataset's text column (ddcf.select.sft_dataset)
 
@@ -22,7 +22,7 @@ class SelectConfig(StageConfig):
     next to a random subset of the same pool."""
 
     method: str = option(
-        "ddcf", "Selection method: " + help_table() + ". Options marked 'only for --method X' apply to X only.",
+        DEFAULT_METHOD, "Selection method: " + help_table() + ". Options marked 'only for --method X' apply to X only.",
         metavar="NAME",
     )
 
@@ -137,6 +137,30 @@ class SelectConfig(StageConfig):
         "auto", "auto (CUDA through torch when available, else the exact lazy CPU selector), cpu, cuda or cuda:N; "
         "every device picks the same questions.",
     )
+    kgreedy_shards: int = option(
+        0, "Only for --method ddcf: split the candidate matrix over this many CPU worker processes (rows in shared "
+        "memory; each keeps its own redundancy vector); picks identical to one process. 0 = one engine (--device).",
+        min=0, max=4096, metavar="S",
+    )
+    kgreedy_devices: list[str] = option(
+        [], "Only for --method ddcf: torch devices holding one shard of the candidate matrix each (e.g. "
+        "cuda:0,cuda:1), for a matrix past one GPU's memory; picks identical to one device.", metavar="DEVICE",
+    )
+    stability: str = option(
+        "none", "Only for --method ddcf: 'none' = one k-greedy on the table's predicted correctness (released); "
+        "'consensus' = the same k-greedy on --consensus_draws noisy copies of it (the predictor's own spread), "
+        "keeping the questions picked most often: far fewer picks change when the predictor is retrained with "
+        "another seed (ddcf.select.consensus). Needs the factor predictor's predicted_correctness_se.",
+        choices=("none", "consensus"),
+    )
+    consensus_draws: int = option(
+        16, "Only for --stability consensus: k-greedy runs (the table's p plus draws-1 noisy copies, seeded by "
+        "--seed); 1 = plain k-greedy.", min=1, max=1024, metavar="M",
+    )
+    consensus_noise: float = option(
+        1.4142135623730951, "Only for --stability consensus: sd of each copy's noise in units of the members' "
+        "standard error (sqrt(2): another retraining as the ensemble's spread predicts it).", min=0.0, max=100.0,
+    )
     output_dir: str | None = option(
         None, "Where to write the outputs (default: DDCF_data/selection/<model>/lamda<l>_k<k> for --method ddcf, "
         "DDCF_data/selection/<model>/<method>_k<k>[_<options>] for the others).", metavar="DIR"
@@ -154,6 +178,11 @@ class SelectConfig(StageConfig):
     def check(self) -> None:
         get_method(self.method)  # an unknown name: one paragraph listing the methods
         check_device(self.device)
+        if self.kgreedy_shards and self.kgreedy_devices:  # issue 24: one sharded backend at a time
+            raise DDCFError("Both --kgreedy_shards and --kgreedy_devices were given.", "pass one of them.")
+        self.kgreedy_devices = [check_device(d, "--kgreedy_devices") for d in self.kgreedy_devices]
+        if self.stability != "none" and not get_method(self.method).kgreedy:  # issue 23: a k-greedy option
+            raise DDCFError(f"--stability {self.stability} applies to --method ddcf only.", "drop --stability.")
         if self.method == "passrate_band":
             from ddcf.select.methods.band import parse_band  # pandas-free
 

@@ -1,32 +1,19 @@
-"""A selection folder changes as one unit: it is built whole in a hidden sibling, then swapped in.
+"""A selection folder: which names it holds, where it goes, and the check that it may be replaced.
 
 A selection is several files (selection.parquet, dataset/, report.json, report.png, select.config.yaml) that
-only make sense together.  Replacing them one by one left, after a kill, a new ``dataset/`` beside the old
-table and report, which the summary showed as current.  So a run writes everything into
-``.<name>.new-<pid>-<random>/`` next to the folder and then
-
-1. renames the current folder (if any) to ``.<name>.old``,
-2. renames the new folder to ``<name>``,
-3. deletes ``.<name>.old``.
-
-A kill before step 1 leaves the old folder untouched (plus a hidden ``.new-*`` folder); after step 2 the new
-folder is complete; between 1 and 2 only ``.<name>.old`` exists, which readers use (:func:`current_dir`) and the
-next run puts back before it starts (:func:`recover`).  Linux cannot rename a folder over a non-empty one, so
-the two renames cannot be one.
+only make sense together, so a run builds them whole and swaps the folder in with :func:`ddcf.io.atomic_dir`
+(the one folder swap; readers use :func:`ddcf.io.current_dir`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 from ddcf.errors import DDCFError
+from ddcf.io import current_dir, set_aside_dir  # noqa: F401 - moved to ddcf.io; re-exported until integration
 from ddcf.layout import Layout
+from ddcf.select.methods import get_method
 
 RESOLVED_CONFIG = "select.config.yaml"
 
@@ -37,21 +24,6 @@ def run_entries() -> set[str]:
     return {Layout.selection_table(here).name, Layout.selection_dataset(here).name,
             Layout.selection_report(here).name, Layout.selection_plot(here).name,
             Layout.resolved_config(here, "select").name}
-
-
-def old_dir(final: Path) -> Path:
-    return final.parent / f".{final.name}.old"
-
-
-def _new_prefix(final: Path) -> str:
-    return f".{final.name}.new-"
-
-
-def current_dir(final: str | os.PathLike) -> Path:
-    """The folder a reader should use: ``final``, or the previous selection a kill left set aside."""
-    final = Path(final)
-    old = old_dir(final)
-    return old if not final.exists() and old.is_dir() else final
 
 
 def check_replaceable(final: str | os.PathLike, option: str = "--output_dir") -> None:
@@ -71,52 +43,15 @@ def check_replaceable(final: str | os.PathLike, option: str = "--output_dir") ->
             )
 
 
-def _writer_alive(name: str, prefix: str) -> bool:
-    from ddcf.io import pid_alive
-
-    m = re.match(r"(\d+)-", name[len(prefix):])
-    pid = int(m.group(1)) if m else -1
-    return pid != os.getpid() and pid_alive(pid)
-
-
-def recover(final: str | os.PathLike) -> None:
-    """Undo what a killed run left: put a set-aside previous selection back (or drop it when the new one is
-    in place) and delete unfinished ``.new-*`` folders whose writer is gone."""
-    final = Path(final)
-    old = old_dir(final)
-    if old.is_dir():
-        if final.exists():
-            shutil.rmtree(old)
-        else:
-            os.replace(old, final)
-    prefix = _new_prefix(final)
-    if final.parent.is_dir():
-        for p in final.parent.iterdir():
-            if p.name.startswith(prefix) and p.is_dir() and not _writer_alive(p.name, prefix):
-                shutil.rmtree(p, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty hidden sibling of ``final`` to write a whole selection into; swap it in on success."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    recover(final)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{_new_prefix(final)}{os.getpid()}-", dir=final.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders; the selection is shared like any output folder
-    try:
-        yield tmp
-    except Exception:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    swap_in(tmp, final)
-
-
-def swap_in(tmp: Path, final: Path) -> None:
-    old = old_dir(final)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+def selection_folder(layout: Layout, config) -> Path:
+    """Where a run's selection goes: --output_dir, else lamda<l>_k<k> for the k-greedy (existing runs, the summary
+    and `ddcf push` keep their paths) and <method>_k<k>[_<tag>] (the registry entry's tag) for the others."""
+    if config.output_dir:
+        return Path(config.output_dir)
+    entry = get_method(config.method)
+    if entry.kgreedy:
+        out = layout.selection_dir(config.model_name, config.lamda, config.num_select, config.redundancy)
+        if getattr(config, "stability", "none") != "none":  # issue 23: never replaces the default's folder
+            out = out.with_name(f"{out.name}_{config.stability}{config.consensus_draws}")
+        return out
+    return layout.selection_method_dir(config.model_name, config.method, config.num_select, entry.folder_tag(config))

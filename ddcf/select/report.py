@@ -1,8 +1,7 @@
 """What a selection looks like next to a random subset of the same pool: numbers, text, plot.
 
-Also the readers of a selection written earlier (:func:`read_selection_table`, :func:`block_value`):
-runs made before the rename call predicted correctness ``difficulty`` (a ``difficulty`` column in
-selection.parquet, ``mean_difficulty`` / ``median_difficulty`` in report.json); both spellings are read.
+The readers of a selection written earlier (:func:`read_selection_table`, :func:`block_value`) moved to
+:mod:`ddcf.artifacts.selection` (re-exported here until integration).
 """
 
 from __future__ import annotations
@@ -12,17 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.selection import COLUMN, LEGACY_NAMES, block_value, read_selection_table  # noqa: F401 moved
 from ddcf.io import atomic_path
+from ddcf.select.methods import DEFAULT_METHOD, METHODS, Method
 
 GRAM_SAMPLE = 2000  # above this many rows, pairwise statistics come from a seeded sample of rows
-
-COLUMN = "predicted_correctness"  # the selection table's column (as in factorized_data/<model>.parquet)
-#: names older runs wrote -> the current name (selection.parquet columns and report.json keys)
-LEGACY_NAMES = {
-    "difficulty": COLUMN,
-    "mean_difficulty": "mean_predicted_correctness",
-    "median_difficulty": "median_predicted_correctness",
-}
 
 
 def _unit_rows(x, rows: np.ndarray) -> np.ndarray:
@@ -61,20 +54,35 @@ def set_stats(x, rows: np.ndarray, predicted_correctness: np.ndarray, datasets: 
 
 
 def method_label(method: str | None) -> str:
-    """How tables and plots name a selection: 'DDCF selection' for the paper's method, '<method> selection'."""
-    return "DDCF selection" if method in (None, "ddcf") else f"{method} selection"
+    """How tables and plots name a selection: '<registry label> selection' (a name the registry does not know,
+    e.g. a method of a newer version: the name itself)."""
+    name = method or DEFAULT_METHOD
+    return f"{METHODS[name].label if name in METHODS else name} selection"
+
+
+def annotation_cost(entry: Method, config, pool) -> tuple[int | None, str]:
+    """The model answers a selection needed (count, words): its registry entry's kind, counted on this pool."""
+    kind = entry.cost_kind(config)
+    if kind == "none":
+        return 0, "0"
+    if kind == "corpus_pass":
+        n = len(pool.ids)
+        return n, f"{n:,} corpus answers (one scoring pass)"
+    n = pool.meta.get("verdict_rows")  # seed_answers: the rows of the target's verdict table
+    return (int(n), f"{int(n):,} seed answers") if n is not None else (None, "seed-set answers")
 
 
 def summary_text(report: dict) -> str:
     """One screen: the selection next to the random subset and the pool."""
     sel, rnd, pool = report["selection"], report["random"], report["pool"]
-    method = report.get("method", "ddcf")
+    method = report.get("method", DEFAULT_METHOD)
     label = method_label(method)
-    head = "k-greedy selection" if method == "ddcf" else f"--method {method} selection"
+    kgreedy = METHODS[method].kgreedy if method in METHODS else False
+    head = "k-greedy selection" if kgreedy else f"--method {method} selection"
     corr = "measured pass rate" if report.get("pool_kind") == "seed" else "predicted correctness"
     lines = [
         f"Stage 6 - {head} for {report['model']}",
-        (f"  lamda={report['lamda']:g}  " if method == "ddcf" else "  ") + f"k={report['k']:,}  pool={pool['n']:,} "
+        (f"  lamda={report['lamda']:g}  " if kgreedy else "  ") + f"k={report['k']:,}  pool={pool['n']:,} "
         f"questions ({corr} <= {report['max_score']:g})  engine={report.get('engine', report.get('method'))}",
         f"  selected in {report['seconds_selection']:.1f} s (stage total {report['seconds_total']:.1f} s)",
         "",
@@ -135,19 +143,3 @@ def plot_report(path: str | Path, pool_pc: np.ndarray, sel_pc: np.ndarray, rnd_p
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
-
-
-# ---------------------------------------------------------------------------- reading a selection back
-def read_selection_table(path: str | Path) -> pd.DataFrame:
-    """A selection.parquet, with an older run's ``difficulty`` column read as ``predicted_correctness``."""
-    sel = pd.read_parquet(path)
-    return sel.rename(columns={old: new for old, new in LEGACY_NAMES.items()
-                               if old in sel.columns and new not in sel.columns})
-
-
-def block_value(block: dict, key: str):
-    """``block[key]`` of a report.json block, falling back to the name an older run used for it."""
-    if key in block:
-        return block[key]
-    old = [k for k, new in LEGACY_NAMES.items() if new == key]
-    return block.get(old[0]) if old else None

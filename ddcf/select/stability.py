@@ -140,7 +140,7 @@ def retraining_draw(p, se, seed: int = 0) -> np.ndarray:
 
 
 def pool_stability(pool, rows, reselect=None, lamda: float | None = None) -> dict | None:
-    """:func:`selection_stability` of a selection from ``ddcf.select.stage``'s pool, when its difficulty table
+    """:func:`selection_stability` of a selection from a :class:`ddcf.select.pools.Pool`, when its difficulty table
     has the members' standard errors (factor ensembles since issue 23); None otherwise (seed pools, the
     paper's predictor, older tables): no estimate is better than a made-up one.
 

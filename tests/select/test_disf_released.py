@@ -124,13 +124,14 @@ def test_batched_is_deterministic_given_the_seed_and_moves_with_it():
 def test_select_runs_both_modes_and_names_their_folders():
     from types import SimpleNamespace
 
+    from ddcf.select.methods import get_method
     from ddcf.select.methods.common import Context
 
     x = fixture_matrix(500, 8)
     for mode, tag in (("batched", "batch100_seed3"), ("whole_pool", "whole_pool")):
         cfg = SimpleNamespace(disf_mode=mode, disf_batch=100, seed=3, device="cpu")
         picks = disf.select(Context(layout=None, config=cfg, pool=SimpleNamespace(x=x), k=12))
-        assert len(set(picks.indices.tolist())) == 12 and disf.folder_tag(cfg) == tag
+        assert len(set(picks.indices.tolist())) == 12 and get_method("disf").folder_tag(cfg) == tag
         want = disf.disf_batched(x, 12, 100, 3)[0] if mode == "batched" else disf.disf_fast(x, 12)[0]
         assert np.array_equal(picks.indices, want)
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from helpers_select import write_layout
 
+from ddcf import io as swap_mod
 from ddcf.cli import run_main
 from ddcf.errors import DDCFError
 from ddcf.io import hash_ids, read_parquet_metadata, write_parquet
-from ddcf.select import output as output_mod
 from ddcf.select import stage as stage_mod
 from ddcf.select.cli import main
 from ddcf.select.sft_dataset import build_records, render_chatml
@@ -81,12 +81,12 @@ def test_a_kill_at_any_step_leaves_the_old_or_the_new_selection(layout, monkeypa
     # changed inputs: another predicted correctness, so other picks
     write_layout(layout, n=40, seed=5)
 
-    module = output_mod if name in ("replace", "rmtree") else stage_mod
-    target = getattr(output_mod.os if name == "replace" else output_mod.shutil, name) if module is output_mod \
+    module = swap_mod if name in ("replace", "rmtree") else stage_mod
+    target = getattr(swap_mod.os if name == "replace" else swap_mod.shutil, name) if module is swap_mod \
         else getattr(stage_mod, name)
     calls = {"n": 0}
 
-    swap_paths = {out, output_mod.old_dir(out)}
+    swap_paths = {out, swap_mod.set_aside_dir(out)}
 
     def killed(*args, **kwargs):
         # os.replace and shutil.rmtree are used by every atomic write too: count only the swap's own calls
@@ -97,16 +97,16 @@ def test_a_kill_at_any_step_leaves_the_old_or_the_new_selection(layout, monkeypa
         return target(*args, **kwargs)
 
     if name == "replace":
-        monkeypatch.setattr(output_mod.os, "replace", killed)
+        monkeypatch.setattr(swap_mod.os, "replace", killed)
     elif name == "rmtree":
-        monkeypatch.setattr(output_mod.shutil, "rmtree", killed)
+        monkeypatch.setattr(swap_mod.shutil, "rmtree", killed)
     else:
         monkeypatch.setattr(stage_mod, name, killed)
     with pytest.raises(Kill):
         run(layout)
     monkeypatch.undo()
 
-    seen = _state(output_mod.current_dir(out))
+    seen = _state(swap_mod.current_dir(out))
     summary = selection_block(layout).replace(f"/.{out.name}.old", f"/{out.name}")  # (set aside: shown as such)
     assert seen[0] is not None and seen[1] == hash_ids(seen[0]) and seen[2] == seen[0]  # one selection, whole
     if (name, nth) != ("rmtree", 1):

@@ -229,7 +229,7 @@ def test_a_signed_selection_does_not_replace_the_floor_run(tmp_path):
     signed = layout.selection_dir("m", 0.2, 10, "signed")
     assert floor.name == "lamda0.2_k10" and signed.name == "lamda0.2_k10_signed"
     from ddcf.select.config import SelectConfig
-    from ddcf.select.stage import output_dir
+    from ddcf.select.output import selection_folder as output_dir
 
     assert output_dir(layout, SelectConfig(model_name="m", lamda=0.2, num_select=10, redundancy="signed")) == signed
     assert output_dir(layout, SelectConfig(model_name="m", lamda=0.2, num_select=10)) == floor

@@ -13,8 +13,6 @@ import numpy as np
 
 from ddcf.select.methods.common import Context, Picks, Timer, sample
 
-POOL_KIND = "seed"
-
 
 def select(ctx: Context) -> Picks:
     with Timer() as t:
@@ -23,7 +21,3 @@ def select(ctx: Context) -> Picks:
                       "lower --num_select, or answer more seed questions with infer.py.")
     return Picks(indices=rows, score=np.arange(1, ctx.k + 1, dtype=np.float64), engine="numpy default_rng",
                  seconds=t.seconds, stats={"answered_wrong": int(len(wrong))})
-
-
-def folder_tag(config) -> str:
-    return f"seed{config.seed}"

@@ -15,7 +15,7 @@ from ddcf.errors import DDCFError
 class Context:
     layout: Any  # ddcf.layout.Layout
     config: Any  # ddcf.select.config.SelectConfig
-    pool: Any  # ddcf.select.stage.Pool: x, ids, predicted_correctness, questions (aligned), meta
+    pool: Any  # ddcf.select.pools.Pool: x, ids, predicted_correctness, questions (aligned), meta
     k: int
 
     @property

@@ -269,9 +269,3 @@ def select(ctx: Context) -> Picks:
     return Picks(indices=rows, score=cost, engine=engine,
                  seconds=t.seconds, stats={"mode": mode, "final_covariance_frobenius_sq": float(cost[-1]),
                                            "uniform_eigenvalues_bound": 1.0 / min(ctx.k, ctx.pool.x.shape[1])})
-
-
-def folder_tag(config) -> str:
-    if getattr(config, "disf_mode", "batched") == "whole_pool":
-        return "whole_pool"
-    return f"batch{getattr(config, 'disf_batch', BATCH)}_seed{config.seed}"

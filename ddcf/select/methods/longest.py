@@ -40,7 +40,3 @@ def select(ctx: Context) -> Picks:
         rows = ranked(n, ctx.k, descending=True)
     return Picks(indices=rows, score=n[rows], engine=f"{ctx.config.length_of} length in {unit}", seconds=t.seconds,
                  stats={"length_unit": unit, "length_of": ctx.config.length_of})
-
-
-def folder_tag(config) -> str:
-    return config.length_of

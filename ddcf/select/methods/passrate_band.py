@@ -19,10 +19,6 @@ from ddcf.select.methods.band import in_band, parse_band
 from ddcf.select.methods.common import Context, Picks, Timer, ranked, sample
 
 
-def pool_kind(config) -> str:
-    return "seed" if config.passrate_source == "measured" else "corpus"
-
-
 def select(ctx: Context) -> Picks:
     band = parse_band(ctx.config.band, getattr(ctx.config, "band_bounds", "exclusive"))
     rate = np.asarray(ctx.pool.predicted_correctness, dtype=np.float64)
@@ -39,10 +35,3 @@ def select(ctx: Context) -> Picks:
             rows = inside[ranked(rate[inside], ctx.k, descending=pick == "easiest")]
     return Picks(indices=rows, score=rate[rows], engine=f"band {band[:2]} ({pick})", seconds=t.seconds,
                  stats={"in_band": int(len(inside)), "band": list(band[:2]), "open_ends": list(band[2:])})
-
-
-def folder_tag(config) -> str:
-    band = "".join(ch if ch.isalnum() or ch in ".-" else "-" for ch in str(config.band).strip())
-    inclusive = getattr(config, "band_bounds", "exclusive") == "inclusive" and "," in str(config.band)
-    bounds = "_incl" if inclusive else ""  # an inclusive LO,HI run must not replace the exclusive one's folder
-    return f"{config.passrate_source}_{band}{bounds}_{config.band_pick}"

@@ -15,7 +15,3 @@ def select(ctx: Context) -> Picks:
         rows = sample(ctx.rng, np.arange(len(ctx.pool.ids)), ctx.k, "candidate questions", "lower --num_select.")
     return Picks(indices=rows, score=np.arange(1, ctx.k + 1, dtype=np.float64), engine="numpy default_rng",
                  seconds=t.seconds)
-
-
-def folder_tag(config) -> str:
-    return f"seed{config.seed}"
