@@ -65,9 +65,9 @@ def main(argv=None) -> int:
 
     from ddcf.data.bundled import SEED_COMPLETIONS
     from ddcf.generate import prompts as P
-    from ddcf.generate.backends import BackendOptions, SamplingSpec
-    from ddcf.generate.backends.hf import HFBackend
     from ddcf.generate.questions import order_questions
+    from ddcf.runs.backends import BackendOptions, SamplingSpec
+    from ddcf.runs.backends.hf import HFBackend
 
     seed = pd.read_parquet(SEED_COMPLETIONS, columns=["question_id", "question", "gold", "dataset"])
     seed = seed.drop_duplicates("question_id")

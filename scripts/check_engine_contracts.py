@@ -203,7 +203,7 @@ class Contract:
     note: str = field(default="")
 
 
-V, S = "ddcf/generate/backends/vllm.py", "ddcf/generate/backends/sglang.py"
+V, S = "ddcf/runs/backends/vllm.py", "ddcf/runs/backends/sglang.py"
 LP, SFT = "ddcf/score/logprobs.py", "ddcf/sft/stage.py"
 CONTRACTS = [
     Contract("vllm", f"{V}:llm_kwargs", "vllm.LLM(**kwargs): its parameters, the rest go to EngineArgs",

@@ -173,8 +173,8 @@ def check_generate(device: str, tmp: Path) -> tuple[str, str]:
     engines = [name for name in ("sglang", "vllm") if importlib.util.find_spec(name) is not None]
     if device == "cpu" or not engines:
         return "SKIP", "neither sglang nor vllm is installed" if not engines else "engines need a GPU"
-    from ddcf.generate import backends as B
-    from ddcf.generate.backends import BackendOptions, SamplingSpec
+    from ddcf.runs import backends as B
+    from ddcf.runs.backends import BackendOptions, SamplingSpec
 
     model = _tiny_chat_lm(tmp)
     done = []
@@ -191,8 +191,8 @@ def check_generate(device: str, tmp: Path) -> tuple[str, str]:
 
 
 def check_hfgen(device: str, tmp: Path) -> tuple[str, str]:
-    from ddcf.generate import backends as B
-    from ddcf.generate.backends import BackendOptions, SamplingSpec
+    from ddcf.runs import backends as B
+    from ddcf.runs.backends import BackendOptions, SamplingSpec
 
     model = _tiny_chat_lm(tmp)
     be = B.create_backend("hf", str(model), BackendOptions(progress=False, dtype="float32"))

@@ -1,4 +1,5 @@
-"""Options of ``ddcf distill SELECTION_DIR --teacher M``, as one dataclass.  Imports nothing heavy."""
+"""Options of ``ddcf distill SELECTION_DIR --teacher M``, as one dataclass (engine and sampling options from
+:mod:`ddcf.runs.engine`).  Imports nothing heavy."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from dataclasses import dataclass
 
 from ddcf.config import option
 from ddcf.errors import DDCFError
-from ddcf.generate.backends import backend_names
+from ddcf.runs.engine import EngineOptions, SamplingOptions, overwrite_option, restate
 from ddcf.verify.config import VerifyOptions
 
 THINKING = ("auto", "on", "off")
 
 
 @dataclass
-class DistillConfig(VerifyOptions):
+class DistillConfig(VerifyOptions, EngineOptions, SamplingOptions):
     """Select, then distill: a teacher model writes the responses of exactly the selected questions (the
     paper's Section 5, an unannotated corpus). Writes SELECTION_DIR/distilled/dataset (the SFT dataset, same
     columns as the selection's dataset/) and distilled/distill.json (teacher, options, acceptance rate, teacher
@@ -27,10 +28,6 @@ class DistillConfig(VerifyOptions):
         None, "Teacher model: a local folder or a Hugging Face Hub id (paper: Qwen/Qwen3-32B, thinking mode).",
         required=True, metavar="MODEL",
     )
-    backend: str = option(
-        "auto", "Generation engine: sglang (default when a CUDA GPU is visible), vllm, hf (transformers; CPU and "
-        "small scale), dummy (fake, for tests).", choices=("auto", *backend_names()),
-    )
     thinking: str = option(
         "auto", "Thinking mode of the teacher's chat template (enable_thinking of Qwen3-style templates): on, off, "
         "or auto (the template's default).", choices=THINKING,
@@ -40,12 +37,11 @@ class DistillConfig(VerifyOptions):
         "is accepted as the earlier name), reference (the released DDCF ChatML prompt), chatml, plain, or a .jinja "
         "file (as ddcf evaluate).", metavar="model|reference|chatml|plain|FILE",
     )
-    temperature: float = option(0.6, "Sampling temperature; 0 = greedy (Qwen3 thinking mode: 0.6).", min=0.0)
-    top_p: float = option(0.95, "Nucleus sampling mass (only with --temperature > 0).", min_excl=0.0, max=1.0)
-    top_k: int = option(20, "Top-k sampling, -1 = off (only with --temperature > 0).")
+    temperature: float = restate(SamplingOptions, "temperature", 0.6)  # Qwen3 thinking mode's
+    top_p: float = restate(SamplingOptions, "top_p", 0.95)
+    top_k: int = restate(SamplingOptions, "top_k", 20)
     max_new_tokens: int = option(32768, "Most tokens per response (long thinking needs many).", min=1)
     n: int = option(1, "Responses sampled per question and attempt; the first accepted one is kept.", min=1)
-    seed: int = option(0, "Random seed (per-question, per-attempt seeds derive from it).")
     verify_responses: bool = option(
         False, "Keep only responses whose final answer the verifier accepts against the corpus 'answer' column "
         "(questions without a gold are kept unverified); rejected questions are re-sampled up to --max_attempts.",
@@ -56,17 +52,7 @@ class DistillConfig(VerifyOptions):
     shard_size: int = option(
         200, "Questions per checkpoint shard; a killed run resumes after the last finished shard.", min=1,
     )
-    tensor_parallel_size: int = option(1, "GPUs per teacher replica (tensor parallelism).", min=1)
-    data_parallel_size: int | None = option(
-        None, "Teacher replicas (default: visible GPUs // tensor_parallel_size).", min=1,
-    )
-    mem_fraction: float | None = option(
-        None, "GPU memory fraction for weights + KV cache (default: the engine's).", min_excl=0.0, max=1.0,
-    )
-    batch_size: int | None = option(None, "hf backend: prompts per generate() call.", min=1)
-    dtype: str = option("auto", "Weight/activation dtype.", choices=("auto", "bfloat16", "float16", "float32"))
-    trust_remote_code: bool = option(False, "Allow model repos that ship their own Python code.")
-    overwrite: bool = option(False, "Delete finished shards made with other settings and distill again.")
+    overwrite: bool = overwrite_option("the finished shards of this selection's distillation")
 
     def check(self) -> None:
         super().check()
@@ -75,12 +61,3 @@ class DistillConfig(VerifyOptions):
         if self.n > 1 and self.temperature == 0.0:
             raise DDCFError(f"--n {self.n} with greedy decoding gives {self.n} identical responses.",
                             "add --temperature > 0 or use --n 1.")
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0.0
-
-    def resolved_backend(self) -> str:
-        from ddcf.generate.backends import default_backend_name
-
-        return default_backend_name() if self.backend in (None, "", "auto") else self.backend

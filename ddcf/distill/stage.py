@@ -11,10 +11,7 @@ Writes SELECTION_DIR/distilled/ (paths from the Layout):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shlex
-import shutil
 import time
 from pathlib import Path
 
@@ -26,11 +23,12 @@ from ddcf.distill.inputs import read_selection, selected_questions
 from ddcf.distill.teacher import SHARD_COLUMNS, sampling_spec
 from ddcf.errors import DDCFError
 from ddcf.evaluate import prompts as EP
-from ddcf.generate.backends import ENGINE_PACKAGES, BackendOptions, create_backend, require_engine
-from ddcf.generate.shards import ShardPlan, model_lock, remove_stale_tmp, shard_is_done, shard_path
-from ddcf.io import hash_ids, read_json, write_json, write_parquet
+from ddcf.io import hash_ids, write_json
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
+from ddcf.runs.backends import ENGINE_PACKAGES, require_engine
+from ddcf.runs.engine import open_engine
+from ddcf.runs.folder import ShardPlan, open_run, run_lock
 from ddcf.runtime import progress as progress_bar
 from ddcf.select.sft_dataset import build_records, render_chatml, save_dataset_atomic
 
@@ -42,25 +40,6 @@ def run_config(config: DistillConfig, backend_name: str, sel_ids: list[str], att
                 sampling=sampling_spec(config, eos).to_dict(), verify_responses=config.verify_responses,
                 attempts=attempts, shard_size=config.shard_size, question_ids_sha256=hash_ids(sel_ids),
                 n_questions=len(sel_ids))
-
-
-def _sha(d: dict) -> str:
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
-
-
-def _check_run_config(layout: Layout, sel_dir: Path, cfg: dict, overwrite: bool) -> None:
-    path, shards = layout.distill_run_config(sel_dir), layout.distill_shards(sel_dir)
-    if path.exists():
-        old = read_json(path, "distill run config", "rerun with --overwrite to distill again.")
-        diffs = [k for k in sorted(set(old) | set(cfg)) if old.get(k) != cfg.get(k)]
-        if diffs and not overwrite:
-            raise DDCFError(
-                f"The shards in {shards} were made with other settings than this run ({', '.join(diffs)} differ).",
-                "rerun with the original settings to resume, or add --overwrite to delete them and start over.")
-        if diffs:
-            shutil.rmtree(shards)
-    shards.mkdir(parents=True, exist_ok=True)
-    write_json(cfg, path)
 
 
 def cost_report(shards: pd.DataFrame, corpus_size: int) -> dict:
@@ -94,24 +73,17 @@ def run(layout: Layout, config: DistillConfig) -> Report:
     backend_name = config.resolved_backend()
     if backend_name in ENGINE_PACKAGES:
         require_engine(backend_name)  # before the teacher's tokenizer: an uninstalled engine is the first error
-    options = BackendOptions(tensor_parallel_size=config.tensor_parallel_size,
-                             data_parallel_size=config.data_parallel_size or 1, mem_fraction=config.mem_fraction,
-                             dtype=config.dtype, batch_size=config.batch_size, seed=config.seed,
-                             trust_remote_code=config.trust_remote_code, progress=config.progress)
     ids = part_all["question_id"].tolist()
     plan = ShardPlan(tuple(ids), config.shard_size)
     shards_dir = layout.distill_shards(sel_dir)
     t_gen = 0.0
-    with model_lock(layout.distill_dir(sel_dir)):
+    with run_lock(layout.distill_dir(sel_dir)):
         backend = None
         try:
-            backend = create_backend(backend_name, config.teacher, options)  # a missing teacher fails here
+            backend = open_engine(config, config.teacher, backend_name)  # a missing teacher fails here
             cfg = run_config(config, backend_name, ids, attempts, list(backend.tokenizer.eos_token_ids))
-            cfg_sha = _sha(cfg)
-            _check_run_config(layout, sel_dir, cfg, config.overwrite)
-            remove_stale_tmp(shards_dir)
-            todo = [i for i in range(plan.n_shards)
-                    if not shard_is_done(shards_dir, i, cfg_sha, plan.ids_hash(i), len(plan.ids(i)))]
+            run = open_run(shards_dir, cfg, what="shards", start_over=config.overwrite)
+            todo = [i for i in range(plan.n_shards) if not run.shard_done(i, plan.ids_hash(i), len(plan.ids(i)))]
             verifier = None
             if config.verify_responses and todo:
                 from ddcf.verify.equivalence import Verifier
@@ -122,9 +94,7 @@ def run(layout: Layout, config: DistillConfig) -> Report:
                 for i in progress_bar(todo, desc="distill shards", enabled=config.progress):
                     a, b = plan.bounds(i)
                     df = teacher.distill_shard(backend, part_all.iloc[a:b], config, verifier, attempts)
-                    write_parquet(df[SHARD_COLUMNS], shard_path(shards_dir, i),
-                                  metadata=dict(config_sha256=cfg_sha, question_ids_sha256=plan.ids_hash(i),
-                                                n_rows=len(df)))
+                    run.write_shard(i, df[SHARD_COLUMNS])
                 t_gen = time.perf_counter() - g0
             finally:
                 if verifier is not None:
@@ -133,7 +103,7 @@ def run(layout: Layout, config: DistillConfig) -> Report:
         finally:
             if backend is not None:
                 backend.close()
-    done = pd.concat([pd.read_parquet(shard_path(shards_dir, i)) for i in range(plan.n_shards)], ignore_index=True)
+    done = run.read_shards(plan.n_shards)
     return _finish(layout, config, sel_dir, sel_report, part_all, done, corpus_size, has_gold, cfg, info,
                    warnings, n_new=len(todo), seconds=(time.perf_counter() - t0, t_gen))
 

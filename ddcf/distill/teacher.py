@@ -14,8 +14,8 @@ from typing import Callable
 import pandas as pd
 
 from ddcf.evaluate import prompts as EP
-from ddcf.generate.backends import Backend, SamplingSpec
 from ddcf.generate.questions import question_seed
+from ddcf.runs.backends import Backend, SamplingSpec
 from ddcf.verify.grade import grade_completions
 
 #: the columns of a distill shard (one row per selected question)
@@ -39,11 +39,7 @@ def prompt_renderer(tokenizer, chat_template: str, thinking: str) -> Callable[[l
 
 
 def sampling_spec(config, eos: list[int]) -> SamplingSpec:
-    greedy = config.greedy
-    return SamplingSpec(max_new_tokens=config.max_new_tokens, n=config.n, temperature=config.temperature,
-                        top_p=1.0 if greedy else config.top_p, top_k=-1 if greedy else config.top_k,
-                        stop=EP.stop_strings(config.chat_template), stop_token_ids=tuple(eos),
-                        seed=None if greedy else config.seed)
+    return config.sampling(config.max_new_tokens, config.n, EP.stop_strings(config.chat_template), eos)
 
 
 def attempt_seed(base: int, question_id: str, attempt: int) -> int:

@@ -3,8 +3,7 @@
 Defaults are the released evaluation's settings: its ChatML prompt with the system turn asking for a boxed
 answer, sampling at temperature 0.6, top_p 0.95, top_k 20, min_p 0, up to 12,288 new tokens then its
 "</think>" and "\\boxed{" follow-ups; one sample per question (pass@1), 64 for AIME24 and AMC23 (reported as
-pass@32).  The engine options are those of the generation stage
-(written once, in :class:`ddcf.generate.config.GenerateConfig`).  Imports nothing heavy.
+pass@32).  The engine and sampling options are written once, in :mod:`ddcf.runs.engine`.  Imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 
 from ddcf.config import option
 from ddcf.errors import DDCFError
-from ddcf.generate.config import GenerateConfig
+from ddcf.runs.engine import EngineOptions, SamplingOptions, overwrite_option, restate
 from ddcf.verify.config import GRADER_HELP, GRADERS, VerifyOptions
 
 BENCHMARK_NAMES = ("aime24", "math500", "olympiadbench", "gsm8k", "sat", "minervamath", "gaokao", "stem", "svamp",
@@ -24,15 +23,8 @@ REFERENCE_MAX_NEW_TOKENS = 12288  # released eval/evaluate.py, in a 16,384-token
 SINGLE_MAX_NEW_TOKENS = 16384  # ddcf's earlier default
 
 
-def _engine_option(name: str):
-    """The generation stage's option ``name`` (default, help, range), so it is written in one place."""
-    f = GenerateConfig.__dataclass_fields__[name]
-    meta = dict(f.metadata)
-    return option(f.default, meta.pop("help"), **meta)
-
-
 @dataclass
-class EvaluateConfig(VerifyOptions):
+class EvaluateConfig(VerifyOptions, EngineOptions, SamplingOptions):
     """Evaluate a model on the paper's ten math benchmarks (Table 2): generate, verify, pass@k, results table.
 
     Completions are checkpointed per benchmark in shards under --output_dir/shards/ (a rerun resumes); writes
@@ -47,13 +39,6 @@ class EvaluateConfig(VerifyOptions):
     output_dir: str | None = option(
         None, "Folder of this evaluation run (default: DDCF_data/eval/<model>/ in the work directory).",
         metavar="DIR")
-    backend: str = _engine_option("backend")
-    tensor_parallel_size: int = _engine_option("tensor_parallel_size")
-    data_parallel_size: int | None = _engine_option("data_parallel_size")
-    mem_fraction: float | None = _engine_option("mem_fraction")
-    dtype: str = _engine_option("dtype")
-    batch_size: int | None = _engine_option("batch_size")
-    trust_remote_code: bool = _engine_option("trust_remote_code")
     chat_template: str = option(
         "reference",
         "Prompt format: reference (the released code's: ChatML with the system prompt 'Please reason step by step, "
@@ -69,9 +54,9 @@ class EvaluateConfig(VerifyOptions):
     k: list[str] = option(
         [], "Also report pass@k at these k (e.g. --k 1,8,32); each must be <= the samples per question. AIME24 "
         "and AMC23 report pass@32 by default (the first --k instead, when given).", metavar="K")
-    temperature: float = option(0.6, "Sampling temperature (paper: 0.6); 0 = greedy decoding.", min=0.0)
-    top_p: float = option(0.95, "Nucleus sampling mass (paper: 0.95).", min_excl=0.0, max=1.0)
-    top_k: int = option(20, "Top-k sampling, -1 = off (paper: 20).")
+    temperature: float = restate(SamplingOptions, "temperature", 0.6)  # the paper's sampling
+    top_p: float = restate(SamplingOptions, "top_p", 0.95)
+    top_k: int = restate(SamplingOptions, "top_k", 20)
     min_p: float = option(
         0.0, "Min-p sampling (paper: 0). The generation backends always send min_p=0 to the engines, so only 0 "
         "is accepted.", min=0.0, max=1.0)
@@ -95,12 +80,11 @@ class EvaluateConfig(VerifyOptions):
     grader: str = option(
         "reference", GRADER_HELP + " The headline numbers use this grader (default reference, so they compare "
         "with the paper's Table 2); the strict verifier's pass@1 is reported beside them.", choices=GRADERS)
-    seed: int = option(0, "Random seed for sampling (per-question seeds derive from it).")
     limit: int | None = option(None, "Use only the first N questions of each benchmark (smoke runs).", min=1,
                                metavar="N")
     shard_size: int = option(
         100, "Questions per checkpoint shard; a killed run resumes after the last finished shard.", min=1)
-    force_regenerate: bool = option(False, "Delete this run's finished shards and generate everything again.")
+    overwrite: bool = overwrite_option("this run's finished shards", aliases=("--force_regenerate",))
 
     def check(self) -> None:
         from ddcf.evaluate.benchmarks import resolve
@@ -130,20 +114,12 @@ class EvaluateConfig(VerifyOptions):
         return out
 
     @property
-    def greedy(self) -> bool:
-        return self.temperature == 0.0
-
-    @property
     def new_tokens(self) -> int:
         """--max_new_tokens, or its default for the schedule."""
         if self.max_new_tokens is not None:
             return self.max_new_tokens
         return REFERENCE_MAX_NEW_TOKENS if self.schedule == "reference" else SINGLE_MAX_NEW_TOKENS
 
-    # duck-typed for ddcf.generate.runner.make_backend / resolve_parallelism (one engine set-up for both stages)
     @property
     def model_name(self) -> str:
         return str(self.model_name_or_path)
-
-    def resolved_backend(self) -> str:
-        return GenerateConfig.resolved_backend(self)  # type: ignore[arg-type]

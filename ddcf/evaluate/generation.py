@@ -22,25 +22,25 @@ the shard columns of :mod:`ddcf.generate.shards` plus ``prompt``, the exact prom
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import pandas as pd
 
 from ddcf.evaluate import prompts as EP
 from ddcf.generate import prompts as GP
-from ddcf.generate.backends import Backend, SamplingSpec
 from ddcf.generate.completions import followup_context, has_boxed_answer, run_followups
 from ddcf.generate.questions import question_seed
-from ddcf.generate.shards import SHARD_COLUMNS
+from ddcf.runs.backends import Backend, SamplingSpec
+from ddcf.runs.shard import SHARD_COLUMNS, Followup, generate_shard
 
 REFERENCE = "reference"
 EVAL_SHARD_COLUMNS = [*SHARD_COLUMNS, "prompt"]
 
 
 def sampling(config, n: int, eos: list[int], max_new_tokens: int | None = None) -> SamplingSpec:
-    greedy = config.greedy
-    return SamplingSpec(max_new_tokens=max_new_tokens or config.new_tokens, n=n, temperature=config.temperature,
-                        top_p=1.0 if greedy else config.top_p, top_k=-1 if greedy else config.top_k,
-                        stop=EP.stop_strings(config.chat_template, config.schedule), stop_token_ids=tuple(eos),
-                        seed=None if greedy else config.seed)
+    return config.sampling(max_new_tokens or config.new_tokens, n, EP.stop_strings(config.chat_template,
+                                                                                    config.schedule), eos)
 
 
 def followup_sampling(config, eos: list[int]) -> SamplingSpec:
@@ -65,10 +65,11 @@ def _seeds(config, part: pd.DataFrame, keys: list[tuple[int, int]], step: str) -
 
 
 def _reference_followups(backend: Backend, part: pd.DataFrame, config, ids: list, texts: dict, eos: list[int]
-                         ) -> dict[tuple[int, int], list]:
+                         ) -> tuple[dict[tuple[int, int], list], int]:
     """Steps 2 and 3 of the reference schedule; ``texts`` (key -> completion so far) is updated in place.
-    Returns key -> the follow-up completions it got, in order."""
+    Returns key -> the follow-up completions it got, in order, and the prompt tokens sent."""
     got: dict[tuple[int, int], list] = {}
+    sent = 0
     steps = ((lambda t: EP.THINK_CLOSE not in t, EP.THINK_SUFFIX, think_sampling(config, eos), "think"),
              (lambda t: not EP.has_reference_boxed(t), EP.BOXED_SUFFIX, followup_sampling(config, eos), "boxed"))
     for needs, suffix, spec, step in steps:
@@ -76,61 +77,68 @@ def _reference_followups(backend: Backend, part: pd.DataFrame, config, ids: list
         if not keys:
             continue
         contexts = [texts[k] + suffix for k in keys]
-        outs, _ = run_followups(backend, [ids[i] for i, _ in keys], contexts, spec,
-                                seeds=_seeds(config, part, keys, step))
+        outs, n_sent = run_followups(backend, [ids[i] for i, _ in keys], contexts, spec,
+                                     seeds=_seeds(config, part, keys, step))
+        sent += n_sent
         for k, ctx, out in zip(keys, contexts, outs):
             texts[k] = ctx + out.text
             got.setdefault(k, []).append(out)
-    return got
+    return got, sent
 
 
 def _single_followups(backend: Backend, config, ids: list, prompt_texts: list[str], texts: dict, eos: list[int]
-                      ) -> dict[tuple[int, int], list]:
+                      ) -> tuple[dict[tuple[int, int], list], int]:
     contexts: dict[tuple[int, int], str] = {}
     for (i, s), c in texts.items():
         think_open = EP.reasoning_open(prompt_texts[i], c)
         if think_open or not has_boxed_answer(c):
             contexts[(i, s)] = followup_context(EP.followup_base(c, think_open))
     if not contexts:
-        return {}
+        return {}, 0
     need = list(contexts)
-    outs, _ = run_followups(backend, [ids[i] for i, _ in need], [contexts[k] for k in need],
-                            followup_sampling(config, eos))
+    outs, sent = run_followups(backend, [ids[i] for i, _ in need], [contexts[k] for k in need],
+                               followup_sampling(config, eos))
     for k, out in zip(need, outs):
         texts[k] = contexts[k] + out.text + GP.FOLLOWUP_STOP[0]
-    return {k: [out] for k, out in zip(need, outs)}
+    return {k: [out] for k, out in zip(need, outs)}, sent
+
+
+@dataclass
+class EvalRecipe:
+    """The evaluation's :class:`~ddcf.runs.shard.ShardRecipe`: the benchmark prompt format (``--chat_template``)
+    and the follow-ups of ``--schedule``; ``grading``: answer type -> the verifier's dataset name."""
+
+    config: Any
+    n: int
+    grading: dict
+    columns: list = field(default_factory=lambda: list(EVAL_SHARD_COLUMNS))
+
+    def prompts(self, tok, part: pd.DataFrame) -> list:
+        ids, texts = EP.build_prompts(tok, part["question"].tolist(), part["answer_type"].tolist(),
+                                      self.config.chat_template)
+        return [GP.BuiltPrompt(i, 0, False, t) for i, t in zip(ids, texts)]
+
+    def sampling(self, tok) -> SamplingSpec:
+        return sampling(self.config, self.n, list(tok.eos_token_ids))
+
+    def seeds(self, part: pd.DataFrame) -> list[int] | None:
+        return None if self.config.greedy else [question_seed(self.config.seed, q) for q in part["question_id"]]
+
+    def dataset(self, row) -> str:
+        return self.grading[row.answer_type]
+
+    def followups(self, backend: Backend, part: pd.DataFrame, built: list, outs: list) -> tuple[dict, int]:
+        eos = list(backend.tokenizer.eos_token_ids)
+        ids = [b.ids for b in built]
+        texts = {(i, s): c.text for i, row in enumerate(outs) for s, c in enumerate(row)}
+        if self.config.schedule == REFERENCE:
+            fu, sent = _reference_followups(backend, part, self.config, ids, texts, eos)
+        else:
+            fu, sent = _single_followups(backend, self.config, ids, [b.text for b in built], texts, eos)
+        return {k: Followup(texts[k], parts) for k, parts in fu.items()}, sent
 
 
 def generate_eval_shard(backend: Backend, part: pd.DataFrame, config, n: int, grading: dict[str, str]
                         ) -> tuple[pd.DataFrame, dict]:
     """One row per question and sample (:data:`EVAL_SHARD_COLUMNS`; ``dataset`` is the grading style)."""
-    tok = backend.tokenizer
-    eos = list(tok.eos_token_ids)
-    ids, prompt_texts = EP.build_prompts(tok, part["question"].tolist(), part["answer_type"].tolist(),
-                                         config.chat_template)
-    seeds = None if config.greedy else [question_seed(config.seed, q) for q in part["question_id"]]
-    outs = backend.generate(ids, sampling(config, n, eos), seeds)
-    if len(outs) != len(ids) or any(len(r) != n for r in outs):
-        raise RuntimeError(f"backend {backend.name} returned a wrong number of completions")
-    texts = {(i, s): c.text for i, row in enumerate(outs) for s, c in enumerate(row)}
-    if config.schedule == REFERENCE:
-        fu = _reference_followups(backend, part, config, ids, texts, eos)
-    else:
-        fu = _single_followups(backend, config, ids, prompt_texts, texts, eos)
-    rows = []
-    for i, q in enumerate(part.itertuples(index=False)):
-        for s, c in enumerate(outs[i]):
-            f = fu.get((i, s), [])
-            rows.append({
-                "question_id": q.question_id, "sample": s, "dataset": grading[q.answer_type],
-                "question": q.question, "gold": q.gold, "prompt_tokens": len(ids[i]), "n_shots": 0,
-                "prompt_truncated": False, "raw_completion": c.text, "completion": texts[(i, s)],
-                "completion_tokens": c.n_completion_tokens, "finish_reason": c.finish_reason,
-                "followup": bool(f), "followup_text": "".join(x.text for x in f),
-                "followup_tokens": sum(x.n_completion_tokens for x in f), "prompt": prompt_texts[i],
-            })
-    df = pd.DataFrame(rows, columns=EVAL_SHARD_COLUMNS).astype({
-        "sample": "int64", "prompt_tokens": "int64", "n_shots": "int64", "completion_tokens": "int64",
-        "followup_tokens": "int64", "prompt_truncated": "bool", "followup": "bool"})
-    generated = int(df["completion_tokens"].sum() + df["followup_tokens"].sum())
-    return df, {"n_followups": sum(len(f) for f in fu.values()), "generated_tokens": generated}
+    return generate_shard(backend, part, EvalRecipe(config, n, grading))

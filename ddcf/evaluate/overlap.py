@@ -13,12 +13,13 @@ each benchmark's problem texts (compared case- and whitespace-insensitively):
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pandas as pd
 
+from ddcf.errors import DDCFError
+from ddcf.io import read_side_file
 from ddcf.layout import Layout
 
 PROVENANCE_FILES = ("ddcf_sft.json", "sft.config.yaml")
@@ -40,13 +41,8 @@ def training_data_path(model: str) -> tuple[Path, Path] | None:
             if not p.is_file():
                 continue
             try:
-                if p.suffix == ".json":
-                    data = json.loads(p.read_text())
-                else:
-                    import yaml
-
-                    data = yaml.safe_load(p.read_text())
-            except Exception:  # noqa: BLE001 - unreadable provenance: nothing to warn about
+                data = read_side_file(p, "training provenance", "-", expect=dict)
+            except DDCFError:  # unreadable provenance: nothing to warn about
                 continue
             if isinstance(data, dict):
                 for key in ("train_file_path", "selection_dir"):

@@ -5,40 +5,32 @@ Flow of :func:`run`:
 1. Resolve the benchmarks, their samples per question (``--n`` or 64 for AIME24/AMC23, 1 otherwise) and the
    reported k; check the seed/benchmark overlap (:mod:`ddcf.evaluate.overlap`).
 2. Per benchmark, cut its questions into fixed shards under ``<output_dir>/shards/<benchmark>/`` (the shard
-   store of the generation stage, :mod:`ddcf.generate.shards`); ``run_config.json`` records the settings and
-   a resume with other settings is refused.  The engine is loaded only if some shard is missing.
+   store of the run toolkit, :mod:`ddcf.runs`); ``run_config.json`` records the settings and a resume with
+   other settings is refused (``--overwrite`` starts over).  The engine is loaded only if some shard is missing.
 3. Grade every completion with the project's verifier (:mod:`ddcf.evaluate.scoring`), write
    ``predictions.parquet`` and ``results.{json,md,csv}``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from ddcf.errors import DDCFError
 from ddcf.evaluate import benchmarks as B
 from ddcf.evaluate import prompts as EP
 from ddcf.evaluate import scoring, tables
 from ddcf.evaluate.config import EvaluateConfig
-from ddcf.evaluate.generation import (
-    EVAL_SHARD_COLUMNS,
-    followup_sampling,
-    generate_eval_shard,
-    sampling,
-    think_sampling,
-)
+from ddcf.evaluate.generation import EvalRecipe, followup_sampling, sampling, think_sampling
 from ddcf.evaluate.overlap import overlap_warnings
-from ddcf.generate import shards as S
-from ddcf.generate.backends import BackendOptions, check_model_reference, get_backend_class
-from ddcf.io import hash_ids, read_json, write_csv, write_json, write_parquet, write_text
+from ddcf.io import hash_ids, write_csv, write_json, write_parquet, write_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
-from ddcf.runtime import progress as progress_bar
+from ddcf.runs.backends import check_model_reference, get_backend_class
+from ddcf.runs.engine import open_engine
+from ddcf.runs.folder import ShardPlan, open_run, run_lock
+from ddcf.runs.shard import ShardTask, run_shards
 from ddcf.verify.equivalence import Verifier
 
 PREDICTION_COLUMNS = ["benchmark", "question_id", "sample", "completion", "prediction", "correct", "gold", "status",
@@ -64,7 +56,7 @@ def plan_benchmarks(config: EvaluateConfig) -> tuple[list[dict], list[str]]:
 
 
 def run_config(config: EvaluateConfig, bench_name: str, ids: list[str], n: int, eos: list[int]) -> dict:
-    """What a benchmark's shards are generated with (the keys of :data:`ddcf.generate.shards.ENFORCED_KEYS`)."""
+    """What a benchmark's shards are generated with: the settings its run folder is keyed on (stage 1's keys)."""
     enforced = {
         "model": config.model_name, "prompts_sha256": EP.fingerprint(config.chat_template, config.schedule),
         "chat_template": config.chat_template, "max_prompt_tokens": None,
@@ -74,33 +66,16 @@ def run_config(config: EvaluateConfig, bench_name: str, ids: list[str], n: int, 
                         if config.schedule == "reference" else {})},
         "question_ids_sha256": hash_ids(ids), "n_questions": len(ids), "shard_size": config.shard_size,
     }
-    digest = hashlib.sha256(json.dumps(enforced, sort_keys=True).encode()).hexdigest()
-    return {**enforced, "config_sha256": digest, "format": 1}
-
-
-def _check_run_config(gen_dir: Path, rc: dict, n_done: int) -> None:
-    path = gen_dir / "run_config.json"
-    if not path.exists():
-        write_json(rc, path)
-        return
-    old = read_json(path, "evaluation run config", "delete that folder or rerun with --force_regenerate.")
-    diffs = S.config_differences(old, rc)
-    if diffs:
-        raise DDCFError(
-            f"The completions in {gen_dir} were generated with other settings than this run: " + "; ".join(diffs)
-            + ".", f"rerun with the original settings to resume ({n_done} finished shard(s) are kept), pass "
-            "another --output_dir, or add --force_regenerate to start this benchmark over.")
+    return enforced
 
 
 class _LazyBackend:
     """Loads the engine the first time a shard is missing (a finished run never loads the model)."""
 
     def __init__(self, config: EvaluateConfig, log):
-        from ddcf.generate.runner import make_backend, resolve_parallelism
-
         self.config, self.log, self.backend, self.load_s = config, log, None, 0.0
         self.name = config.resolved_backend()
-        self._make = lambda: make_backend(config, self.name, resolve_parallelism(config, self.name))
+        self._make = lambda: open_engine(config, config.model_name, self.name)
 
     def get(self):
         if self.backend is None:
@@ -120,7 +95,7 @@ def preflight(config: EvaluateConfig) -> None:
     """Bad model paths and template-less tokenizers fail here, before any engine loads."""
     check_model_reference(config.model_name)
     cls = get_backend_class(config.resolved_backend())
-    tok = cls.load_tokenizer(config.model_name, BackendOptions(trust_remote_code=config.trust_remote_code))
+    tok = cls.load_tokenizer(config.model_name, config.backend_options())
     EP.renderer(tok, config.chat_template)
 
 
@@ -152,33 +127,21 @@ def run(layout: Layout, config: EvaluateConfig, *, backend=None, on_shard_writte
             b, n = p["bench"], p["n"]
             qs = questions[b.name]
             gen_dir = Layout.eval_shards(out_dir, b.name)
-            plan = S.ShardPlan(tuple(qs["question_id"]), config.shard_size)
-            with S.model_lock(gen_dir):
-                if config.force_regenerate:
-                    for f in [*gen_dir.glob(S.SHARD_GLOB), gen_dir / "run_config.json"]:
-                        f.unlink()
-                S.remove_stale_tmp(gen_dir)
+            plan = ShardPlan(tuple(qs["question_id"]), config.shard_size)
+            with run_lock(gen_dir):
                 # eos ids are part of the settings only through the tokenizer; keep them out of the hash
-                rc = run_config(config, b.name, list(plan.question_ids), n, [])
-                done = [S.shard_is_done(gen_dir, i, rc["config_sha256"], plan.ids_hash(i),
-                                        (plan.bounds(i)[1] - plan.bounds(i)[0]) * n) for i in range(plan.n_shards)]
-                _check_run_config(gen_dir, rc, sum(done))
-                pending = [i for i, d in enumerate(done) if not d]
-                grading = {t: scoring.GRADING[t] for t in B.ANSWER_TYPES}
-                for i in progress_bar(pending, desc=f"{b.name} shards", unit="shard", enabled=config.progress):
-                    be = lazy.get()
-                    a, z = plan.bounds(i)
-                    t0 = time.perf_counter()
-                    df, stats = generate_eval_shard(be, qs.iloc[a:z], config, n, grading)
-                    meta = {"config_sha256": rc["config_sha256"], "question_ids_sha256": plan.ids_hash(i),
-                            "n_rows": int(len(df)), "shard": i, "benchmark": b.name, "model": model,
-                            "wall_s": time.perf_counter() - t0, **stats}
-                    # the shard columns plus each sample's prompt string (read back into predictions.parquet)
-                    path = write_parquet(df[EVAL_SHARD_COLUMNS], S.shard_path(gen_dir, i), metadata=meta)
-                    n_generated += 1
-                    if on_shard_written is not None:
-                        on_shard_written(b.name, i, path)
-                gens = S.read_shards(gen_dir, plan.n_shards)
+                run = open_run(gen_dir, run_config(config, b.name, list(plan.question_ids), n, []),
+                               what="completions", start_over=config.overwrite,
+                               alternatives="pass another --output_dir")
+                tasks = [ShardTask(str(gen_dir), run.settings, i, qs.iloc[slice(*plan.bounds(i))],
+                                   meta={"benchmark": b.name, "model": model}) for i in range(plan.n_shards)
+                         if not run.shard_done(i, plan.ids_hash(i), len(plan.ids(i)) * n)]
+                recipe = EvalRecipe(config, n, {t: scoring.GRADING[t] for t in B.ANSWER_TYPES})
+                n_generated += run_shards(
+                    tasks, lazy.get, recipe, desc=f"{b.name} shards", progress=config.progress,
+                    on_written=None if on_shard_written is None else
+                    (lambda task, path, _b=b.name: on_shard_written(_b, task.index, path)))
+                gens = run.read_shards(plan.n_shards)
             verdicts = scoring.grade_benchmark(gens, model, verifier, n, reference)
             m = scoring.metrics(verdicts, p["ks"])
             head = f"pass@{p['headline_k']}"

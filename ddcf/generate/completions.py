@@ -12,19 +12,20 @@ context's ids concatenated (:func:`run_followups`, shared with the evaluation st
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ddcf.generate import prompts as P
-from ddcf.generate.backends import Backend
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.questions import question_seed
-from ddcf.generate.shards import SHARD_COLUMNS
+from ddcf.runs.backends import Backend
+from ddcf.runs.shard import SHARD_COLUMNS, Followup
+from ddcf.runs.shard import generate_shard as run_generate_shard
 from ddcf.verify.extract import has_boxed_answer
 
-__all__ = ["followup_context", "generate_shard", "has_boxed_answer", "reference_followup_prompts", "run_followups"]
+__all__ = ["GenerateRecipe", "followup_context", "generate_shard", "has_boxed_answer", "reference_followup_prompts",
+           "run_followups"]
 
 
 def followup_context(completion: str) -> str:
@@ -68,67 +69,61 @@ def reference_followup_prompts(backend: Backend, texts: list[str], spec) -> list
     return out
 
 
-def generate_shard(backend: Backend, part: pd.DataFrame, config: GenerateConfig) -> tuple[pd.DataFrame, dict]:
-    """Completions (one row per question and sample, :data:`SHARD_COLUMNS`) and the shard's token stats."""
-    tok = backend.tokenizer
-    eos = list(tok.eos_token_ids)
-    eos_token = getattr(tok, "eos_token", None)
-    spec = config.sampling_spec(eos, eos_token)
-    fu_spec = config.followup_spec(eos, eos_token)
-    if config.reference:
-        built = P.build_reference_prompts(tok, part["question"].tolist(), part["dataset"].tolist(),
-                                          config.max_prompt_tokens,
-                                          types=part["type"].tolist() if "type" in part.columns else None)
-    else:
-        built = P.build_prompts(tok, part["question"].tolist(), part["dataset"].tolist(), config.max_prompt_tokens,
-                                chat=config.chat_template)
-    seeds = None if config.greedy else [question_seed(config.seed, q) for q in part["question_id"]]
-    t0 = time.perf_counter()
-    outs = backend.generate([b.ids for b in built], spec, seeds)
-    if len(outs) != len(built) or any(len(r) != config.n for r in outs):
-        raise RuntimeError(f"backend {backend.name} returned a wrong number of completions")
+@dataclass
+class GenerateRecipe:
+    """Stage 1's :class:`~ddcf.runs.shard.ShardRecipe`: few-shot prompts (reference or ddcf style) and the
+    boxed-answer follow-up of that style."""
 
-    if config.reference:  # released: "\boxed{" anywhere (even unclosed) means no follow-up
-        need = [(i, s) for i, row in enumerate(outs) for s, c in enumerate(row) if "\\boxed{" not in c.text]
-    else:
-        need = [(i, s) for i, row in enumerate(outs) for s, c in enumerate(row) if not has_boxed_answer(c.text)]
-    fu_texts: dict[tuple[int, int], Any] = {}
-    prompt_tokens = sum(len(b.ids) for b in built) * config.n
-    if need and config.reference:
-        fu_prompts = reference_followup_prompts(
-            backend, [built[i].text + outs[i][s].text + P.REFERENCE_FOLLOWUP_SUFFIX for i, s in need], fu_spec)
-        fu_outs = [row[0] for row in backend.generate(fu_prompts, fu_spec)]
-        prompt_tokens += sum(map(len, fu_prompts))
-        fu_texts = dict(zip(need, fu_outs))
-    elif need:
+    config: GenerateConfig
+    columns: list = field(default_factory=lambda: list(SHARD_COLUMNS))
+
+    @property
+    def n(self) -> int:
+        return self.config.n
+
+    def _eos(self, tok) -> tuple[list[int], str | None]:
+        return list(tok.eos_token_ids), getattr(tok, "eos_token", None)
+
+    def prompts(self, tok, part: pd.DataFrame) -> list:
+        config = self.config
+        if config.reference:
+            return P.build_reference_prompts(tok, part["question"].tolist(), part["dataset"].tolist(),
+                                             config.max_prompt_tokens,
+                                             types=part["type"].tolist() if "type" in part.columns else None)
+        return P.build_prompts(tok, part["question"].tolist(), part["dataset"].tolist(), config.max_prompt_tokens,
+                               chat=config.chat_template)
+
+    def sampling(self, tok):
+        return self.config.sampling_spec(*self._eos(tok))
+
+    def seeds(self, part: pd.DataFrame) -> list[int] | None:
+        return None if self.config.greedy else [question_seed(self.config.seed, q) for q in part["question_id"]]
+
+    def dataset(self, row) -> str:
+        return row.dataset
+
+    def followups(self, backend: Backend, part: pd.DataFrame, built: list, outs: list) -> tuple[dict, int]:
+        config = self.config
+        fu_spec = config.followup_spec(*self._eos(backend.tokenizer))
+        if config.reference:  # released: "\boxed{" anywhere (even unclosed) means no follow-up
+            need = [(i, s) for i, row in enumerate(outs) for s, c in enumerate(row) if "\\boxed{" not in c.text]
+        else:
+            need = [(i, s) for i, row in enumerate(outs) for s, c in enumerate(row) if not has_boxed_answer(c.text)]
+        if not need:
+            return {}, 0
+        if config.reference:  # released: completion + suffix + follow-up, nothing added or stripped
+            fu_prompts = reference_followup_prompts(
+                backend, [built[i].text + outs[i][s].text + P.REFERENCE_FOLLOWUP_SUFFIX for i, s in need], fu_spec)
+            fu_outs = [row[0] for row in backend.generate(fu_prompts, fu_spec)]
+            finals = [outs[i][s].text + P.REFERENCE_FOLLOWUP_SUFFIX + f.text for (i, s), f in zip(need, fu_outs)]
+            return ({k: Followup(t, [f]) for k, t, f in zip(need, finals, fu_outs)},
+                    sum(map(len, fu_prompts)))
         fu_outs, fu_prompt_tokens = run_followups(
             backend, [built[i].ids for i, _ in need], [followup_context(outs[i][s].text) for i, s in need], fu_spec)
-        prompt_tokens += fu_prompt_tokens
-        fu_texts = dict(zip(need, fu_outs))
-    wall = time.perf_counter() - t0
+        finals = [followup_context(outs[i][s].text) + f.text + P.FOLLOWUP_STOP[0] for (i, s), f in zip(need, fu_outs)]
+        return {k: Followup(t, [f]) for k, t, f in zip(need, finals, fu_outs)}, fu_prompt_tokens
 
-    rows = []
-    generated = 0
-    for i, (q, b) in enumerate(zip(part.itertuples(index=False), built)):
-        for s, c in enumerate(outs[i]):
-            fu = fu_texts.get((i, s))
-            if fu is None:
-                final = c.text
-            elif config.reference:  # released: completion + suffix + follow-up, nothing added or stripped
-                final = c.text + P.REFERENCE_FOLLOWUP_SUFFIX + fu.text
-            else:
-                final = followup_context(c.text) + fu.text + P.FOLLOWUP_STOP[0]
-            generated += c.n_completion_tokens + (fu.n_completion_tokens if fu else 0)
-            rows.append({
-                "question_id": q.question_id, "sample": s, "dataset": q.dataset, "question": q.question,
-                "gold": q.gold, "prompt_tokens": len(b.ids), "n_shots": b.n_shots, "prompt_truncated": b.truncated,
-                "raw_completion": c.text, "completion": final, "completion_tokens": c.n_completion_tokens,
-                "finish_reason": c.finish_reason, "followup": fu is not None,
-                "followup_text": fu.text if fu else "", "followup_tokens": fu.n_completion_tokens if fu else 0,
-            })
-    df = pd.DataFrame(rows, columns=SHARD_COLUMNS)
-    df = df.astype({"sample": "int64", "prompt_tokens": "int64", "n_shots": "int64", "completion_tokens": "int64",
-                    "followup_tokens": "int64", "prompt_truncated": "bool", "followup": "bool"})
-    stats = {"wall_s": wall, "prompt_tokens": int(prompt_tokens), "generated_tokens": int(generated),
-             "n_followups": len(need)}
-    return df, stats
+
+def generate_shard(backend: Backend, part: pd.DataFrame, config: GenerateConfig) -> tuple[pd.DataFrame, dict]:
+    """Completions (one row per question and sample, :data:`SHARD_COLUMNS`) and the shard's token stats."""
+    return run_generate_shard(backend, part, GenerateRecipe(config))

@@ -6,7 +6,8 @@ config) all derive from it.  Defaults are the released ``infer.py``'s settings (
 reference``): greedy decoding, few-shot prompts cut to their last 1024 tokens, its stop strings, a
 4096-token engine context, up to 2700 new tokens, and its 30-token "\\boxed{" follow-up.
 ``--prompt_style ddcf`` keeps this project's earlier prompts, truncation and follow-up.  The verification options
-(``--timeout``, ``--workers``) come from :class:`ddcf.verify.config.VerifyOptions`.
+(``--timeout``, ``--workers``) come from :class:`ddcf.verify.config.VerifyOptions`, the engine and sampling options
+(``--backend``, ``--dtype``, ``--temperature``, ...) from :mod:`ddcf.runs.engine`.
 
 Imports nothing heavy: ``--help`` must stay instant.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from ddcf.config import option
 from ddcf.errors import DDCFError
-from ddcf.generate.backends import backend_names
+from ddcf.runs.engine import EngineOptions, SamplingOptions, overwrite_option
 from ddcf.verify.config import VerifyOptions
 
 #: reference: the released infer.py/prepare.py; ddcf: this project's earlier prompts (see ddcf.generate.prompts)
@@ -28,7 +29,7 @@ DDCF_FOLLOWUP_TOKENS = 32
 
 
 @dataclass
-class GenerateConfig(VerifyOptions):
+class GenerateConfig(VerifyOptions, EngineOptions, SamplingOptions):
     """Stage 1, generate: answer every seed question with one LLM, then verify the answers.
 
     Few-shot prompts; completions are checkpointed in shards under DDCF_data/generations/<model>/ (a rerun
@@ -40,23 +41,6 @@ class GenerateConfig(VerifyOptions):
         "Model to generate with: a local folder or a Hugging Face Hub id (e.g. Qwen/Qwen2.5-Math-7B). Required "
         "for generation.",
         metavar="MODEL",
-    )
-    backend: str = option(
-        "auto",
-        "Generation engine: sglang (default when a CUDA GPU is visible), vllm, hf (transformers; CPU and small "
-        "scale), dummy (fake, for tests).",
-        choices=("auto", *backend_names()),
-    )
-    tensor_parallel_size: int = option(1, "GPUs per model replica (tensor parallelism).", min=1)
-    data_parallel_size: int | None = option(
-        None, "Model replicas (default: visible GPUs // tensor_parallel_size).", min=1
-    )
-    mem_fraction: float | None = option(
-        None,
-        "GPU memory fraction for weights + KV cache (SGLang mem_fraction_static / vLLM gpu_memory_utilization; "
-        "default: the engine's).",
-        min_excl=0.0,
-        max=1.0,
     )
     prompt_style: str = option(
         "reference",
@@ -82,31 +66,14 @@ class GenerateConfig(VerifyOptions):
         "its oldest exemplars first.",
         min=16,
     )
-    batch_size: int | None = option(
-        None,
-        "hf backend: prompts per generate() call (default 8 on CPU, 32 on GPU); SGLang/vLLM schedule a whole "
-        "shard themselves and ignore it.",
-        min=1,
-    )
-    dtype: str = option(
-        "auto",
-        "Weight/activation dtype (auto: bf16 on GPU, fp32 on CPU for hf; the engine's choice otherwise).",
-        choices=("auto", "bfloat16", "float16", "float32"),
-    )
     n: int = option(1, "Completions per question; with --temperature > 0 this gives pass rates (pass@n).", min=1)
-    temperature: float = option(0.0, "Sampling temperature; 0 = greedy decoding.", min=0.0)
-    top_p: float = option(1.0, "Nucleus sampling mass (only with --temperature > 0).", min_excl=0.0, max=1.0)
-    top_k: int = option(-1, "Top-k sampling, -1 = off (only with --temperature > 0).")
-    seed: int = option(0, "Random seed for sampling (per-question seeds derive from it).")
     chat_template: bool = option(
         False, "Wrap the few-shot prompt in the tokenizer's chat template (for instruct models)."
     )
     shard_size: int = option(
         500, "Questions per checkpoint shard; a killed run resumes after the last finished shard.", min=1
     )
-    force_regenerate: bool = option(
-        False, "Delete this model's finished shards and verdicts and generate everything again."
-    )
+    overwrite: bool = overwrite_option("this model's finished shards and verdicts", aliases=("--force_regenerate",))
     regrade: bool = option(
         False,
         "Only grade the existing completions again (no generation, the verify cache bypassed); needs finished "
@@ -127,7 +94,6 @@ class GenerateConfig(VerifyOptions):
         f"(default {REFERENCE_FOLLOWUP_TOKENS} with --prompt_style reference, {DDCF_FOLLOWUP_TOKENS} with ddcf).",
         min=1,
     )
-    trust_remote_code: bool = option(False, "Allow model repos that ship their own Python code.")
 
     def check(self) -> None:
         if self.n > 1 and self.temperature == 0.0:
@@ -140,9 +106,9 @@ class GenerateConfig(VerifyOptions):
                             "never uses a chat template.",
                             "add --prompt_style ddcf to wrap the few-shot prompt in the model's chat template, or "
                             "drop --chat_template.")
-        if self.regrade and self.force_regenerate:
-            raise DDCFError("--regrade and --force_regenerate contradict each other.",
-                            "use --regrade to grade existing completions again, or --force_regenerate to redo all.")
+        if self.regrade and self.overwrite:
+            raise DDCFError("--regrade and --overwrite (--force_regenerate) contradict each other.",
+                            "use --regrade to grade existing completions again, or --overwrite to redo all.")
 
     def require_model(self) -> str:
         """The model to generate with.  Checked when generating, not in :meth:`check`: infer.py validates
@@ -152,10 +118,6 @@ class GenerateConfig(VerifyOptions):
         return self.model_name
 
     # ---- derived values
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0.0
-
     @property
     def reference(self) -> bool:
         return self.prompt_style == "reference"
@@ -181,24 +143,13 @@ class GenerateConfig(VerifyOptions):
             return P.STOP_STRINGS
         return P.REFERENCE_STOP_STRINGS + ((eos_token,) if eos_token is not None else ())
 
-    def resolved_backend(self) -> str:
-        from ddcf.generate.backends import default_backend_name
-
-        return default_backend_name() if self.backend in (None, "", "auto") else self.backend
-
     def sampling_spec(self, eos_ids: list[int], eos_token: str | None = None):
-        from ddcf.generate.backends import SamplingSpec
-
-        return SamplingSpec(
-            max_new_tokens=self.max_new_tokens, n=self.n, temperature=self.temperature,
-            top_p=1.0 if self.greedy else self.top_p, top_k=-1 if self.greedy else self.top_k,
-            stop=self.stop_strings(eos_token), stop_token_ids=tuple(eos_ids), seed=None if self.greedy else self.seed,
-        )
+        return self.sampling(self.max_new_tokens, self.n, self.stop_strings(eos_token), eos_ids)
 
     def followup_spec(self, eos_ids: list[int], eos_token: str | None = None):
         """Greedy; reference style: the main stop strings, ddcf: stop at '}$'."""
-        from ddcf.generate.backends import SamplingSpec
         from ddcf.generate.prompts import FOLLOWUP_STOP
+        from ddcf.runs.backends import SamplingSpec
 
         stop = self.stop_strings(eos_token) if self.reference else FOLLOWUP_STOP
         return SamplingSpec(max_new_tokens=self.resolved_followup_max_tokens, n=1, temperature=0.0,

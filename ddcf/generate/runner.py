@@ -10,7 +10,7 @@ Flow of :func:`run_generation`:
    list only picks which questions of each shard are generated, see
    :func:`ddcf.generate.shards.shard_held_ids`).  ``run_config.json`` records the
    settings; a resume with other settings is refused (DDCFError suggesting
-   ``--force_regenerate``).  Finished shards are skipped.
+   ``--overwrite``).  Finished shards are skipped.
 3. For each remaining shard: build prompts (:mod:`ddcf.generate.prompts`;
    ``--prompt_style reference``, the default, as the released infer.py), generate
    ``n`` completions per question, then for completions without a boxed answer
@@ -32,7 +32,6 @@ answered question, listed in this run or an earlier one; its metadata and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -44,25 +43,19 @@ import pandas as pd
 from ddcf.errors import DDCFError
 from ddcf.generate import prompts as P
 from ddcf.generate import shards as S
-from ddcf.generate.backends import (
-    Backend,
-    BackendOptions,
-    create_backend,
-    cuda_device_count,
-    get_backend_class,
-)
-from ddcf.generate.completions import generate_shard
+from ddcf.generate.completions import GenerateRecipe
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.passrate import mean_pass_at_k, pass_rates, write_pass_rates
 from ddcf.generate.questions import listed_questions, load_seed_questions, order_questions
 from ddcf.generate.report import length_report, throughput
 from ddcf.io import file_sha256, hash_ids, write_json
 from ddcf.layout import Layout
-from ddcf.runtime import progress as progress_bar
+from ddcf.runs.backends import Backend, create_backend, get_backend_class
+from ddcf.runs.engine import GPU_BACKENDS, OVERWRITE  # noqa: F401 - GPU_BACKENDS: its earlier home
+from ddcf.runs.folder import BOOKKEEPING, clear_run, open_run, remove_stale_tmp, run_lock, settings_sha256
+from ddcf.runs.shard import ShardTask, run_shards
 from ddcf.verify.generated import verify_generations, write_verdict_table
 from ddcf.verify.grade import grade_completions
-
-GPU_BACKENDS = ("sglang", "vllm")
 
 
 @dataclass
@@ -112,8 +105,7 @@ def run_config(config: GenerateConfig, ordered: pd.DataFrame, backend_name: str)
         enforced["types_sha256"] = hash_ids(ordered["type"]) if "type" in ordered.columns else None
     elif config.context_length is not None:
         enforced["context_length"] = config.context_length
-    digest = hashlib.sha256(json.dumps(enforced, sort_keys=True).encode()).hexdigest()
-    return {**enforced, "config_sha256": digest, "format": 1,
+    return {**enforced, "config_sha256": settings_sha256(enforced), "format": 1,
             "info": {"backend": backend_name, "dtype": config.dtype, "tensor_parallel_size":
                      config.tensor_parallel_size, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}}
 
@@ -135,35 +127,28 @@ def verdicts_match(layout: Layout, model: str, config_sha256: str, answered_sha2
 
 # --------------------------------------------------------------------------- engine
 def resolve_parallelism(config: GenerateConfig, backend_name: str) -> int:
-    """dp default: all visible GPUs // tp.  Checks GPU engines have the GPUs they need."""
-    if backend_name == "dummy":  # no engine: no need to import torch for the GPU count
-        return config.data_parallel_size or 1
-    n_gpus = cuda_device_count()
-    tp = config.tensor_parallel_size
-    if backend_name in GPU_BACKENDS and n_gpus == 0:
-        raise DDCFError(f"The {backend_name} backend needs a CUDA GPU, and none is visible.",
-                        "run on a GPU machine, or use --backend hf for a (slow) CPU run.")
-    if n_gpus == 0:
-        return config.data_parallel_size or 1
-    if tp > n_gpus:
-        raise DDCFError(f"--tensor_parallel_size {tp} is larger than the {n_gpus} visible GPU(s).",
-                        "lower it or expose more GPUs (CUDA_VISIBLE_DEVICES).")
-    dp = config.data_parallel_size or max(n_gpus // tp, 1)
-    if dp * tp > n_gpus:
-        raise DDCFError(f"--data_parallel_size {dp} x --tensor_parallel_size {tp} needs {dp * tp} GPUs, but "
-                        f"{n_gpus} are visible.", "lower --data_parallel_size or --tensor_parallel_size.")
-    return dp
+    """dp default: all visible GPUs // tp (:meth:`ddcf.runs.engine.EngineOptions.parallelism`)."""
+    return config.parallelism(backend_name)
 
 
 def make_backend(config: GenerateConfig, backend_name: str, dp: int) -> Backend:
-    opts = BackendOptions(
-        tensor_parallel_size=config.tensor_parallel_size, data_parallel_size=dp,
-        mem_fraction=config.mem_fraction, dtype=config.dtype, batch_size=config.batch_size, seed=config.seed,
-        trust_remote_code=config.trust_remote_code, progress=config.progress,
-        # the evaluation stage builds its engine here too; it has no context option (the model's own)
-        context_length=getattr(config, "resolved_context_length", None),
-    )
+    opts = config.backend_options(data_parallel_size=dp, context_length=config.resolved_context_length)
     return create_backend(backend_name, config.model_name, opts)
+
+
+def _explain_mismatch(layout: Layout, model: str):
+    """A resume across --prompt_style gets its own message (the default changed under earlier runs)."""
+    def explain(old: dict, new: dict, n_kept: int) -> DDCFError | None:
+        old_style, new_style = old.get("prompt_style") or "ddcf", new.get("prompt_style") or "ddcf"
+        if old_style == new_style:
+            return None
+        return DDCFError(
+            f"The generations in {layout.generations(model)} were made with --prompt_style {old_style}, this "
+            f"run uses --prompt_style {new_style} (its prompts, stop strings and follow-up differ; the default "
+            "became reference, the released infer.py's).",
+            f"add --prompt_style {old_style} to resume them ({n_kept} finished shard(s) are kept), or "
+            f"{OVERWRITE} to delete them and start over with --prompt_style {new_style}.")
+    return explain
 
 
 # --------------------------------------------------------------------------- main entry
@@ -192,35 +177,33 @@ def run_generation(
     gen_dir = layout.generations(model)
     t_start = time.perf_counter()
 
-    with S.model_lock(gen_dir):
-        if config.force_regenerate:
-            n = S.clear_generations(layout, model)
-            for p in (layout.verdicts(model), layout.passrates(model)):
-                if p.exists():
-                    p.unlink()
+    with run_lock(gen_dir):
+        if config.overwrite:
+            n = clear_run(gen_dir, S.stage_files(layout, model))
             if n:
-                log(f"--force_regenerate: deleted {n} finished shard(s) of {model}")
-        S.remove_stale_tmp(gen_dir)
-        old = S.read_run_config(layout, model)
-        if old is None and layout.verdicts(model).exists() and not any(gen_dir.glob(S.SHARD_GLOB)):
+                log(f"{OVERWRITE}: deleted {n} finished shard(s) of {model}")
+        remove_stale_tmp(gen_dir)
+        if (not layout.generation_run_config(model).exists() and layout.verdicts(model).exists()
+                and not any(gen_dir.glob(S.SHARD_GLOB))):
             msg = (f"{model}: a verdict table already exists ({layout.verdicts(model)}) that this generation stage "
-                   "did not write (precomputed or downloaded); skipping. Add --force_regenerate to replace it "
+                   f"did not write (precomputed or downloaded); skipping. Add {OVERWRITE} to replace it "
                    "with fresh generations.")
             return RunResult("foreign", model, msg, verdicts_path=layout.verdicts(model))
-
-        held = [S.shard_held_ids(gen_dir, i, rc["config_sha256"], plan.ids(i), config.n)
-                for i in range(plan.n_shards)]
+        settings = {k: v for k, v in rc.items() if k not in BOOKKEEPING}
+        changed_list = " (the question list changed: a different --limit or a new seed question table)"
+        run = open_run(gen_dir, settings, what="generations", info=rc["info"], explain=_explain_mismatch(layout, model),
+                       hints={"question_ids_sha256": changed_list, "n_questions": changed_list})
+        held = [run.held_ids(i, plan.ids(i), config.n) for i in range(plan.n_shards)]
         wanted = [plan.ids(i) if listed is None else tuple(q for q in plan.ids(i) if q in listed)
                   for i in range(plan.n_shards)]
         todo = [[q for q in w if q not in hs] for w, hs in zip(wanted, map(set, held))]
         done = [not t for t in todo]
-        S.check_or_write_run_config(layout, model, rc, sum(map(bool, held)))
         answered = sorted({q for h, w in zip(held, wanted) for q in (*h, *w)})
         if all(done) and not config.regrade and verdicts_match(
                 layout, model, rc["config_sha256"], hash_ids(answered), hash_ids(sorted(plan.question_ids))):
             what = f"all {len(listed)} listed question(s) answered" if listed is not None else "already complete"
             msg = (f"{model}: {what} ({len(answered)} of {len(plan.question_ids)} seed questions, verdicts in "
-                   f"{layout.verdicts(model)}); skipping. Use --regrade to grade again or --force_regenerate to "
+                   f"{layout.verdicts(model)}); skipping. Use --regrade to grade again or {OVERWRITE} to "
                    "start over.")
             return RunResult("skipped", model, msg, verdicts_path=layout.verdicts(model))
         pending = [i for i, d in enumerate(done) if not d]
@@ -245,9 +228,13 @@ def run_generation(
                 log(f"{model}: {len(listed)} listed question(s), {sum(map(len, todo))} not answered yet")
             elif sum(done):
                 log(f"{model}: resuming, {sum(done)} of {plan.n_shards} shard(s) already done")
+            tasks = [ShardTask(str(gen_dir), settings, i, _rows(ordered, plan, i, todo[i]), plan.ids(i), held[i],
+                               {"model": config.model_name, "backend": backend_info,
+                                "created": time.strftime("%Y-%m-%dT%H:%M:%S")}) for i in pending]
             try:
-                _generate_pending(backend, ordered, plan, pending, todo, held, config, rc, gen_dir, backend_info,
-                                  on_shard_written)
+                run_shards(tasks, lambda: backend, GenerateRecipe(config), desc=f"shards of {config.model_name}",
+                           progress=config.progress, on_written=None if on_shard_written is None else
+                           (lambda task, path: on_shard_written(task.index, path)))
             finally:
                 if own:
                     backend.close()
@@ -282,32 +269,20 @@ def run_generation(
     return RunResult("done", model, f"{model}: done", summary=summary, verdicts_path=vpath)
 
 
-def _generate_pending(backend, ordered, plan, pending, todo, held, config, rc, gen_dir, backend_info,
-                      on_shard_written):
-    bar = progress_bar(pending, desc=f"shards of {config.model_name}", unit="shard", enabled=config.progress)
-    for i in bar:
-        a, b = plan.bounds(i)
-        part = ordered.iloc[a:b]
-        if len(todo[i]) < len(part):  # a --questions run, or a shard an earlier one filled in part
-            part = part[part["question_id"].isin(todo[i])]
-        df, stats = generate_shard(backend, part, config)
-        tps = stats["generated_tokens"] / stats["wall_s"] if stats["wall_s"] > 0 else 0.0
-        df, stats = S.merge_shard(gen_dir, i, df, stats, plan.ids(i), held[i])
-        held_ids = dict.fromkeys(df["question_id"])  # == plan.ids(i) once the slice is whole
-        meta = {"config_sha256": rc["config_sha256"], "question_ids_sha256": hash_ids(held_ids),
-                "n_rows": int(len(df)), "shard": i, "model": config.model_name, "backend": backend_info,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **stats}
-        path = S.write_shard(gen_dir, i, df, meta)
-        bar.set_postfix_str(f"{tps:.0f} tok/s")
-        if on_shard_written is not None:
-            on_shard_written(i, path)
+def _rows(ordered: pd.DataFrame, plan: S.ShardPlan, i: int, todo: list[str]) -> pd.DataFrame:
+    """The questions of shard ``i`` still to generate (all of its slice, or the missing part of it)."""
+    a, b = plan.bounds(i)
+    part = ordered.iloc[a:b]
+    if len(todo) < len(part):  # a --questions run, or a shard an earlier one filled in part
+        part = part[part["question_id"].isin(todo)]
+    return part
 
 
 def _check_complete(gens: pd.DataFrame, answered: list[str], n: int, gen_dir: Path) -> None:
     expected = len(answered) * n
     if len(gens) != expected or set(gens["question_id"]) != set(answered):
         raise DDCFError(f"The shards in {gen_dir} hold {len(gens)} completions, expected {expected}.",
-                        "rerun with --force_regenerate.")
+                        "rerun with --overwrite.")
 
 
 def _coverage(config: GenerateConfig, plan: S.ShardPlan, listed, answered: list[str]) -> dict:

@@ -1,16 +1,17 @@
-"""Options of ``ddcf score``: the only place they are written."""
+"""Options of ``ddcf score``: the only place they are written (model loading: :mod:`ddcf.runs.engine`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ddcf.config import StageConfig, option
+from ddcf.config import option
+from ddcf.runs.engine import ModelOptions, overwrite_option
 
 DEFAULT_TEMPLATE = "{question}\n"
 
 
 @dataclass
-class ScoreConfig(StageConfig):
+class ScoreConfig(ModelOptions):
     """Score every corpus response with the target model: the sum and mean of its token log-probabilities given
     the question (a prompt made with --prompt_template). Resumable: finished shards are a cache keyed by
     (model, question id, text); a rerun scores only what is missing or changed. Needed by
@@ -38,13 +39,11 @@ class ScoreConfig(StageConfig):
         None, "Longest prompt + response in tokens (default: the model's context); longer responses are cut at "
         "the end and flagged (truncated=True).", min=2, metavar="TOKENS",
     )
-    batch_size: int | None = option(None, "Sequences per forward pass (default 8 on CPU, 32 on a GPU; hf only).",
-                                    min=1, metavar="N")
-    shard_size: int = option(1000, "Questions per cache shard (a kill loses at most one shard).", min=1)
-    dtype: str = option("auto", "Model dtype: auto, bfloat16, float16 or float32.",
-                        choices=("auto", "bfloat16", "float16", "float32"))
+    shard_size: int = option(
+        100, "Questions per cache shard: a kill loses at most one shard (100: about two minutes of CPU scoring, "
+        "seconds on a GPU).", min=1)
     pool: str | None = option(
         None, "Score only these question ids (a .txt file, one id a line, or a table with question_id).",
         metavar="FILE",
     )
-    trust_remote_code: bool = option(False, "Allow model code from the model folder (transformers/vLLM).")
+    overwrite: bool = overwrite_option("this name's cached scores (DDCF_data/scores/<name>/)")

@@ -3,18 +3,18 @@
 A sequence is ``prompt ids + response ids`` (the prompt encoded with the tokenizer's special tokens, e.g. BOS;
 the response without); the score of response token ``t`` is ``log p(x_t | x_<t)``.
 
-* hf: :class:`ddcf.generate.backends.hf.HFBackend` loads model and tokenizer (device, dtype, errors as for
+* hf: :class:`ddcf.runs.backends.hf.HFBackend` loads model and tokenizer (device, dtype, errors as for
   generation); the forward passes are here (right padding, so positions are those of the unpadded sequence).
 * vllm: ``LLM.generate`` with ``SamplingParams(max_tokens=1, prompt_logprobs=0)``: vLLM returns, for every
   prompt position after the first, a dict holding the prompt token's log-probability
   (:func:`vllm_request`, :func:`parse_prompt_logprobs`; the engine is built by
-  :class:`ddcf.generate.backends.vllm.VLLMBackend`, imported lazily).
+  :class:`ddcf.runs.backends.vllm.VLLMBackend`, imported lazily).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -56,8 +56,10 @@ def build_sequences(tok, prompts: Sequence[str], responses: Sequence[str],
     return out
 
 
-def hf_logprobs(lm, seqs: Sequence[Sequence_], batch_size: int, pad_id: int, device: str) -> list[np.ndarray]:
-    """Log-probabilities of the response tokens of every sequence (float64), batched by length."""
+def hf_logprobs(lm, seqs: Sequence[Sequence_], batch_size: int, pad_id: int, device: str,
+                on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
+    """Log-probabilities of the response tokens of every sequence (float64), batched by length; ``on_batch(n)``
+    after each forward pass (progress inside a shard: a CPU shard takes minutes)."""
     import torch
 
     out: list[np.ndarray | None] = [None] * len(seqs)
@@ -77,6 +79,8 @@ def hf_logprobs(lm, seqs: Sequence[Sequence_], batch_size: int, pad_id: int, dev
             for r, i in enumerate(batch):
                 sq = seqs[i]
                 out[i] = tok[r, sq.n_prompt - 1: len(sq.ids) - 1]
+            if on_batch is not None:
+                on_batch(len(batch))
     return out  # type: ignore[return-value]
 
 

@@ -9,7 +9,8 @@ only the questions whose key is not in a shard yet, so a killed run resumes and 
 A cached row without a finite score (a damaged shard) counts as not cached: it is scored again.  ``<model>`` is
 ``--name`` (default ``--model_name``): the name ``k_greedy_selection.py --model_name`` looks the scores up by.
 A question that cannot be scored (an empty response, a prompt longer than the context) is skipped and named in
-the summary; the others are scored.
+the summary; the others are scored.  Progress is counted per forward pass (a log line every few seconds even
+inside one shard); ``--overwrite`` drops this name's cache and scores everything again.
 """
 
 from __future__ import annotations
@@ -58,18 +59,22 @@ def read_cache(layout: Layout, model: str) -> tuple[pd.DataFrame, int]:
 
 def _scorer(config: ScoreConfig):
     """fn(seqs) -> per-token log-probs, the tokenizer, the context limit and a description."""
-    from ddcf.generate.backends import BackendOptions, create_backend, engine_installed
+    from ddcf.runs.backends import create_backend, engine_installed
 
     name = config.backend
     if name == "auto":
         name = "vllm" if cuda_available() and engine_installed("vllm") else "hf"
-    options = BackendOptions(dtype=config.dtype, batch_size=config.batch_size, progress=config.progress,
-                             trust_remote_code=config.trust_remote_code)
-    backend = create_backend(name, config.model_name, options)
+    backend = create_backend(name, config.model_name, config.backend_options())
     if name == "vllm":
-        return (lambda seqs: vllm_logprobs(backend.llm, seqs)), backend, "vllm prompt_logprobs"
-    return ((lambda seqs: hf_logprobs(backend.lm, seqs, backend.batch_size, backend.tokenizer.pad_token_id,
-                                      backend.device)), backend, f"transformers on {backend.device}")
+        def score(seqs, on_batch):
+            out = vllm_logprobs(backend.llm, seqs)
+            on_batch(len(seqs))
+            return out
+        return score, backend, "vllm prompt_logprobs"
+    def score_hf(seqs, on_batch):
+        return hf_logprobs(backend.lm, seqs, backend.batch_size, backend.tokenizer.pad_token_id, backend.device,
+                           on_batch)
+    return score_hf, backend, f"transformers on {backend.device}"
 
 
 def run(layout: Layout, config: ScoreConfig) -> Report:
@@ -87,6 +92,9 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
     keys = [text_key(config.prompt_template, q, r, config.max_length)
             for q, r in zip(corpus["question"].astype(str), corpus["response"].astype(str))]
     corpus = corpus.assign(key=keys)
+    if config.overwrite:  # the start-over flag of every resumable stage: drop this name's cache
+        for p in [*layout.score_shards(model).glob("part-*.parquet"), layout.scores(model)]:
+            p.unlink(missing_ok=True)
     cache, damaged = read_cache(layout, model)
     todo = corpus[~corpus["key"].isin(set(cache["key"]))].reset_index(drop=True)
     shard_dir = layout.score_shards(model)
@@ -108,7 +116,7 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
             skipped.update({str(part["question_id"].iloc[i]): q for i, q in enumerate(built) if isinstance(q, str)})
             if ok:
                 seqs = [built[i] for i in ok]
-                lps = score(seqs)
+                lps = score(seqs, bar.update)  # a line every few seconds in a log, inside the shard too
                 sums = np.array([float(np.sum(lp)) for lp in lps])
                 n_tok = np.array([len(lp) for lp in lps], dtype=np.int64)
                 rows = pd.DataFrame({"question_id": part["question_id"].to_numpy()[ok], "n_tokens": n_tok,
@@ -118,7 +126,7 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
                 write_parquet(rows, shard_dir / f"part-{start:05d}.parquet",
                               metadata={"model": model, "model_source": config.model_name})
                 start += 1
-            bar.update(len(part))
+            bar.update(len(part) - len(ok))  # the skipped ones
         bar.close()
         backend.close()
         cache, _ = read_cache(layout, model)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ddcf.evaluate import benchmarks as B
-from ddcf.generate.backends import Backend, Completion
-from ddcf.generate.backends.dummy import ByteTokenizer
+from ddcf.runs.backends import Backend, Completion
+from ddcf.runs.backends.dummy import ByteTokenizer
 from ddcf.verify.answer_types.choice import extract_choice
 
 

@@ -44,6 +44,22 @@ def test_compare_refuses_a_folder_without_results(tmp_path, layout):
         compare.main([str(tmp_path), "--workdir", str(layout.root)])
 
 
+@pytest.mark.parametrize("content, words", [
+    ("[1, 2]", "a list"),  # not an object
+    ('{"model": "m", "benchmarks": {"gsm8k": 0.5}}', "not an object of objects"),
+    ('{"model": "m", "benchmarks": {}, "warnings": "oops"}', "not a list of texts"),
+    (b"\xff\xfe{", "UTF-8"),
+])
+def test_compare_refuses_results_of_the_wrong_shape(tmp_path, layout, content, words):
+    """issue 25: a results.json of the wrong shape is one clear error naming the file, never a traceback."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "results.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(DDCFError, match=words) as ei:
+        compare.main([str(folder), "--workdir", str(layout.root)])
+    assert "results.json" in str(ei.value)
+
+
 def test_overlap_with_the_seed_questions_warns(tmp_path, layout):
     from ddcf.evaluate import benchmarks as B
 

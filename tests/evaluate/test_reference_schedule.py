@@ -28,8 +28,8 @@ from ddcf.evaluate import benchmarks as B
 from ddcf.evaluate import prompts as EP
 from ddcf.evaluate.generation import generate_eval_shard
 from ddcf.evaluate.scoring import GRADING
-from ddcf.generate.backends import Backend, Completion
-from ddcf.generate.backends.dummy import ByteTokenizer
+from ddcf.runs.backends import Backend, Completion
+from ddcf.runs.backends.dummy import ByteTokenizer
 
 REF = json.loads((Path(__file__).parent / "data" / "reference_eval.json").read_text())
 

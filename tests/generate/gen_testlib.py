@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ddcf.generate.backends import Backend
+from ddcf.runs.backends import Backend
 
 
 def build_tiny_lm(out: Path, vocab_size: int = 400, max_positions: int = 4096, hidden: int = 32) -> Path:

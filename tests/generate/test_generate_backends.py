@@ -5,11 +5,11 @@ import pytest
 from testing_utils import require_cuda, require_sglang, require_vllm
 
 from ddcf.errors import DDCFError
-from ddcf.generate import backends as B
-from ddcf.generate.backends import BackendOptions, Completion, SamplingSpec
-from ddcf.generate.backends import sglang as SG
-from ddcf.generate.backends import vllm as VL
-from ddcf.generate.backends.dummy import ByteTokenizer, DummyBackend
+from ddcf.runs import backends as B
+from ddcf.runs.backends import BackendOptions, Completion, SamplingSpec
+from ddcf.runs.backends import sglang as SG
+from ddcf.runs.backends import vllm as VL
+from ddcf.runs.backends.dummy import ByteTokenizer, DummyBackend
 
 
 # --------------------------------------------------------------------------- registry and helpers
@@ -21,7 +21,7 @@ def test_registry_lists_all_backends_and_rejects_unknown():
 
 
 def test_register_custom_backend():
-    B.register("dummy2", "ddcf.generate.backends.dummy:DummyBackend")
+    B.register("dummy2", "ddcf.runs.backends.dummy:DummyBackend")
     try:
         assert B.get_backend_class("dummy2") is DummyBackend
     finally:
@@ -190,7 +190,7 @@ def test_dummy_backend_is_deterministic_and_honours_caps():
 
 
 def test_data_parallel_pool_matches_single_replica():
-    from ddcf.generate.backends.pool import DataParallelBackend, gpu_groups
+    from ddcf.runs.backends.pool import DataParallelBackend, gpu_groups
 
     tok = ByteTokenizer()
     prompts = tok.encode([f"Problem:\nQuestion {i} with {i * 7} apples?\n\nSolution:\n" for i in range(7)])

@@ -3,7 +3,7 @@
 import pytest
 
 from ddcf.generate import prompts as P
-from ddcf.generate.backends import BackendOptions, SamplingSpec, create_backend
+from ddcf.runs.backends import BackendOptions, SamplingSpec, create_backend
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_token_progress_inside_generate_leaves_the_completions_unchanged(tiny_lm
     """Issue 25: one long generate() call printed nothing for minutes. With progress on, a per-token streamer
     writes tokens and tokens/s (here on every step: the log throttle is set to 0); the completions are the
     same as without it."""
-    from ddcf.generate.backends import hf as hf_mod
+    from ddcf.runs.backends import hf as hf_mod
 
     monkeypatch.setattr(hf_mod, "TOKEN_LINE_S", 0.0, raising=False)
     quiet = create_backend("hf", str(tiny_lm), BackendOptions(batch_size=2, progress=False))

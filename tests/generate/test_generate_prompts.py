@@ -4,7 +4,7 @@ import pytest
 from ddcf.data.bundled import CORPUS, SEED_COMPLETIONS
 from ddcf.errors import DDCFError
 from ddcf.generate import prompts as P
-from ddcf.generate.backends.dummy import ByteTokenizer
+from ddcf.runs.backends.dummy import ByteTokenizer
 
 
 def test_exemplars_are_training_rows_not_seed_questions():

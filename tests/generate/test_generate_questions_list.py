@@ -10,12 +10,12 @@ from ddcf.cli import run_main
 from ddcf.errors import DDCFError
 from ddcf.generate import runner as R
 from ddcf.generate import shards as S
-from ddcf.generate.backends import BackendOptions, create_backend
-from ddcf.generate.backends.dummy import DummyBackend
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.questions import read_question_list
 from ddcf.infer import main as infer_main
 from ddcf.io import read_parquet_metadata, write_parquet
+from ddcf.runs.backends import BackendOptions, create_backend
+from ddcf.runs.backends.dummy import DummyBackend
 
 MODEL = "dummy/model-a"
 ALL_IDS = [r[0] for r in SEED_ROWS]

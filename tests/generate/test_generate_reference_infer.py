@@ -25,11 +25,11 @@ import ref_infer_lib as L
 from ddcf.errors import DDCFError
 from ddcf.generate import prompts as P
 from ddcf.generate import runner as R
-from ddcf.generate.backends import Backend, BackendOptions, Completion, HFTokenizer
-from ddcf.generate.backends.sglang import engine_kwargs
 from ddcf.generate.completions import generate_shard
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.questions import order_questions
+from ddcf.runs.backends import Backend, BackendOptions, Completion, HFTokenizer
+from ddcf.runs.backends.sglang import engine_kwargs
 
 DATA = json.loads((Path(__file__).parent / "data" / "reference_infer.json").read_text(encoding="utf-8"))
 KINDS = ("qwenlike", "llamalike")

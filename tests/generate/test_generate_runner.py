@@ -9,12 +9,13 @@ from gen_testlib import CountingBackend, fake_grade, seed_frame
 from ddcf.errors import DDCFError
 from ddcf.generate import runner as R
 from ddcf.generate import shards as S
-from ddcf.generate.backends import BackendOptions
-from ddcf.generate.backends.dummy import DummyBackend
 from ddcf.generate.completions import followup_context, has_boxed_answer
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.questions import order_questions
 from ddcf.io import write_parquet
+from ddcf.runs import backends
+from ddcf.runs.backends import BackendOptions
+from ddcf.runs.backends.dummy import DummyBackend
 from ddcf.verify.generated import verify_generations
 
 MODEL = "dummy/model-a"
@@ -98,13 +99,13 @@ def test_regrade_needs_finished_generation(seeded):
 
 def test_resume_with_other_settings_is_refused(seeded):
     run(seeded)
-    with pytest.raises(DDCFError, match="force_regenerate") as ei:
+    with pytest.raises(DDCFError, match="overwrite") as ei:
         run(seeded, dummy_settings(max_new_tokens=50))
     assert "sampling.max_new_tokens: 400 -> 50" in str(ei.value)
     with pytest.raises(DDCFError, match="question list changed"):
         run(seeded, dummy_settings(limit=4))
     # and --force_regenerate accepts the new settings
-    assert run(seeded, dummy_settings(limit=4, force_regenerate=True)).status == "done"
+    assert run(seeded, dummy_settings(limit=4, overwrite=True)).status == "done"
     assert len(pd.read_parquet(seeded.verdicts(MODEL))) == 4
 
 
@@ -118,9 +119,9 @@ def test_foreign_verdicts_are_left_alone(seeded):
     write_parquet(pd.DataFrame({"model": [MODEL], "question_id": ["x"], "correct": [True]}),
                   seeded.verdicts(MODEL))
     res = run(seeded)
-    assert res.status == "foreign" and "force_regenerate" in res.message
+    assert res.status == "foreign" and "overwrite" in res.message
     assert len(pd.read_parquet(seeded.verdicts(MODEL))) == 1
-    assert run(seeded, dummy_settings(force_regenerate=True)).status == "done"
+    assert run(seeded, dummy_settings(overwrite=True)).status == "done"
     assert len(pd.read_parquet(seeded.verdicts(MODEL))) == 8
 
 
@@ -163,7 +164,7 @@ def test_stale_tmp_files_are_removed(seeded):
 
 def test_another_process_holding_the_lock(seeded):
     with S.model_lock(seeded.generations(MODEL)):
-        with pytest.raises(DDCFError, match="Another process is generating"):
+        with pytest.raises(DDCFError, match="Another process is working in"):
             run(seeded)
 
 
@@ -191,7 +192,7 @@ def test_run_summary_contents(seeded):
         (dict(limit=0), "--limit"),
         (dict(mem_fraction=1.5), "--mem_fraction"),
         (dict(data_parallel_size=0), "--data_parallel_size"),
-        (dict(regrade=True, force_regenerate=True), "contradict"),
+        (dict(regrade=True, overwrite=True), "contradict"),
         (dict(model_name=""), "No model given"),
         (dict(model_name=None), "No model given"),
         (dict(backend="nope"), "--backend is 'nope'"),
@@ -210,13 +211,13 @@ def test_missing_model_is_a_clear_error(seeded):
 
 
 def test_gpu_engine_without_gpu(seeded, monkeypatch):
-    monkeypatch.setattr(R, "cuda_device_count", lambda: 0)
+    monkeypatch.setattr(backends, "cuda_device_count", lambda: 0)
     with pytest.raises(DDCFError, match="needs a CUDA GPU"):
         run(seeded, dummy_settings(backend="sglang"))
 
 
 def test_parallelism_defaults(monkeypatch):
-    monkeypatch.setattr(R, "cuda_device_count", lambda: 8)
+    monkeypatch.setattr(backends, "cuda_device_count", lambda: 8)
     assert R.resolve_parallelism(dummy_settings(backend="vllm", tensor_parallel_size=2), "vllm") == 4
     assert R.resolve_parallelism(dummy_settings(backend="vllm"), "vllm") == 8
     with pytest.raises(DDCFError, match="needs 12 GPUs"):

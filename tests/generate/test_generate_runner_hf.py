@@ -8,9 +8,9 @@ from gen_testlib import CountingBackend, fake_grade, settings_for
 
 from ddcf.generate import runner as R
 from ddcf.generate import shards as S
-from ddcf.generate.backends import BackendOptions, create_backend
 from ddcf.generate.completions import followup_context
 from ddcf.generate.passrate import load_pass_rates
+from ddcf.runs.backends import BackendOptions, create_backend
 from ddcf.verify.grade import VERDICT_COLUMNS
 
 
@@ -91,7 +91,7 @@ def test_force_regenerate_redoes_everything(seeded, tiny_lm):
     gen_dir = seeded.generations(str(tiny_lm))
     before = {p.name: p.stat().st_mtime_ns for p in gen_dir.glob("shard-*.parquet")}
     backend = CountingBackend(create_backend("hf", str(tiny_lm), BackendOptions(progress=False)))
-    s.force_regenerate = True
+    s.overwrite = True
     res = R.run_generation(seeded, s, backend=backend, grade_fn=fake_grade, log=lambda m: None)
     assert res.status == "done" and backend.main_prompts == 8
     after = {p.name: p.stat().st_mtime_ns for p in gen_dir.glob("shard-*.parquet")}

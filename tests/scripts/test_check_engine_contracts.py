@@ -14,18 +14,18 @@ import check_engine_contracts as cec  # noqa: E402
 
 def test_names_come_from_ddcfs_own_source():
     assert {"model", "tensor_parallel_size", "enable_prefix_caching", "gpu_memory_utilization"} <= cec.dict_keys(
-        "ddcf/generate/backends/vllm.py", "llm_kwargs")
+        "ddcf/runs/backends/vllm.py", "llm_kwargs")
     assert {"max_tokens", "prompt_logprobs"} <= cec.dict_keys("ddcf/score/logprobs.py", "vllm_sampling_kwargs")
-    assert {"model_path", "tp_size", "mem_fraction_static"} <= cec.dict_keys("ddcf/generate/backends/sglang.py",
+    assert {"model_path", "tp_size", "mem_fraction_static"} <= cec.dict_keys("ddcf/runs/backends/sglang.py",
                                                                            "engine_kwargs")
     trl = cec.call_keywords("ddcf/sft/stage.py", "_build_trainer", "TRLConfig")
     assert {"completion_only_loss", "max_length", "bf16", "use_liger_kernel"} <= trl
 
 
 def test_a_stale_list_of_read_attributes_fails():
-    assert cec.reads("ddcf/generate/backends/vllm.py", "parse_outputs", {"outputs"}) == {"outputs"}
+    assert cec.reads("ddcf/runs/backends/vllm.py", "parse_outputs", {"outputs"}) == {"outputs"}
     with pytest.raises(SystemExit, match="no longer reads"):
-        cec.reads("ddcf/generate/backends/vllm.py", "parse_outputs", {"no_such_attribute"})
+        cec.reads("ddcf/runs/backends/vllm.py", "parse_outputs", {"no_such_attribute"})
 
 
 def _fake_vllm(scratch: Path, sampling_fields: list[str]) -> None:

@@ -21,7 +21,7 @@ import time
 from typing import Sequence
 
 from ddcf.errors import DDCFError, first_line
-from ddcf.generate.backends import (
+from ddcf.runs.backends import (
     Backend,
     BackendOptions,
     Completion,

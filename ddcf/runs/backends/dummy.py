@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ddcf.errors import DDCFError
-from ddcf.generate.backends import (
+from ddcf.runs.backends import (
     Backend,
     BackendOptions,
     Completion,

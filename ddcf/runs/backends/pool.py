@@ -21,7 +21,7 @@ import traceback
 from typing import Sequence
 
 from ddcf.errors import DDCFError
-from ddcf.generate.backends import (
+from ddcf.runs.backends import (
     Backend,
     BackendOptions,
     Completion,
@@ -35,7 +35,7 @@ def visible_gpus() -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None and env.strip():
         return [g.strip() for g in env.split(",") if g.strip()]
-    from ddcf.generate.backends import cuda_device_count
+    from ddcf.runs.backends import cuda_device_count
 
     return [str(i) for i in range(cuda_device_count())]
 

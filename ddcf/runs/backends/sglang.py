@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ddcf.generate.backends import (
+from ddcf.runs.backends import (
     Backend,
     BackendOptions,
     Completion,

@@ -23,7 +23,7 @@ Backends (one module each, imported only when asked for):
 =========  ==========================================================
 
 Backends without native data parallelism (vLLM, hf) are replicated over GPUs
-by :class:`ddcf.generate.backends.pool.DataParallelBackend`.
+by :class:`ddcf.runs.backends.pool.DataParallelBackend`.
 """
 
 from __future__ import annotations
@@ -265,10 +265,10 @@ class Backend(ABC):
 # --------------------------------------------------------------------------- registry
 # name -> "module:Class"; modules import their engine lazily, so listing names is free.
 _REGISTRY: dict[str, str] = {
-    "sglang": "ddcf.generate.backends.sglang:SGLangBackend",
-    "vllm": "ddcf.generate.backends.vllm:VLLMBackend",
-    "hf": "ddcf.generate.backends.hf:HFBackend",
-    "dummy": "ddcf.generate.backends.dummy:DummyBackend",
+    "sglang": "ddcf.runs.backends.sglang:SGLangBackend",
+    "vllm": "ddcf.runs.backends.vllm:VLLMBackend",
+    "hf": "ddcf.runs.backends.hf:HFBackend",
+    "dummy": "ddcf.runs.backends.dummy:DummyBackend",
 }
 
 ENGINE_PACKAGES = {"sglang": "sglang", "vllm": "vllm"}
@@ -336,7 +336,7 @@ def create_backend(name: str, model: str, options: BackendOptions) -> Backend:
     """Instantiate a backend; data parallelism without engine support goes through a process pool."""
     cls = get_backend_class(name)
     if options.data_parallel_size > 1 and not cls.native_data_parallel:
-        from ddcf.generate.backends.pool import DataParallelBackend
+        from ddcf.runs.backends.pool import DataParallelBackend
 
         return DataParallelBackend(name, model, options)
     return cls(model, options)
