@@ -45,6 +45,10 @@ class ReportConfig(StageConfig):
         None, "CSV (columns model,family) or YAML (model: family) overriding the model family derived from the "
         "name (the letters before the first '-', '_', '.' or digit after the org, lower-cased).", metavar="FILE",
     )
+    duplicate_cosine: float = option(
+        0.98, "Two questions of one selection whose embeddings have at least this cosine count as "
+        "near-duplicates: the report counts and flags them.", min=0.0, max=1.0,
+    )
     device: str = option("auto", "Device of the lambda sweep's k-greedy: auto, cpu, cuda or cuda:N.")
     seed: int = option(0, "Seed of the map's sampling and the projection.", min=0, max=2**32 - 1)
 

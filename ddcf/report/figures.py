@@ -1,4 +1,9 @@
-"""The report's PNG figures (matplotlib, Agg): the corpus map, composition, the lambda sweep, the Jaccard heatmap."""
+"""The report's PNG figures (matplotlib, Agg): the corpus map, composition, the lambda sweep, the Jaccard heatmap.
+
+Every figure takes ``colours`` (selection label -> colour, :func:`ddcf.report.palette.selection_colours`), so a
+selection has one colour on all of them: its bars, its sweep marker, its map panel's frame and title, its
+Jaccard labels.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ddcf.report.palette import CORPUS
 
 CMAP = "RdYlGn"  # red = low predicted correctness (hard for the target), green = easy
 DPI = 110
@@ -28,9 +35,11 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def map_figure(path: Path, coords: np.ndarray, background: np.ndarray, selections, predicted: dict) -> Path:
+def map_figure(path: Path, coords: np.ndarray, background: np.ndarray, selections, predicted: dict,
+               colours: dict[str, str]) -> Path:
     """One panel per selection: the corpus (``background`` rows) and every selected point, coloured by the
-    selection's target model's predicted correctness (grey where the target's table is absent)."""
+    selection's target model's predicted correctness (grey where the target's table is absent); the panel's
+    frame and title carry the selection's own colour."""
     plt = _plt()
     n = len(selections)
     cols = min(n, 3)
@@ -49,9 +58,12 @@ def map_figure(path: Path, coords: np.ndarray, background: np.ndarray, selection
         colour = pc[s.rows] if pc is not None else s.table.get("predicted_correctness", pd.Series(0.5)).to_numpy()
         scatter = ax.scatter(pts[:, 0], pts[:, 1], s=16, c=colour, cmap=CMAP, vmin=0, vmax=1, edgecolors="black",
                              linewidths=0.5, zorder=3)
-        ax.set_title(f"{s.label}\n(k={s.k:,})", fontsize=9)
+        ax.set_title(f"{s.label}\n(k={s.k:,})", fontsize=9, color=colours[s.label], fontweight="bold")
         ax.set_xticks([])
         ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_edgecolor(colours[s.label])
+            spine.set_linewidth(3)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     if scatter is not None:
@@ -59,7 +71,8 @@ def map_figure(path: Path, coords: np.ndarray, background: np.ndarray, selection
     return _save(fig, path)
 
 
-def composition_figure(path: Path, corpus_values: pd.Series, selections, column: str) -> Path:
+def composition_figure(path: Path, corpus_values: pd.Series, selections, column: str,
+                       colours: dict[str, str]) -> Path:
     """Share of each category (corpus ``column``) in the corpus and in every selection."""
     plt = _plt()
     share = {"corpus": corpus_values.value_counts(normalize=True)}
@@ -77,7 +90,7 @@ def composition_figure(path: Path, corpus_values: pd.Series, selections, column:
     y = np.arange(len(table))
     for i, name in enumerate(table.columns):
         ax.barh(y + i * height, table[name].to_numpy(), height, label=name,
-                color="grey" if name == "corpus" else None)
+                color=CORPUS if name == "corpus" else colours[name])
     ax.set_yticks(y + 0.4 - height / 2, [str(c) for c in table.index])
     ax.invert_yaxis()
     ax.set_xlabel(f"share of questions ({column})")
@@ -86,7 +99,7 @@ def composition_figure(path: Path, corpus_values: pd.Series, selections, column:
     return _save(fig, path)
 
 
-def sweep_figure(path: Path, sweep: dict, others: pd.DataFrame) -> Path:
+def sweep_figure(path: Path, sweep: dict, others: pd.DataFrame, colours: dict[str, str]) -> Path:
     """Mean predicted correctness vs mean pairwise cosine along lambda; ``others``: the table rows of the
     selections of the same target (drawn as markers)."""
     plt = _plt()
@@ -94,7 +107,8 @@ def sweep_figure(path: Path, sweep: dict, others: pd.DataFrame) -> Path:
     xs = [p["mean_pairwise_similarity"] for p in pts]
     ys = [p["mean_predicted_correctness"] for p in pts]
     fig, ax = plt.subplots(figsize=(7, 5))
-    ax.plot(xs, ys, "-o", color="tab:blue", ms=4, label="k-greedy, lambda sweep")
+    own_colour = colours[sweep["selection"]]
+    ax.plot(xs, ys, "-o", color=own_colour, alpha=0.55, ms=4, label=f"{sweep['selection']}: lambda sweep")
     last = None
     span = (max(xs) - min(xs)) or 1.0
     for p, x, y in zip(pts, xs, ys):
@@ -104,10 +118,11 @@ def sweep_figure(path: Path, sweep: dict, others: pd.DataFrame) -> Path:
     own = [p for p in pts if p.get("is_selection")]
     if own:
         ax.scatter([own[0]["mean_pairwise_similarity"]], [own[0]["mean_predicted_correctness"]], marker="*",
-                   s=260, color="tab:red", zorder=4, label=f"λ={own[0]['lamda']:g} (the selection)")
+                   s=260, color=own_colour, edgecolors="black", zorder=4,
+                   label=f"{sweep['selection']} (λ={own[0]['lamda']:g}, the selection)")
     for _, row in others.iterrows():
-        ax.scatter([row["mean_pairwise_similarity"]], [row["mean_predicted_correctness"]], marker="s", s=40,
-                   zorder=3, label=row["selection"])
+        ax.scatter([row["mean_pairwise_similarity"]], [row["mean_predicted_correctness"]], marker="s", s=60,
+                   color=colours[row["selection"]], edgecolors="black", zorder=3, label=row["selection"])
     ax.set_xlabel("mean pairwise cosine similarity of the selection (lower = more diverse)")
     ax.set_ylabel("mean predicted correctness (lower = harder)")
     ax.set_title(f"{sweep['model']}: k={sweep['k']:,}, pool max_score {sweep['max_score']:g}", fontsize=10)
@@ -116,13 +131,16 @@ def sweep_figure(path: Path, sweep: dict, others: pd.DataFrame) -> Path:
     return _save(fig, path)
 
 
-def jaccard_figure(path: Path, matrix: np.ndarray, labels: list[str], title: str) -> Path:
+def jaccard_figure(path: Path, matrix: np.ndarray, labels: list[str], title: str, colours: dict[str, str]) -> Path:
     plt = _plt()
     n = len(labels)
     fig, ax = plt.subplots(figsize=(2.2 + 0.9 * n, 1.6 + 0.8 * n))
     im = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
     ax.set_xticks(range(n), labels, rotation=40, ha="right", fontsize=8)
     ax.set_yticks(range(n), labels, fontsize=8)
+    for tick in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+        tick.set_color(colours[tick.get_text()])
+        tick.set_fontweight("bold")
     for i in range(n):
         for j in range(n):
             ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8,

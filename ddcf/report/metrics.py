@@ -6,25 +6,30 @@ over all pairs / all corpus rows, in chunks so k = 10k selections and N = 189k c
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
 from ddcf.report.projection import unit_rows
+from ddcf.report.selections import registry_field
 from ddcf.select.report import COLUMN
 
 CHUNK = 4096
 
-#: methods that need no model answer of the corpus (with predicted inputs); the others are counted below
-NO_CORPUS_ANSWERS = ("ddcf", "random", "longest", "disf", "crowd", "ds2")
-ONE_SCORING_PASS = ("perplexity", "least_confidence")
-
-
 def pairwise_stats(v: np.ndarray) -> tuple[float, float]:
     """Mean and max cosine over all distinct pairs of the unit rows ``v`` (NaN for fewer than 2 rows)."""
+    stats = pair_stats(v)
+    return stats["mean"], stats["max"]
+
+
+def pair_stats(v: np.ndarray, twin_cosine: float = 1.0) -> dict:
+    """Over all distinct pairs of the unit rows ``v``: mean and max cosine, and the near-duplicates: pairs with a
+    cosine >= ``twin_cosine`` and the rows in at least one such pair (``twin_rows``, positions in ``v``)."""
     k = len(v)
     if k < 2:
-        return float("nan"), float("nan")
-    total, best = 0.0, -np.inf
+        return {"mean": float("nan"), "max": float("nan"), "twin_pairs": 0, "twin_rows": np.zeros(0, np.int64)}
+    total, best, pairs, twins = 0.0, -np.inf, 0, []
     for start in range(0, k, CHUNK):
         g = v[start:start + CHUNK] @ v.T
         i = np.arange(start, min(start + CHUNK, k))
@@ -33,7 +38,12 @@ def pairwise_stats(v: np.ndarray) -> tuple[float, float]:
         if vals.size:
             total += float(vals.sum(dtype=np.float64))
             best = max(best, float(vals.max()))
-    return total / (k * (k - 1) / 2), best
+        hit = np.nonzero(upper & (g >= np.float32(twin_cosine)))
+        if hit[0].size:
+            pairs += int(hit[0].size)
+            twins += [i[hit[0]], hit[1]]
+    rows = np.unique(np.concatenate(twins)) if twins else np.zeros(0, np.int64)
+    return {"mean": total / (k * (k - 1) / 2), "max": best, "twin_pairs": pairs, "twin_rows": rows}
 
 
 def coverage(x, sel_vs: list[np.ndarray]) -> list[float]:
@@ -60,40 +70,50 @@ def words(texts) -> float:
 
 
 def annotation_cost(sel, layout, corpus_n: int) -> tuple[int | None, str]:
-    """Model answers the method needed (number, text): report.json's own ``annotation_cost`` when it has one."""
+    """Model answers the method needed (number, text): what the selection's report.json records (every selector
+    writes ``annotation_cost`` and ``annotation_cost_text``), else derived from the method's registry entry
+    (``annotation_cost`` kind) for folders written before; the report itself names no method."""
     own = sel.report.get("annotation_cost")
+    own_text = sel.report.get("annotation_cost_text")
     if isinstance(own, (int, float)) and not isinstance(own, bool):
-        return int(own), f"{int(own):,} (recorded)"
-    m = sel.method
-    source = sel.report.get("passrate_source") or sel.options.get("passrate_source") or "predicted"
-    if m in NO_CORPUS_ANSWERS or (m == "passrate_band" and source == "predicted"):
+        return int(own), own_text if isinstance(own_text, str) and own_text else f"{int(own):,} (recorded)"
+    cost_kind = registry_field(sel.method, "cost_kind", None)  # resolves a kind that depends on the options
+    kind = cost_kind(SimpleNamespace(**{**sel.options, **sel.report})) if callable(cost_kind) else None
+    if kind == "none":
         return 0, "0"
-    if m in ONE_SCORING_PASS:
+    if kind == "corpus_pass":
         n = int((sel.report.get("pool") or {}).get("n") or corpus_n)
         return n, f"{n:,} corpus answers (one scoring pass)"
-    if m == "binary_hard":
+    if kind == "seed_answers":
         path = layout.verdicts(sel.model)
         if path.is_file():
             n = len(pd.read_parquet(path, columns=["question_id"]))
             return n, f"{n:,} seed answers"
         return None, "seed-set answers"
+    if isinstance(own_text, str) and own_text:
+        return None, own_text
     return None, "unknown"
 
 
-def comparison_table(selections, x, corpus: pd.DataFrame, layout, subject_column: str) -> pd.DataFrame:
-    """One row per selection; ``corpus`` is aligned with the embedding rows (question, response, subject)."""
+def comparison_table(selections, x, corpus: pd.DataFrame, layout, subject_column: str,
+                     twin_cosine: float = 0.98) -> pd.DataFrame:
+    """One row per selection; ``corpus`` is aligned with the embedding rows (question, response, subject).
+    ``twin_cosine``: pairs at or above this cosine count as near-duplicates."""
     rows = []
     vs = [unit_rows(np.asarray(x[np.sort(s.rows)])) for s in selections]
     for s, v, cover in zip(selections, vs, coverage(x, vs)):
-        mean_sim, max_sim = pairwise_stats(v)
+        ordered = np.sort(s.rows)
+        pairs = pair_stats(v, twin_cosine)
         picked = corpus.iloc[s.rows]
         cost_n, cost_text = annotation_cost(s, layout, len(corpus))
         pc = pd.to_numeric(s.table[COLUMN], errors="coerce") if COLUMN in s.table.columns else pd.Series(dtype=float)
         rows.append({
             "selection": s.label, "model": s.model, "method": s.method, "k": s.k,
-            "lamda": s.lamda if s.method == "ddcf" else None,
+            "lamda": s.lamda if registry_field(s.method, "lamda_sweep", False) else None,
             "mean_predicted_correctness": float(pc.mean()) if pc.notna().any() else float("nan"),
-            "mean_pairwise_similarity": mean_sim, "max_pairwise_similarity": max_sim,
+            "mean_pairwise_similarity": pairs["mean"], "max_pairwise_similarity": pairs["max"],
+            "near_duplicate_pairs": pairs["twin_pairs"], "near_duplicate_questions": int(len(pairs["twin_rows"])),
+            "near_duplicate_ids": corpus["question_id"].iloc[ordered[pairs["twin_rows"]]].astype(str).tolist()[:20],
             "coverage": cover,
             f"{subject_column}_entropy_bits": entropy_bits(picked[subject_column]),
             "mean_question_words": words(picked["question"]), "mean_response_words": words(picked["response"]),

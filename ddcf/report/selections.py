@@ -8,18 +8,18 @@ k-greedy engine's name there (``fast``, ``reference``, ``torch-cuda``), read as 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts import difficulty
+from ddcf.artifacts import selection as selection_files
+from ddcf.artifacts.selection import COLUMN
 from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.io import read_parquet_metadata, require_file
 from ddcf.layout import Layout
-from ddcf.select.output import current_dir
-from ddcf.select.report import COLUMN, read_selection_table
+from ddcf.select.methods import DEFAULT_METHOD, get_method
 
 KGREEDY_ENGINES = ("fast", "reference")  # + "torch-<device>": the engine names older report.json files hold
 CORPUS_KEY = "corpus_embeddings_ids_sha256"
@@ -46,46 +46,25 @@ class Selection:
 
 
 def method_of(report: dict) -> str:
-    m = str(report.get("method") or "ddcf")
-    return "ddcf" if m in KGREEDY_ENGINES or m.startswith("torch-") else m
+    """The selector's registry name; folders from before there were several record none, or the k-greedy
+    engine's name: they were made by the registry's default method."""
+    m = str(report.get("method") or DEFAULT_METHOD)
+    return DEFAULT_METHOD if m in KGREEDY_ENGINES or m.startswith("torch-") else m
 
 
 def read_selection(folder: str | Path) -> Selection:
-    folder = current_dir(folder)
     fix = "pass a folder written by `ddcf select` (it holds selection.parquet and report.json)."
-    if not Path(folder).is_dir():
-        raise DDCFError(f"The selection folder {folder} does not exist.", fix)
-    table_path = require_file(Layout.selection_table(folder), "selection table", fix)
-    report_path = Layout.selection_report(folder)
-    try:
-        report = json.loads(report_path.read_text()) if report_path.is_file() else {}
-        table = read_selection_table(table_path)
-    except Exception as exc:  # noqa: BLE001 - a damaged file becomes one clear message
-        raise DDCFError(f"Could not read the selection in {folder}: {type(exc).__name__}: {exc}.", fix) from None
-    if "question_id" not in table.columns or table.empty:
-        raise DDCFError(f"The selection table {table_path} has no question_id column or no rows.", fix)
-    if "rank" in table.columns:
-        table = table.sort_values("rank", kind="stable")
-    table = table.reset_index(drop=True)
-    table["question_id"] = table["question_id"].astype(str)
-    meta = read_parquet_metadata(table_path)
+    files = selection_files.read_selection(folder, fix)  # the one reader: table, report.json, options
+    report, meta = files.report, files.meta
     model = report.get("model") or meta.get("model")
     if not model:
-        raise DDCFError(f"The selection in {folder} does not record its target model (report.json 'model').", fix)
+        raise DDCFError(f"The selection in {files.folder} does not record its target model (report.json 'model').",
+                        fix)
     lamda = report.get("lamda", meta.get("lamda"))
-    options = {}
-    config_path = Layout.resolved_config(folder, "select")
-    if config_path.is_file():
-        import yaml
-
-        try:
-            options = yaml.safe_load(config_path.read_text()) or {}
-        except yaml.YAMLError:
-            options = {}  # only consulted for details (e.g. passrate_source); the table and report are the record
-    return Selection(options=options if isinstance(options, dict) else {},
-        folder=Path(folder), model=str(model), method=method_of(report or meta), k=len(table),
+    return Selection(options=files.options,
+        folder=files.folder, model=str(model), method=method_of(report or meta), k=len(files.table),
         lamda=None if lamda is None else float(lamda), max_score=float(report.get("max_score", 1.0)),
-        table=table, report=report, meta={**(report.get("inputs") or {}), **meta},
+        table=files.table, report=report, meta={**(report.get("inputs") or {}), **meta},
     )
 
 
@@ -118,7 +97,7 @@ def attach_rows(selections: list[Selection], emb_ids: list[str], manifest: dict,
 
 def label_selections(selections: list[Selection]) -> None:
     """Short unique labels: 'model · method', with k / lambda / folder added only where needed to tell apart."""
-    base = [f"{s.model} · {s.method}" for s in selections]
+    base = [f"{s.model} · {method_label(s)}" for s in selections]
     for s, b in zip(selections, base):
         s.label = b
         if base.count(b) > 1:
@@ -131,12 +110,32 @@ def label_selections(selections: list[Selection]) -> None:
         raise DDCFError("The same selection folder was given twice.", "pass each selection folder once.")
 
 
+def registry_field(method: str, name: str, default):
+    """A field of the method's registry entry (``ddcf.select.methods``), or ``default`` for a method that is
+    not registered here (a selection made by a newer or external selector) or a field it does not have."""
+    try:
+        return getattr(get_method(method), name, default)
+    except DDCFError:
+        return default
+
+
+def method_label(sel: Selection) -> str:
+    """The method's short display name: recorded by the selection (report.json ``method_label``), else the
+    registry's ``label``, else the method's own name (a selector unknown here)."""
+    own = sel.report.get("method_label")
+    return own if isinstance(own, str) and own.strip() else str(registry_field(sel.method, "label", sel.method))
+
+
+def method_caption(sel: Selection) -> str:
+    """One phrase saying what the method did, from the registry (``caption``, else ``inputs``)."""
+    return str(registry_field(sel.method, "caption", None) or registry_field(sel.method, "inputs", "")
+               or "a selector not registered here")
+
+
 def predicted_for(layout: Layout, model: str, emb_ids: list[str]) -> np.ndarray | None:
     """The target's predicted correctness of every corpus row (NaN where unknown), or None without the table."""
-    path = layout.difficulty(model)
-    if not path.is_file():
+    if not difficulty.exists(layout, model):
         return None
-    df = pd.read_parquet(path, columns=["question_id", COLUMN])
-    s = pd.Series(df[COLUMN].to_numpy(np.float64), index=df["question_id"].astype(str))
-    s = s[~s.index.duplicated()]
+    df, _, _ = difficulty.read_difficulty(layout, model)  # validated: this model's, unique ids, values in [0, 1]
+    s = pd.Series(df[COLUMN].to_numpy(np.float64), index=df["question_id"])
     return s.reindex(emb_ids).to_numpy(np.float64)

@@ -15,19 +15,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.corpus import read_corpus
 from ddcf.io import atomic_dir, hash_ids, load_embeddings, write_json, write_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.report import figures
 from ddcf.report.config import ReportConfig, check_output_dir
+from ddcf.report.flags import duplicate_flags, predictor_flags
 from ddcf.report.html import Section, render_html, render_markdown
 from ddcf.report.metrics import comparison_table
 from ddcf.report.overlap import family_averages, jaccard_matrix, read_family_map
+from ddcf.report.palette import selection_colours
+from ddcf.report.present import comparison_view
 from ddcf.report.projection import corpus_map
-from ddcf.report.selections import attach_rows, label_selections, predicted_for, read_selection
+from ddcf.report.selections import (
+    attach_rows,
+    label_selections,
+    method_caption,
+    method_label,
+    predicted_for,
+    read_selection,
+    registry_field,
+)
 from ddcf.report.stability import stability_section
-from ddcf.report.sweep import lamda_sweep
-from ddcf.select.stage import read_corpus
+from ddcf.report.steps import Steps
+from ddcf.report.sweep import lamda_grid, lamda_sweep
+from ddcf.report.verdict import verdict_lines
 
 PROJECTION_NAMES = {"umap": "UMAP", "tsne": "t-SNE"}
 
@@ -41,14 +54,9 @@ def default_output(layout: Layout, selections) -> Path:
 
 def corpus_table(layout: Layout, emb_ids: list[str]) -> tuple[pd.DataFrame, str, list[str]]:
     """Corpus questions aligned with the embedding rows (question, response, dataset, subject when present)."""
-    cq = read_corpus(layout)
-    import pyarrow.parquet as pq
-
-    names = pq.read_schema(layout.corpus_questions).names
-    subject = "subject" if "subject" in names else "dataset"
+    cq = read_corpus(layout, optional=("subject",))  # one read: the subject column only where the file has one
+    subject = "subject" if "subject" in cq.columns else "dataset"
     if subject == "subject":
-        sub = pd.read_parquet(layout.corpus_questions, columns=["question_id", "subject"])
-        cq = cq.merge(sub.assign(question_id=sub["question_id"].astype(str)), on="question_id", how="left")
         cq["subject"] = cq["subject"].fillna("unknown").astype(str)
     aligned = cq.set_index("question_id").reindex(emb_ids)
     warnings = []
@@ -62,74 +70,89 @@ def corpus_table(layout: Layout, emb_ids: list[str]) -> tuple[pd.DataFrame, str,
 
 def run(layout: Layout, config: ReportConfig) -> Report:
     t0 = time.perf_counter()
-    selections = [read_selection(p) for p in dict.fromkeys(config.selections)]
-    label_selections(selections)
-    x, emb_ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings")
-    attach_rows(selections, emb_ids, manifest, layout.corpus_embeddings)
-    corpus, subject, warnings = corpus_table(layout, emb_ids)
-    mapping = read_family_map(config.family_map) if config.family_map else None
-    out = Path(config.output_dir) if config.output_dir else default_output(layout, selections)
-    check_output_dir(str(out))
-
-    predicted = {}
-    for model in dict.fromkeys(s.model for s in selections):
-        predicted[model] = predicted_for(layout, model, emb_ids)
-        if predicted[model] is None:
-            warnings.append(f"no predicted correctness table {layout.difficulty(model)}: the map shows {model}'s "
-                            "corpus in grey.")
+    folders = list(dict.fromkeys(config.selections))
+    steps = Steps(total=None, enabled=config.progress)  # counted once the selections are read
+    with steps.step(f"reading {len(folders)} selection(s), the corpus and its embeddings"):
+        selections = [read_selection(p) for p in folders]
+        label_selections(selections)
+        x, emb_ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings")
+        attach_rows(selections, emb_ids, manifest, layout.corpus_embeddings)
+        corpus, subject, warnings = corpus_table(layout, emb_ids)
+        mapping = read_family_map(config.family_map) if config.family_map else None
+        out = Path(config.output_dir) if config.output_dir else default_output(layout, selections)
+        check_output_dir(str(out))
+        predicted = {}
+        for model in dict.fromkeys(s.model for s in selections):
+            predicted[model] = predicted_for(layout, model, emb_ids)
+            if predicted[model] is None:
+                warnings.append(f"no predicted correctness table {layout.difficulty(model)}: the map shows "
+                                f"{model}'s corpus in grey.")
+    colours = selection_colours([s.label for s in selections])
+    sweep_target = next((s for s in selections if registry_field(s.method, "lamda_sweep", False)), None)
+    sweeping = bool(config.sweep_points and sweep_target is not None)
+    n_sweep = len(lamda_grid(config.sweep_points, sweep_target.lamda)) if sweeping else 0
+    n_figures = 2 + (subject == "subject") + sweeping + (len(selections) > 1)
+    steps.set_total(1 + 1 + 1 + n_sweep + n_figures + 1)  # read, map, table, sweep, figures, pages
     n = len(emb_ids)
-    coords, proj, cached = corpus_map(layout, x, emb_ids, config.projection, config.fit_points, config.seed,
-                                      config.progress)
+    with steps.step(f"corpus map ({config.projection}, {n:,} questions; cached after the first report)"):
+        coords, proj, cached = corpus_map(layout, x, emb_ids, config.projection, config.fit_points, config.seed,
+                                          config.progress)
     background = np.arange(n)
     if n > config.map_points:
         background = np.sort(np.random.default_rng(config.seed).choice(n, config.map_points, replace=False))
-    table = comparison_table(selections, x, corpus, layout, subject)
+    with steps.step(f"comparison table (all pairs of each selection, coverage of {n:,} questions)"):
+        table = comparison_table(selections, x, corpus, layout, subject, config.duplicate_cosine)
+    table["method_label"] = [method_label(s) for s in selections]
 
     sections, files = [], {}
     sample_note = (f"{len(background):,} of the {n:,} corpus questions are drawn as background (a seeded sample); "
                    if len(background) < n else f"All {n:,} corpus questions are drawn; ")
     fit_note = (f"fitted on {proj['fit_points']:,} of them, the others placed by their {proj['place_neighbours']} "
                 "most similar fitted questions" if proj["fit_points"] < n else "fitted on every corpus question")
-    pending = [("map.png", lambda p: figures.map_figure(p, coords, background, selections, predicted))]
-    sections.append(Section(
+    pending = [("map.png", lambda p: figures.map_figure(p, coords, background, selections, predicted, colours))]
+    map_section = Section(
         "Corpus map", image="map.png",
         caption=f"2-D {PROJECTION_NAMES[proj['method']]} map of the corpus embeddings (cosine; {fit_note}; "
                 f"{'read from the cache' if cached else 'computed and cached'}). {sample_note}every selected "
-                "question is drawn, with a black edge. Colour: predicted correctness of the selection's target "
-                "model (red = hard)."))
+                "question is drawn, with a black edge. Colour of the points: predicted correctness of the "
+                "selection's target model (red = hard); the panel's frame and title: the selection's colour, the "
+                "same on every figure.")
+    comp_sections = []
     comp_columns = ["dataset"] + (["subject"] if subject == "subject" else [])
     for column in comp_columns:
         name = f"composition_{column}.png"
-        pending.append((name, lambda p, c=column: figures.composition_figure(p, corpus[c], selections, c)))
-        sections.append(Section(f"Composition by {column}", image=name,
-                                caption=f"Share of each {column} in the whole corpus (grey) and in every selection "
-                                        f"(the {figures.TOP_CATEGORIES} largest of the corpus, plus each "
-                                        "selection's 3 largest; the rest as '(other)')."))
+        pending.append((name, lambda p, c=column: figures.composition_figure(p, corpus[c], selections, c, colours)))
+        comp_sections.append(Section(
+            f"Composition by {column}", image=name,
+            caption=f"Share of each {column} in the whole corpus (grey) and in every selection (its colour; the "
+                    f"{figures.TOP_CATEGORIES} largest of the corpus, plus each selection's 3 largest; the rest "
+                    "as '(other)')."))
 
     sweep = None
-    first_ddcf = next((s for s in selections if s.method == "ddcf"), None)
-    if config.sweep_points and first_ddcf is not None:
-        sweep = lamda_sweep(layout, first_ddcf, config.sweep_points, config.device, config.progress)
+    if sweeping:
+        sweep = lamda_sweep(layout, sweep_target, config.sweep_points, config.device, config.progress,
+                            step=steps.step)
         warnings += sweep["warnings"]
-        others = table[(table["model"] == first_ddcf.model) & (table["selection"] != first_ddcf.label)]
-        pending.append(("lamda_sweep.png", lambda p: figures.sweep_figure(p, sweep, others)))
+        others = table[(table["model"] == sweep_target.model) & (table["selection"] != sweep_target.label)]
+        pending.append(("lamda_sweep.png", lambda p: figures.sweep_figure(p, sweep, others, colours)))
         own = next((pt for pt in sweep["points"] if pt.get("is_selection")), None)
         grid = ", ".join(f"{p['lamda']:g}" for p in sweep["points"])
         repro = ("" if own is None else " At the selection's own lambda the sweep picks "
                  + ("exactly the selection's questions." if own["reproduces_selection"] else
                     "other questions than the selection (the inputs changed since it was made)."))
-        sections.append(Section(
+        sweep_section = Section(
             "Difficulty / diversity trade-off (lambda sweep)", image="lamda_sweep.png",
-            caption=f"Exact k-greedy for {first_ddcf.model} (k={sweep['k']:,}) on the same pool for lambda in "
-                    f"{grid}, computed for this report (not "
+            caption=f"{sweep_target.label} ({method_caption(sweep_target)}) redone for {sweep_target.model} "
+                    f"(k={sweep['k']:,}) on the same pool for lambda in {grid}, computed for this report (not "
                     "trained); the star marks the selection's own lambda, squares the other selections of the "
-                    f"same target.{repro}"))
+                    f"same target, each in its colour.{repro}")
     else:
-        sections.append(Section("Difficulty / diversity trade-off (lambda sweep)",
+        sweep_section = Section("Difficulty / diversity trade-off (lambda sweep)",
                                 text="Skipped: " + ("--sweep_points 0." if not config.sweep_points else
-                                                    "no ddcf selection among the folders given.")))
+                                                    "no selection among the folders given was made by a method "
+                                                    "with a lambda trade-off."))
 
-    jac = None
+    jac, jac_section = None, None
     if len(selections) > 1:
         matrix = jaccard_matrix([set(s.ids) for s in selections])
         fam = family_averages(selections, matrix, mapping)
@@ -137,49 +160,64 @@ def run(layout: Layout, config: ReportConfig) -> Report:
         fmt = (lambda v, c: f"{v:.3f} over {c} pair(s)" if v is not None else "no pairs")
         title = (f"intra-family mean {fmt(fam['intra_family_mean'], fam['intra_family_pairs'])}; "
                  f"inter-family mean {fmt(fam['inter_family_mean'], fam['inter_family_pairs'])}")
-        pending.append(("jaccard.png", lambda p, t=title: figures.jaccard_figure(p, matrix, jac["labels"], t)))
+        pending.append(("jaccard.png",
+                        lambda p, t=title: figures.jaccard_figure(p, matrix, jac["labels"], t, colours)))
         fams = pd.DataFrame({"model": list(fam["families"]), "family": list(fam["families"].values())})
-        sections.append(Section(
+        jac_section = Section(
             "Overlap between selections (Jaccard)", image="jaccard.png",
             caption=f"|A ∩ B| / |A ∪ B| of the selected question ids. Family averages over pairs of the same "
                     f"method for different target models: {title}. Family = the model name after its org, up to "
                     "the first '-', '_', '.' or digit, lower-cased" + (", or --family_map" if mapping else "") + ".",
-            tables=[fams]))
+            tables=[fams])
     stable = stability_section(selections)  # retrainings of the predictor among the selections (issue 23)
+
+    # The answer first: the verdict, the flags, the table; then the figures that explain it.
+    references = {s.label: s.report.get("random") for s in selections if isinstance(s.report.get("random"), dict)}
+    sections.append(Section("Verdict", items=verdict_lines(table, references), css_class="verdict"))
+    flags = duplicate_flags(table, config.duplicate_cosine) + predictor_flags(selections, layout)
+    if flags:
+        sections.append(Section("Flags", items=flags, css_class="flags"))
+    methods_text = "; ".join(f"{s.label}: {method_caption(s)}" for s in selections)
+    sections.append(Section(
+        "Methods compared", tables=[comparison_view(table, subject, config.duplicate_cosine)],
+        text=f"What each selection is: {methods_text}. Mean predicted correctness of the target model (lower = "
+             "harder); mean and max cosine over all pairs of selected questions; coverage = mean over every corpus "
+             f"question of its best cosine to the selection; {subject} entropy in bits; lengths in "
+             "whitespace-separated words; annotation cost = model answers the method needed beyond the seed-set "
+             "correctness matrix (as each selection recorded it)."))
+    sections += [map_section, *comp_sections, sweep_section]
+    if jac_section is not None:
+        sections.append(jac_section)
     if stable is not None:
         sections.append(Section("Stable picks across predictor retrainings", text=stable[0], tables=stable[1]))
-    shown = table.drop(columns=["model", "annotation_cost"]).rename(columns={"annotation_cost_text":
-                                                                             "annotation_cost"})
-    sections.append(Section(
-        "Methods compared", tables=[shown],
-        text="Mean predicted correctness of the target model (lower = harder); mean and max cosine over all "
-             "pairs of selected questions; coverage = mean over every corpus question of its best cosine to the "
-             f"selection; {subject} entropy in bits; lengths in whitespace-separated words; annotation cost = "
-             "model answers the method needed beyond the seed-set correctness matrix (0 for ddcf, random, longest, "
-             "disf, crowd, ds2 and passrate_band on predicted inputs; one scoring pass of the corpus for "
-             "perplexity / least_confidence; the target's seed answers for binary_hard)."))
 
     title = f"Selection report: {len(selections)} selection(s), {selections[0].model}" + (
         " and others" if len({s.model for s in selections}) > 1 else "")
     intro = (f"{len(selections)} selection(s) on the corpus of {layout.corpus_embeddings} ({n:,} questions): "
              + "; ".join(f"{s.label} = {s.folder}" for s in selections))
+    stored = table.drop(columns=["near_duplicate_ids"])
     result = dict(selections=[{"label": s.label, "folder": str(s.folder), "model": s.model, "method": s.method,
-                               "k": s.k, "lamda": s.lamda} for s in selections],
-                  table=table.to_dict(orient="records"), projection={**proj, "cached": cached},
+                               "k": s.k, "lamda": s.lamda, "colour": colours[s.label]} for s in selections],
+                  table=stored.to_dict(orient="records"), projection={**proj, "cached": cached},
                   map_background_points=int(len(background)), subject_column=subject, sweep=sweep, jaccard=jac,
-                  stability=None if stable is None else stable[2],
+                  stability=None if stable is None else stable[2], verdict=sections[0].items, flags=flags,
+                  near_duplicates={r["selection"]: r["near_duplicate_ids"] for _, r in table.iterrows()},
                   warnings=warnings)
     with atomic_dir(out) as tmp:
         for name, draw in pending:
-            files[name] = draw(tmp / name)
-        write_text(render_html(title, intro, sections), tmp / "index.html")
-        write_text(render_markdown(title, intro, sections), tmp / "report.md")
-        result["seconds"] = round(time.perf_counter() - t0, 3)
-        write_json(result, tmp / "report.json")
+            with steps.step(f"figure {name}"):
+                files[name] = draw(tmp / name)
+        with steps.step("pages"):
+            write_text(render_html(title, intro, sections), tmp / "index.html")
+            write_text(render_markdown(title, intro, sections), tmp / "report.md")
+            result["seconds"] = round(time.perf_counter() - t0, 3)
+            write_json(result, tmp / "report.json")
+    steps.close()
     written = [out / "index.html", out / "report.md", out / "report.json"] + [out / name for name in files]
     cols = ["selection", "mean_predicted_correctness", "mean_pairwise_similarity", "coverage", "annotation_cost_text"]
     lines = [f"Selection report: {len(selections)} selection(s), {n:,} corpus questions",
+             *("  " + v for v in sections[0].items),
              "  " + table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}").replace("\n", "\n  "),
              f"  open {out / 'index.html'}"]
-    return Report(stage="report", summary="\n".join(lines), files=written, warnings=warnings, config_dir=out,
-                  details=dict(output_dir=out, result=result, table=table), seconds=result["seconds"])
+    return Report(stage="report", summary="\n".join(lines), files=written, warnings=warnings + flags,
+                  config_dir=out, details=dict(output_dir=out, result=result, table=table), seconds=result["seconds"])

@@ -1,7 +1,7 @@
 """Figure 4's trade-off, computed: the k-greedy selection of the target for lambda in 0 ... 1 on the same pool.
 
 For the first ddcf selection given: its model, k and --max_score pool (read again through
-:func:`ddcf.select.stage.load_pool`), the exact k-greedy of :func:`ddcf.select.stage.select` at every lambda of
+:func:`ddcf.select.pools.load_pool`), the exact k-greedy of :func:`ddcf.select.kgreedy.engine.select` at every lambda of
 the grid plus the selection's own; each point is the picks' mean predicted correctness and mean pairwise cosine.
 The sweep scores redundancy as the selection did (its ``--redundancy``; selections written before that option
 existed used the signed max, eq. 5 as written).
@@ -9,10 +9,14 @@ existed used the signed max, eq. 5 as written).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ddcf.report.metrics import pairwise_stats
 from ddcf.report.projection import unit_rows
+from ddcf.select.kgreedy.engine import select
+from ddcf.select.pools import load_pool
 
 
 def lamda_grid(points: int, own: float | None) -> list[float]:
@@ -28,9 +32,8 @@ def selection_redundancy(sel) -> str:
     return str(sel.report.get("redundancy") or sel.options.get("redundancy") or "signed")
 
 
-def lamda_sweep(layout, sel, points: int, device: str = "auto", show_progress: bool = False) -> dict:
-    from ddcf.select.stage import load_pool, select
-
+def lamda_sweep(layout, sel, points: int, device: str = "auto", show_progress: bool = False, step=None) -> dict:
+    """``step(name)``: a context manager around each lambda's selection (the report's progress), or None."""
     redundancy = selection_redundancy(sel)
     pool = load_pool(layout, sel.model, sel.max_score)
     pc = pool.predicted_correctness
@@ -41,7 +44,8 @@ def lamda_sweep(layout, sel, points: int, device: str = "auto", show_progress: b
         out["warnings"].append(f"the sweep's pool (--max_score {sel.max_score:g}) is not the pool {sel.label} was "
                                "selected from (another --pool file or changed inputs): the sweep is indicative.")
     for lamda in lamda_grid(points, sel.lamda):
-        result = select(pool.x, pc, k, lamda, device=device, progress=False, redundancy=redundancy)
+        with (step(f"lambda sweep: k-greedy at lambda={lamda:g}") if step else contextlib.nullcontext()):
+            result = select(pool.x, pc, k, lamda, device=device, progress=False, redundancy=redundancy)
         rows = np.asarray(result.indices)
         mean_sim, _ = pairwise_stats(unit_rows(np.asarray(pool.x[np.sort(rows)])))
         point = {"lamda": lamda, "mean_predicted_correctness": float(pc[rows].mean()),

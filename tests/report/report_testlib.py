@@ -60,6 +60,8 @@ def fake_method(layout: Layout, like: str, method: str, rows: np.ndarray, name: 
     sel = pd.DataFrame({"rank": np.arange(1, len(ids) + 1), "question_id": ids, "predicted_correctness": pc.to_numpy()})
     write_parquet(sel, layout.selection_table(out), metadata={**meta, "method": method})
     report.update(method=method, k=len(ids))
+    for key in ("annotation_cost", "annotation_cost_text", "annotation_kind", "method_label", "pool_kind"):
+        report.pop(key, None)  # recorded by `ddcf select` for ITS method: the fake's registry entry decides
     if method == "ddcf_missing":
         report.pop("method")
     write_json(report, layout.selection_report(out))

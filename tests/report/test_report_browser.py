@@ -62,6 +62,35 @@ def test_every_figure_loads_in_chromium(full_report, tmp_path):
     assert verdict(page) == (n_img, ["jaccard.png"])
 
 
+# After load: the page's own width and the right edge of its widest table, in CSS pixels.
+WIDTH = ('<script>window.addEventListener("load",function(){var r=0,t=document.querySelectorAll("table");for(var k=0;'
+         'k<t.length;k++){r=Math.max(r,t[k].getBoundingClientRect().right);}var d=document.createElement("pre");'
+         'd.id="ddcf-width";d.textContent="WIDTH "+document.documentElement.scrollWidth+" TABLES "+Math.ceil(r);'
+         'document.body.appendChild(d);});</script>')
+
+
+@require_browser
+def test_page_fits_1400px_and_starts_with_the_answer(full_report, tmp_path):
+    """At a 1,400 px window nothing is wider than the window (no sideways scrolling), the comparison table
+    included, with the long selection labels of this report; the screenshot's top shows the verdict box."""
+    out = tmp_path / "rep"
+    shutil.copytree(full_report[0], out)
+    page = out / "index.html"
+    measured = out / "width-index.html"
+    measured.write_text(page.read_text().replace("</body>", WIDTH + "</body>"))
+    m = re.search(r"WIDTH (\d+) TABLES (\d+)", browse(measured, "--dump-dom", "--window-size=1400,1000"))
+    assert m, "the width script did not run"
+    assert int(m.group(1)) <= 1400 and 0 < int(m.group(2)) <= 1400
+    shot = tmp_path / "top.png"
+    browse(page, f"--screenshot={shot}", "--window-size=1400,900")
+    import matplotlib.image
+
+    top = matplotlib.image.imread(shot)[:, :, :3]
+    # the verdict box's background (#f5f8fc) and its blue edge (#1f77b4) are on the first screen
+    near = (lambda rgb: (np.abs(top - np.array(rgb) / 255).max(axis=2) < 0.02).sum())
+    assert near((0xf5, 0xf8, 0xfc)) > 5000 and near((0x1f, 0x77, 0xb4)) > 500
+
+
 @slow
 def test_umap_map(work, tmp_path):
     layout, dirs = work

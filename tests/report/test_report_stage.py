@@ -175,7 +175,7 @@ def test_bad_input(work, tmp_path, capsys):
     assert ddcf([*w, "--family_map", str(bad), "--output_dir", str(tmp_path / "x"), dirs[0]]) == 2
     assert "--family_map" in err()
     write_json({"model": MODELS[0]}, tmp_path / "report.json")  # a folder without selection.parquet
-    assert ddcf([*w, str(tmp_path)]) == 2 and "selection table" in err()
+    assert ddcf([*w, str(tmp_path)]) == 2 and "selection.parquet" in err()
 
 
 def test_a_half_written_map_cache_is_rebuilt(work, tmp_path):
