@@ -9,6 +9,7 @@ from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
 from ddcf.runtime import check_device
 from ddcf.select.methods import DEFAULT_METHOD, get_method, help_table
+from ddcf.select.methods.band import parse_band, parse_weights  # pandas-free
 
 CHATML = "chatml"  # a built-in template of the dataset's text column (ddcf.select.sft_dataset)
 
@@ -184,15 +185,11 @@ class SelectConfig(StageConfig):
         if self.stability != "none" and not get_method(self.method).kgreedy:  # issue 23: a k-greedy option
             raise DDCFError(f"--stability {self.stability} applies to --method ddcf only.", "drop --stability.")
         if self.method == "passrate_band":
-            from ddcf.select.methods.band import parse_band  # pandas-free
-
             parse_band(self.band, self.band_bounds)
         if self.method == "crowd":
-            from ddcf.select.methods.band import parse_weights
-
             parse_weights(self.crowd_weights, "--crowd_weights", 3)
         if self.output_dir:
-            from ddcf.select.output import check_replaceable  # imports pandas-free modules only
+            from ddcf.select.output import check_replaceable  # imports pandas: not for --help
 
             check_replaceable(self.output_dir)
         if self.tokenizer and self.chat_template != REFERENCE:

@@ -33,8 +33,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ddcf.errors import DDCFError
+from ddcf.io import read_table
+from ddcf.runtime import progress
 from ddcf.select.methods.common import Context, Picks, Timer, unit_rows
 
 HOC_ROUNDS, HOC_STEPS, HOC_LR = 50, 1501, 0.1  # released tulu_template.py hoc_cfg
@@ -55,8 +58,6 @@ def neighbour_lists(u: np.ndarray, width: int, show: bool = True) -> tuple[np.nd
 
     The search keeps only ``width`` candidates per block of rows (float32 products), then recomputes the distances of
     the kept ones in float64 and sorts them (equal distances: lower row first)."""
-    from ddcf.runtime import progress
-
     n = len(u)
     width = min(width, n)
     u32 = u.astype(np.float32)
@@ -267,10 +268,6 @@ def ratings_of(ctx: Context) -> tuple[np.ndarray, np.ndarray, list, list[str]]:
     """(rated pool rows, class index per rated row, the class values, warnings)."""
     cfg = ctx.config
     if cfg.ratings:
-        import pandas as pd
-
-        from ddcf.io import read_table
-
         path = Path(cfg.ratings)
         fix = "pass --ratings a .parquet/.csv table with the columns question_id, rating (one row per question)."
         if not path.is_file():

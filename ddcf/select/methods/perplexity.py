@@ -16,12 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from ddcf.errors import DDCFError, InputMismatchError
+from ddcf.io import read_parquet_metadata, read_table, require_file
 from ddcf.select.methods.common import Context, Picks, Timer, ranked
 
 
 def read_scores(layout, model: str, ids: list[str]):
-    from ddcf.io import read_parquet_metadata, read_table, require_file
-
     path = layout.scores(model)
     fix = (f"run `ddcf score --model_name {model}` first (it scores every corpus response with the target); if the "
            f"target was loaded from a local folder, run `ddcf score --model_name FOLDER --name {model}` so the scores "
