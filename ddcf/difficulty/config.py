@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ddcf.config import StageConfig, option
+from ddcf.config import option
 from ddcf.errors import DDCFError
+from ddcf.executors.options import ExecutorOptions
 from ddcf.runtime import check_device
 
 
 @dataclass
-class DifficultyConfig(StageConfig):
+class DifficultyConfig(ExecutorOptions):
     """Score every corpus question with the trained predictor (stage 5; lower = harder for the model).
 
     The score is the predicted correctness P(correct) of the target model on each question. Reads

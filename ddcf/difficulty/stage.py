@@ -66,8 +66,17 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
     text = corpus_text_features(pred, layout, ids)
     # The members' spread: a cheap estimate of how much a retraining would move each value (issue 23).
     se = np.empty((len(models), corpus.shape[0]), np.float32) if has_member_spread(pred) else None
-    probs = score_chunks(pred, corpus, [index[m] for m in models], config.chunk_size, device, fact, config.progress,
-                         text=text, se_out=se)
+    executor_lines: list[str] = []
+    if config.executor != "local":  # the same chunks as shards, on the executor's workers (ddcf/executors)
+        from ddcf.executors.jobs.difficulty import score_with_executor
+
+        probs, job_summary = score_with_executor(config.executor_for(), layout, pred, corpus_hash, corpus.shape[0],
+                                                 [index[m] for m in models], config.chunk_size, device, fact,
+                                                 config.progress, text=text, se_out=se)
+        executor_lines = job_summary.lines("q")
+    else:
+        probs = score_chunks(pred, corpus, [index[m] for m in models], config.chunk_size, device, fact,
+                             config.progress, text=text, se_out=se)
     seconds = time.perf_counter() - t0
     datasets = _corpus_datasets(layout, ids)
 
@@ -112,7 +121,7 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
         f"scored {len(ids):,} corpus questions for {len(models)} model(s) in {seconds:.1f} s\n"
         "\npredicted correctness (lower = harder):\n"
         + shown.to_string(index=False, float_format=lambda v: f"{v:.3f}")
-    )
+    ) + "".join("\n" + line for line in executor_lines)
     return Report(stage="difficulty", summary=summary, files=files, warnings=warnings, config_dir=layout.factorized,
                   details=dict(models=models, n_questions=len(ids), scoring_seconds=seconds, table=table),
                   seconds=seconds)

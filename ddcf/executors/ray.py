@@ -55,9 +55,9 @@ def _start_failure(job: ShardJob, exc: BaseException) -> DDCFError:
 class RayExecutor(Executor):
     name = "ray"
 
-    def __init__(self, address: str | None = None, max_retries: int = MAX_RETRIES, max_workers: int | None = None):
+    def __init__(self, address: str | None = None, max_retries: int | None = None, max_workers: int | None = None):
         self.address = address
-        self.max_retries = max_retries
+        self.max_retries = MAX_RETRIES if max_retries is None else max_retries
         self.max_workers = max_workers
 
     def _connect(self, ray) -> bool:

@@ -76,3 +76,22 @@ class DyingEmbedJob(EmbedJob):
             os._exit(1)
         super().run_shard(state, shard)
         log_write(Path(self.log), shard_key([h for h, _ in shard.payload]))
+
+
+from ddcf.executors.jobs.difficulty import DifficultyJob  # noqa: E402
+
+
+@dataclass
+class DyingDifficultyJob(DifficultyJob):
+    """The scoring job whose worker dies on its first try of shard ``die_on``; every shard written is logged."""
+
+    die_on: int = 1
+    log: str = ""
+
+    def run_shard(self, state, shard):
+        flag = Path(self.log + f".died-{shard.index}")
+        if shard.index == self.die_on and not flag.exists():
+            flag.touch()
+            os._exit(1)
+        super().run_shard(state, shard)
+        log_write(Path(self.log), str(shard.index))

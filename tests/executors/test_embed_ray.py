@@ -59,7 +59,7 @@ def test_killed_worker_then_rerun_identical_and_no_shard_twice(tmp_path, local_r
 
     layout = _work(tmp_path / "work")
     log = tmp_path / "writes.log"
-    monkeypatch.setattr(emb, "EmbedJob", lambda *a: DyingEmbedJob(*a, die_on=2, log=str(log)))
+    monkeypatch.setattr(emb, "EmbedJob", lambda *a, **k: DyingEmbedJob(*a, **k, die_on=2, log=str(log)))
     with pytest.raises(DDCFError, match=r"Shard \d of embedding was lost with its Ray worker"):
         embed_tables(layout, spec=resolve_model("auto", "cpu"), executor=get_executor("ray", max_retries=0), **OPTS)
     first = writes(log)  # the shards that finished before the failure (how many: a matter of timing) are kept
@@ -77,7 +77,7 @@ def test_local_run_resumes_a_ray_run(tmp_path, local_run, ray_instance, monkeypa
     import ddcf.executors.jobs.embed as emb
 
     layout = _work(tmp_path / "work")
-    monkeypatch.setattr(emb, "EmbedJob", lambda *a: DyingEmbedJob(*a, die_on=0, log=str(tmp_path / "w.log")))
+    monkeypatch.setattr(emb, "EmbedJob", lambda *a, **k: DyingEmbedJob(*a, **k, die_on=0, log=str(tmp_path / "w.log")))
     with pytest.raises(DDCFError):
         embed_tables(layout, spec=resolve_model("auto", "cpu"), executor=get_executor("ray", max_retries=0), **OPTS)
     res = embed_tables(layout, spec=resolve_model("auto", "cpu"), **OPTS)  # the local path finishes it
