@@ -15,6 +15,7 @@ import pandas as pd
 from ddcf.download.config import DownloadConfig
 from ddcf.errors import DDCFError
 from ddcf.hub.corpus_csv import convert_corpus_csv
+from ddcf.hub.leftovers import clean_leftovers
 from ddcf.hub.repo import ResolvedRepo, card_license, require_repo_file, resolve_repo, split_files
 from ddcf.hub.schemas import (
     EXPECTED_ROWS,
@@ -116,7 +117,8 @@ def _size(n: int) -> str:
 
 def run(layout: Layout, config: DownloadConfig) -> Report:
     t0 = time.perf_counter()
-    details, warnings, files = {}, [], []
+    details, files = {}, []
+    warnings = clean_leftovers(layout.seed_questions.parent, layout.corpus_questions.parent)
     lines = ["Stage 0 - download from the Hub"]
     if config.which in ("seed", "both"):
         seed, w = download_seed(layout, config)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ddcf.download_correctness.config import DownloadCorrectnessConfig
 from ddcf.errors import DDCFError, InputMismatchError
+from ddcf.hub.leftovers import clean_leftovers
 from ddcf.hub.repo import card_license, resolve_repo, split_files
 from ddcf.hub.schemas import (
     PUBLISHED_CORRECTNESS_COLUMNS,
@@ -124,7 +125,8 @@ def run(layout: Layout, config: DownloadCorrectnessConfig) -> Report:
     models = restored_names(chosen, repo)
     Layout.check_distinct_paths(models, layout.verdicts)  # before writing any table
     seed_ids = set(seed["question_id"].astype(str))
-    files_out, stats, warnings = [], [], []
+    files_out, stats = [], []
+    warnings = clean_leftovers(layout.verdicts_dir, layout.model_order.parent)
     for published in chosen:
         path, s, w = convert_model(layout, repo, where[published], published, seed, seed_ids, fix)
         files_out.append(path)
