@@ -9,7 +9,6 @@ from ddcf.config import StageConfig, option
 from ddcf.errors import DDCFError
 from ddcf.runtime import check_device
 from ddcf.select.methods import DEFAULT_METHOD, get_method, help_table
-from ddcf.select.methods.band import parse_band, parse_weights  # pandas-free
 
 CHATML = "chatml"  # a built-in template of the dataset's text column (ddcf.select.sft_dataset)
 
@@ -177,17 +176,14 @@ class SelectConfig(StageConfig):
     )
 
     def check(self) -> None:
-        get_method(self.method)  # an unknown name: one paragraph listing the methods
+        entry = get_method(self.method)  # an unknown name: one paragraph listing the methods
         check_device(self.device)
         if self.kgreedy_shards and self.kgreedy_devices:  # issue 24: one sharded backend at a time
             raise DDCFError("Both --kgreedy_shards and --kgreedy_devices were given.", "pass one of them.")
         self.kgreedy_devices = [check_device(d, "--kgreedy_devices") for d in self.kgreedy_devices]
-        if self.stability != "none" and not get_method(self.method).kgreedy:  # issue 23: a k-greedy option
+        if self.stability != "none" and not entry.kgreedy:  # issue 23: a k-greedy option
             raise DDCFError(f"--stability {self.stability} applies to --method ddcf only.", "drop --stability.")
-        if self.method == "passrate_band":
-            parse_band(self.band, self.band_bounds)
-        if self.method == "crowd":
-            parse_weights(self.crowd_weights, "--crowd_weights", 3)
+        entry.check_options(self)  # the method's own options (its registry entry)
         if self.output_dir:
             from ddcf.select.output import check_replaceable  # imports pandas: not for --help
 

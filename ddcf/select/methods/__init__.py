@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from ddcf.errors import DDCFError
+from ddcf.select.methods.band import parse_band, parse_weights  # pandas-free
 
 #: what a method costs in model answers, recorded in report.json as ``annotation_cost`` (a count)
 ANNOTATION_COSTS = {
@@ -47,6 +48,7 @@ class Method:
     tag: Callable[[Any], str] | None = None  # its folder's tag, <method>_k<k>_<tag> (None: no tag)
     kgreedy: bool = False  # picks with the k-greedy engine: --lamda, --redundancy, the lambda sweep, stability apply
     measured_pass_rates: bool = False  # a seed pool scored by infer.py --n K's pass-rate file, not the verdicts
+    check: Callable[[Any], None] | None = None  # validates its own options at parse time (raises DDCFError)
 
     @property
     def lamda_sweep(self) -> bool:
@@ -58,6 +60,10 @@ class Method:
 
     def folder_tag(self, config) -> str:
         return self.tag(config) if self.tag else ""
+
+    def check_options(self, config) -> None:
+        if self.check:
+            self.check(config)
 
     def cost_kind(self, config) -> str:
         """``annotation_cost`` with ``passrate`` resolved by the config's --passrate_source."""
@@ -115,10 +121,12 @@ METHODS: dict[str, Method] = {
                             "questions) or predicted correctness (corpus)",
                             "measured: K answers per seed question; predicted: no", label="passrate_band",
                             caption="questions whose pass rate lies in a band", annotation_cost="passrate",
-                            pool=_passrate_pool, tag=_passrate_tag, measured_pass_rates=True),
+                            pool=_passrate_pool, tag=_passrate_tag, measured_pass_rates=True,
+                            check=lambda config: parse_band(config.band, config.band_bounds)),
     "crowd": Method("ddcf.select.methods.crowd", "the predictor (every model it knows) + corpus embeddings + "
                     "model_order.csv", "no (predicted, not answered)", label="crowd",
-                    caption="questions other models find hard, by cluster (predicted)"),
+                    caption="questions other models find hard, by cluster (predicted)",
+                    check=lambda config: parse_weights(config.crowd_weights, "--crowd_weights", 3)),
     "ds2": Method("ddcf.select.methods.ds2", "a ratings table (--ratings) or predicted correctness of "
                   "--ds2_models, + corpus embeddings", "a rater's score per corpus question (none when predicted)",
                   label="ds2", caption="rated quality with diversity (DS2)"),
