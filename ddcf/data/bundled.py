@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ddcf.artifacts.corpus import read_corpus, write_corpus
+from ddcf.artifacts.seed import write_seed
 from ddcf.errors import DDCFError
 from ddcf.io import read_table, write_parquet
 from ddcf.layout import Layout
-from ddcf.verify.grade import COMPLETION_COLUMNS
+from ddcf.verify.completions import COMPLETION_COLUMNS, seed_questions_from_completions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_DIR = REPO_ROOT / "data" / "bundled"
@@ -31,7 +33,6 @@ CORPUS = BUNDLED_DIR / "corpus.parquet"
 
 # Completions table: the input of infer.py's precomputed mode.
 
-SEED_QUESTION_COLUMNS = ["question_id", "question", "gold", "dataset"]
 CORPUS_COLUMNS = ["question_id", "question", "response", "answer", "dataset"]
 
 _SEED_DATASETS = {"gsm8k_test": "gsm8k", "math_level5_test": "math"}
@@ -123,25 +124,17 @@ def build_bundled_data(shared_data: Path, out_dir: Path = BUNDLED_DIR) -> dict[s
     }
 
 
-def seed_questions_from_completions(completions: pd.DataFrame) -> pd.DataFrame:
-    """One row per question id (question, gold, dataset) from a completions table."""
-    cols = [c for c in SEED_QUESTION_COLUMNS if c in completions.columns]
-    q = completions[cols].drop_duplicates("question_id", keep="first")
-    if "dataset" not in q.columns:
-        q = q.assign(dataset="unknown")
-    return q.sort_values("question_id", kind="stable").reset_index(drop=True)
-
-
-def install_bundled_questions(layout: Layout) -> dict[str, int]:
-    """Write the bundled seed and corpus question tables into ``layout``."""
+def install_bundled_questions(layout: Layout, keep_duplicates: bool = False) -> dict:
+    """Write the bundled seed and corpus question tables into ``layout``; the corpus without its exact duplicate
+    question texts (AIME problems that MATH train repeats) unless ``keep_duplicates``."""
     fix = ("restore data/bundled/ from git (git checkout -- data/bundled) or rebuild it with "
            "scripts/build_bundled_data.py.")
     completions = read_table(SEED_COMPLETIONS, "bundled seed completions", COMPLETION_COLUMNS, fix)
     corpus = read_table(CORPUS, "bundled corpus", CORPUS_COLUMNS, fix)
     seed = seed_questions_from_completions(completions)
-    write_parquet(seed, layout.seed_questions, metadata={"source": str(SEED_COMPLETIONS.name)})
-    write_parquet(corpus, layout.corpus_questions, metadata={"source": str(CORPUS.name)})
-    return {"seed_questions": len(seed), "corpus_questions": len(corpus)}
+    write_seed(layout, seed, provenance={"source": str(SEED_COMPLETIONS.name)})
+    written = write_corpus(layout, corpus, provenance={"source": str(CORPUS.name)}, keep_duplicates=keep_duplicates)
+    return {"seed_questions": len(seed), "corpus_questions": written.rows, **written.dedupe.record()}
 
 
 # --------------------------------------------------------------------------- shipped embedding cache
@@ -165,8 +158,8 @@ def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR
 
     layout = Layout(workdir)
     arr, ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings", mmap=False)
-    corpus = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question"], "run the demo first.")
-    text = dict(zip(corpus["question_id"].astype(str), corpus["question"].astype(str)))
+    corpus = read_corpus(layout, columns=("question_id", "question"), fix="run the demo first.")
+    text = dict(zip(corpus["question_id"], corpus["question"].astype(str)))
     hashes, rows, seen = [], [], set()
     for i, qid in enumerate(ids):
         h = text_hash(text[qid])

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ddcf.artifacts.corpus_options import CorpusWriteOptions
 from ddcf.config import StageConfig, option
 
 
 @dataclass
-class InstallConfig(StageConfig):
+class InstallConfig(StageConfig, CorpusWriteOptions):
     """Stage 0 of the demo: install the bundled real seed and corpus questions into a work directory.
     Seed questions: GSM8K test + MATH Level 5 test (from the bundled ZeroEval outputs) ->
     DDCF_data/seed/questions.parquet. Corpus: GSM8K train + MATH train + AIME 1983-2023, about 16k questions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ddcf.artifacts.corpus import describe_duplicates
 from ddcf.data.bundled import install_bundled_embedding_cache, install_bundled_questions
 from ddcf.data.config import InstallConfig
 from ddcf.layout import Layout
@@ -12,10 +13,11 @@ from ddcf.pipeline import Report
 
 def run(layout: Layout, config: InstallConfig) -> Report:
     t0 = time.perf_counter()
-    counts = install_bundled_questions(layout)
+    counts = install_bundled_questions(layout, keep_duplicates=config.keep_duplicates)
     lines = [
         f"Stage 0 - bundled questions: {counts['seed_questions']} seed -> {layout.seed_questions}",
-        f"                             {counts['corpus_questions']} corpus -> {layout.corpus_questions}",
+        f"                             {counts['corpus_questions']} corpus -> {layout.corpus_questions} "
+        f"({describe_duplicates(counts)})",
     ]
     files = [layout.seed_questions, layout.corpus_questions]
     details = dict(counts)

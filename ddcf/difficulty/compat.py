@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from ddcf.artifacts.difficulty import untrained_fix
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.predictor.store import LoadedPredictor
 
@@ -41,11 +42,6 @@ def check_embedding_compat(pred: LoadedPredictor, manifest: dict, dim: int, corp
         warnings.append("the embedding model of the predictor or of the corpus is not recorded; only the "
                         "dimension could be checked.")
     return warnings
-
-
-def untrained_fix(model: str) -> str:
-    return (f"add verdicts for {model} (infer.py --completions ... or --model_name {model}) and rerun "
-            "create_training_data.py and train_correctness_predictor.py, or pick a model the predictor was trained on.")
 
 
 def check_trained(pred: LoadedPredictor, models: list[str], all_models: bool) -> tuple[list[str], list[str]]:

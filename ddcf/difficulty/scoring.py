@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ddcf.artifacts import corpus as corpus_table
 from ddcf.errors import DDCFError
 from ddcf.layout import Layout
 from ddcf.predictor.store import LoadedPredictor
@@ -83,7 +84,6 @@ def corpus_text_features(pred: LoadedPredictor, layout: Layout, ids) -> np.ndarr
     predictor was trained with them (``--text_features``); None otherwise."""
     if not getattr(pred.model, "n_text", 0):
         return None
-    from ddcf.io import read_table
     from ddcf.predictor.features import features_for_ids
 
     fix = ("provide DDCF_data/corpus/questions.parquet with the corpus questions' text (question_id, question), or "
@@ -91,8 +91,8 @@ def corpus_text_features(pred: LoadedPredictor, layout: Layout, ids) -> np.ndarr
     if not layout.corpus_questions.exists():
         raise DDCFError(f"The predictor in {pred.directory} reads the question text (--text_features), so scoring "
                         f"needs the corpus texts, but {layout.corpus_questions} does not exist.", fix)
-    cq = read_table(layout.corpus_questions, "corpus questions", ["question_id", "question"], fix)
-    texts = dict(zip(cq["question_id"].astype(str), cq["question"]))
+    cq = corpus_table.read_corpus(layout, columns=("question_id", "question"), fix=fix)
+    texts = dict(zip(cq["question_id"], cq["question"]))
     return features_for_ids(list(ids), texts, layout.corpus_questions, pred.directory, fix)
 
 

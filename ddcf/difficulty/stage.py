@@ -15,16 +15,17 @@ import numpy as np
 import pandas as pd
 
 from ddcf import __version__
+from ddcf.artifacts import corpus as corpus_table
+from ddcf.artifacts.difficulty import SE_COLUMN, write_difficulty
 from ddcf.difficulty.compat import check_embedding_compat, check_trained, resolve_models
 from ddcf.difficulty.config import DifficultyConfig
 from ddcf.difficulty.plots import plot_histogram
 from ddcf.difficulty.scoring import corpus_text_features, has_member_spread, score_chunks, summarize
-from ddcf.io import hash_ids, load_embeddings, read_table, save_embeddings, write_parquet
+from ddcf.io import hash_ids, load_embeddings, save_embeddings
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.predictor.store import load_predictor
 from ddcf.runtime import resolve_device
-from ddcf.select.stability import SE_COLUMN
 
 SCRIPT = "fullcorpus_difficulty_estimation.py"
 #: above this many models the summary shows only the all-datasets row of each (one screen)
@@ -33,14 +34,15 @@ PER_DATASET_ROWS_UP_TO = 8
 
 def _corpus_datasets(layout: Layout, ids: list[str]) -> np.ndarray | None:
     """The dataset of each corpus question, when the corpus table exists and has that optional column."""
-    if not layout.corpus_questions.exists():
+    if not corpus_table.exists(layout):
         return None
-    cq = read_table(layout.corpus_questions, "corpus questions", ["question_id"],
-                    "rewrite DDCF_data/corpus/questions.parquet with question_id, question, response (dataset "
-                    "optional; scripts/install_bundled_data.py does it for the bundled data), or remove the file.")
+    cq = corpus_table.read_corpus(layout, columns=("question_id",), optional=("dataset",),
+                                  fix="rewrite DDCF_data/corpus/questions.parquet with question_id, question, response "
+                                  "(dataset optional; scripts/install_bundled_data.py does it for the bundled data), "
+                                  "or remove the file.")
     if "dataset" not in cq.columns:  # optional: only used for the per-dataset summary
         return None
-    datasets = pd.Series(ids).map(dict(zip(cq["question_id"].astype(str), cq["dataset"].astype(str))))
+    datasets = pd.Series(ids).map(dict(zip(cq["question_id"], cq["dataset"].astype(str))))
     return datasets.fillna("(not in corpus table)").to_numpy()
 
 
@@ -102,7 +104,7 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
         if se is not None:
             df[SE_COLUMN] = se[i]
         meta = dict(model=model, model_train_rows=train_rows.get(model), **base_meta)
-        files.append(write_parquet(df, layout.difficulty(model), metadata=meta))
+        files.append(write_difficulty(layout, model, df, meta))
         if not config.no_plot:
             files.append(plot_histogram(p, model, layout.difficulty_histogram(model)))
         rows.append(dict(model=model, dataset="(all)", **summarize(p)))

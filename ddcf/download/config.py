@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ddcf.artifacts.corpus_options import CorpusWriteOptions
 from ddcf.config import StageConfig, option
 from ddcf.hub.schemas import FULLCORPUS_FILE, FULLCORPUS_REPO, SEED_REPO
 
@@ -14,7 +15,7 @@ WHICH = ("seed", "fullcorpus", "both")
 
 
 @dataclass
-class DownloadConfig(StageConfig):
+class DownloadConfig(StageConfig, CorpusWriteOptions):
     """Stage 0: download the paper's published seed questions and/or full corpus from the Hugging Face Hub
     and write them as the layout's question tables (DDCF_data/seed/questions.parquet,
     DDCF_data/corpus/questions.parquet), validated, so every later stage runs on them unchanged. A repo option

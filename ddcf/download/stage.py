@@ -12,6 +12,8 @@ import time
 
 import pandas as pd
 
+from ddcf.artifacts.corpus import DuplicateTexts
+from ddcf.artifacts.seed import write_seed
 from ddcf.download.config import DownloadConfig
 from ddcf.errors import DDCFError
 from ddcf.hub.corpus_csv import convert_corpus_csv
@@ -25,7 +27,7 @@ from ddcf.hub.schemas import (
     seed_from_published,
 )
 from ddcf.hub.tables import read_columns
-from ddcf.io import blank_text, write_parquet
+from ddcf.io import blank_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 
@@ -61,7 +63,7 @@ def download_seed(layout: Layout, config: DownloadConfig) -> tuple[dict, list[st
     if empty_gold:
         warnings.append(f"{empty_gold:,} seed question(s) of {where} have an empty gold answer: every model "
                         "will be graded wrong on them.")
-    write_parquet(seed, layout.seed_questions, metadata=_provenance(repo, split=config.split, rows=len(seed)))
+    write_seed(layout, seed, provenance=_provenance(repo, split=config.split, rows=len(seed)))
     counts = seed.groupby("dataset").size().to_dict()
     return {"rows": len(seed), "by_dataset": {k: int(v) for k, v in counts.items()}, "source": repo.source,
             "path": layout.seed_questions}, warnings
@@ -100,13 +102,16 @@ def download_corpus(layout: Layout, config: DownloadConfig) -> tuple[dict, list[
     csv = require_repo_file(repo, FULLCORPUS_FILE, "--fullcorpus_repo_id", what)
     fix = (f"download {FULLCORPUS_FILE} again (delete the partial copy if it is a local folder), or pass "
            "--fullcorpus_repo_id the published corpus repo.")
+    dedupe = DuplicateTexts(keep=config.keep_duplicates)
     stats = convert_corpus_csv(csv, layout.corpus_questions, what=f"{what} file", fix=fix,
-                               provenance=_provenance(repo, file=FULLCORPUS_FILE), progress=config.progress)
+                               provenance=_provenance(repo, file=FULLCORPUS_FILE), progress=config.progress,
+                               dedupe=dedupe)
     warnings = expected_rows_warning(repo, stats.rows, what)
     if stats.empty_responses:
         warnings.append(f"{stats.empty_responses:,} corpus question(s) have an empty response: they cannot "
                         "become SFT examples (k_greedy_selection.py refuses a pool that contains them).")
-    return {"rows": stats.rows, "subjects": stats.subjects, "csv_bytes": csv.stat().st_size,
+    return {"rows": stats.rows - dedupe.dropped, "published_rows": stats.rows, **dedupe.record(),
+            "duplicates": dedupe.summary(), "subjects": stats.subjects, "csv_bytes": csv.stat().st_size,
             "parquet_bytes": layout.corpus_questions.stat().st_size, "source": repo.source,
             "path": layout.corpus_questions}, warnings
 
@@ -135,7 +140,8 @@ def run(layout: Layout, config: DownloadConfig) -> Report:
         lines += [f"  corpus questions {corpus['rows']:,} from {corpus['source']}",
                   f"                   CSV {_size(corpus['csv_bytes'])} -> Parquet "
                   f"{_size(corpus['parquet_bytes'])}; subjects: {top}",
-                  "                   checked: unique integer ids, no empty question"]
+                  "                   checked: unique integer ids, no empty question",
+                  f"                   {corpus['duplicates']}"]
     if config.revision and any(details[k]["source"].startswith("local folder") for k in details):
         warnings.append("--revision applies to Hub repos only; the local folder(s) were read as they are.")
     w = layout.workdir_option

@@ -12,6 +12,8 @@ import time
 
 import pandas as pd
 
+from ddcf.artifacts import seed as seed_table
+from ddcf.artifacts.verdicts import verdict_files
 from ddcf.download_correctness.config import DownloadCorrectnessConfig
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.hub.leftovers import clean_leftovers
@@ -26,9 +28,8 @@ from ddcf.hub.schemas import (
     verdicts_from_published,
 )
 from ddcf.hub.tables import check_columns, model_row_groups, read_model_rows
-from ddcf.io import read_table, write_csv
+from ddcf.io import write_csv
 from ddcf.layout import Layout
-from ddcf.matrix.sources import verdict_files
 from ddcf.pipeline import Report
 from ddcf.verify.grade import write_verdicts
 
@@ -37,7 +38,7 @@ SEED_FIX = "download the seed questions first: python download_ddcf_math_from_hf
 
 
 def read_seed(layout: Layout) -> pd.DataFrame:
-    seed = read_table(layout.seed_questions, "seed question", ["question_id", "question", "dataset"], SEED_FIX)
+    seed = seed_table.read_seed(layout, columns=("question_id", "question", "dataset"), fix=SEED_FIX)
     if not seed["question_id"].astype(str).str.startswith(SEED_PREFIX).all():
         raise InputMismatchError(
             f"The seed question table {layout.seed_questions} was not written by download_ddcf_math_from_hf.py "

@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.corpus import read_corpus
+from ddcf.artifacts.seed import read_seed
 from ddcf.embed.batching import default_batch_size, encode_in_batches, order_by_tokens, plan_texts, token_lengths
 from ddcf.embed.cache import EmbeddingCache
 from ddcf.embed.config import SHARD_SECONDS, SHARD_SIZE, TABLES, EmbedConfig
 from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer, resolve_model
 from ddcf.errors import DDCFError
-from ddcf.io import blank_text, ids_path, manifest_path, read_table, save_embeddings, text_hash
+from ddcf.io import ids_path, manifest_path, save_embeddings, text_hash
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.runtime import progress as progress_bar
@@ -73,28 +75,12 @@ class RunStats:
 
 
 def _question_table(layout: Layout, which: str) -> tuple[pd.DataFrame, Path]:
-    path = layout.seed_questions if which == "seed" else layout.corpus_questions
-    fix = (
-        "run infer.py (or create_training_data.py --correctness_table ...) first to create the seed question table."
-        if which == "seed"
-        else "create the corpus table first (scripts/install_bundled_data.py for the bundled data, or write it "
-        "yourself with question_id, question, response)."
-    )
-    df = read_table(path, f"{which} question", ["question_id", "question"], fix)
-    if df["question_id"].duplicated().any():
-        dup = df.loc[df["question_id"].duplicated(), "question_id"].iloc[0]
-        raise DDCFError(f"The {which} question table {path} repeats the question id {dup!r}.",
-                        "make question ids unique.")
-    bad = blank_text(df["question"])
-    if bad.any():
-        ids = ", ".join(repr(str(q)) for q in df.loc[bad, "question_id"].head(5))
-        raise DDCFError(
-            f"The {which} question table {path} has {int(bad.sum())} empty question text(s) (empty or only "
-            f"whitespace; ids {ids}{', ...' if bad.sum() > 5 else ''}).",
-            "drop those rows or fill in their text; an empty text has no meaningful embedding and would reach the "
-            "fine-tuning data as an empty prompt.",
-        )
-    return df, path
+    columns = ("question_id", "question")  # only the texts to embed: a corpus's responses are never read here
+    if which == "seed":
+        fix = ("run infer.py (or create_training_data.py --correctness_table ...) first to create the seed question "
+               "table.")
+        return read_seed(layout, columns=columns, fix=fix, check_blank=True), layout.seed_questions
+    return read_corpus(layout, columns=columns, check_blank=True), layout.corpus_questions
 
 
 def embed_tables(

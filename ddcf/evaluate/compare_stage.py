@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ddcf.errors import DDCFError
+from ddcf.artifacts import eval_run
 from ddcf.evaluate import tables
 from ddcf.evaluate.compare_config import CompareConfig
 from ddcf.evaluate.plots import comparison_chart
-from ddcf.io import read_side_file, write_csv, write_text
+from ddcf.io import write_csv, write_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 
 
 def load_run(run_dir: str) -> dict:
-    path = Layout.eval_results(Path(run_dir), "json")
-    if not path.is_file():
-        raise DDCFError(f"{run_dir} is no evaluation run folder (it has no {path.name}).",
-                        "pass folders written by eval/evaluate.py --output_dir DIR (finish that run first).")
-    fix = "rerun eval/evaluate.py with the same --output_dir (it rewrites results.json from its shards)."
-    res = read_side_file(path, "evaluation results", fix, expect=dict)
-    benches = res.get("benchmarks")
-    if not isinstance(benches, dict) or not all(isinstance(v, dict) for v in benches.values()):
-        raise DDCFError(f"{path} holds no per-benchmark results (its 'benchmarks' is not an object of objects).", fix)
-    warnings = res.get("warnings", [])
-    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
-        raise DDCFError(f"{path}: its 'warnings' is not a list of texts.", fix)
-    return res
+    return eval_run.read_results(run_dir)
 
 
 def run(layout: Layout, config: CompareConfig) -> Report:

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.verdicts import read_verdicts
 from ddcf.errors import DDCFError
 from ddcf.io import read_parquet_metadata, read_table, write_parquet
 from ddcf.layout import PASSRATE_SUFFIX, Layout
@@ -123,8 +124,7 @@ def load_pass_rates(layout: Layout, model: str) -> pd.DataFrame:
             f"No pass rates for '{model}': neither {p} nor its verdict table {v} exists.",
             f"generate them with `python infer.py --model_name {model}` (add --n K --temperature T for pass rates).",
         )
-    verdicts = read_table(v, f"verdict table of {model}", ["question_id", "correct"], fix)
-    return pass_rates(verdicts)
+    return pass_rates(read_verdicts(layout, model, fix=fix))
 
 
 def _validate(df: pd.DataFrame, path: Path, fix: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ddcf.artifacts.seed import read_seed
 from ddcf.errors import DDCFError
 from ddcf.io import blank_text, read_table, require_file
 from ddcf.layout import Layout
@@ -15,37 +16,10 @@ SEED_COLUMNS = ["question_id", "question", "gold"]
 
 
 def load_seed_questions(layout: Layout, limit: int | None = None) -> pd.DataFrame:
-    fix = ("create it with scripts/install_bundled_data.py (bundled data) or create_training_data.py "
-           "--correctness_table; it needs the columns question_id, question, gold (+ dataset).")
-    df = read_table(layout.seed_questions, "seed question", SEED_COLUMNS, fix)
-    if "dataset" not in df.columns:
-        df = df.assign(dataset="unknown")
-    # a 'type' column (the released seed_math.csv's) picks the reference-style exemplars: kept when present
-    keep = ["question_id", "question", "gold", "dataset"] + (["type"] if "type" in df.columns else [])
-    df = df[keep].copy()
-    for col in ("question_id", "question", "gold"):
-        n_bad = int(df[col].isna().sum())
-        if n_bad:
-            raise DDCFError(f"The seed question file {layout.seed_questions} has {n_bad} missing '{col}' value(s).",
-                            fix)
-    df["question_id"] = df["question_id"].astype(str)
-    df["question"] = df["question"].astype(str)
-    df["gold"] = df["gold"].astype(str)
-    df["dataset"] = df["dataset"].fillna("unknown").astype(str)
-    if "type" in df.columns:  # a missing type is "not math" to the released rule, like any other value
-        df["type"] = df["type"].fillna("").astype(str)
-    dup = df["question_id"].duplicated()
-    if dup.any():
-        raise DDCFError(
-            f"The seed question file {layout.seed_questions} repeats {int(dup.sum())} question id(s) "
-            f"(e.g. {df.loc[dup, 'question_id'].iloc[0]}).", "give every question a unique id.")
-    empty = blank_text(df["question"])
-    if empty.any():
-        raise DDCFError(f"The seed question file {layout.seed_questions} has {int(empty.sum())} empty question(s) "
-                        f"(e.g. {df.loc[empty, 'question_id'].iloc[0]}).", fix)
-    if limit is not None:
-        df = df.iloc[:limit]
-    return df.reset_index(drop=True)
+    """The seed questions stage 1 answers (question_id, question, gold, dataset [+ type]), validated by the one
+    seed reader; the first ``limit`` rows when given."""
+    df = read_seed(layout, columns=SEED_COLUMNS + ["dataset"], optional=("type",))
+    return (df.iloc[:limit] if limit is not None else df).reset_index(drop=True)
 
 
 def order_questions(df: pd.DataFrame) -> pd.DataFrame:

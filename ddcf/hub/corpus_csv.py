@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ddcf.artifacts.corpus import DuplicateTexts, dedupe_metadata
 from ddcf.errors import DDCFError, first_line
 from ddcf.hub.schemas import CORPUS_DATASET, CORPUS_OUTPUT_COLUMNS, CORPUS_PREFIX, PUBLISHED_CORPUS_COLUMNS
 from ddcf.io import atomic_path
@@ -82,11 +83,15 @@ def _open(path: Path, block_size: int, what: str, fix: str):
 
 
 def convert_corpus_csv(path: str | Path, target: str | Path, *, what: str, fix: str, provenance: dict,
-                       block_size: int = BLOCK_SIZE, progress: bool = True) -> CorpusStats:
-    """``fullcorpus_math.csv`` -> ``target`` (our corpus columns), atomically; raises a DDCFError on bad rows."""
+                       block_size: int = BLOCK_SIZE, progress: bool = True,
+                       dedupe: DuplicateTexts | None = None) -> CorpusStats:
+    """``fullcorpus_math.csv`` -> ``target`` (our corpus columns), atomically; raises a DDCFError on bad rows.
+    ``dedupe`` (the corpus artifact's duplicate-text rule) drops repeated question texts block by block; what it
+    found is recorded in the file (:func:`ddcf.artifacts.corpus.provenance`)."""
     while True:
         try:
-            return _convert_file(path, target, what, fix, provenance, block_size, progress)
+            return _convert_file(path, target, what, fix, provenance, block_size, progress,
+                                 dedupe if dedupe is not None else DuplicateTexts(keep=True))
         except _RowLongerThanBlock:
             if block_size >= MAX_BLOCK_SIZE:
                 raise DDCFError(f"The {what} {path} has a row longer than {MAX_BLOCK_SIZE >> 20} MB (or an "
@@ -98,7 +103,7 @@ class _RowLongerThanBlock(Exception):
     pass
 
 
-def _convert_file(path, target, what, fix, provenance, block_size, progress) -> CorpusStats:
+def _convert_file(path, target, what, fix, provenance, block_size, progress, dedupe) -> CorpusStats:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -126,11 +131,14 @@ def _convert_file(path, target, what, fix, provenance, block_size, progress) -> 
                     raise DDCFError(
                         f"The {what} {path} is malformed or cut short after about {stats.rows:,} rows "
                         f"({first_line(exc)}).", fix) from None
-                pending.append(_convert(pa.Table.from_batches([batch]), stats, ids, subjects, pc, pa).cast(schema))
+                block = _convert(pa.Table.from_batches([batch]), stats, ids, subjects, pc, pa).cast(schema)
+                keep = dedupe.mask(block.column("question").to_pylist(), block.column("question_id").to_pylist())
+                pending.append(block.filter(pa.array(keep, pa.bool_())))
                 bar.update(batch.num_rows)
                 if sum(t.nbytes for t in pending) >= ROW_GROUP_BYTES:
                     _flush(writer, pending, pa)
             _flush(writer, pending, pa)
+            writer.add_key_value_metadata(dedupe_metadata(dedupe))
         finally:
             writer.close()
             bar.close()

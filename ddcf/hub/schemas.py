@@ -166,7 +166,7 @@ def verdicts_from_published(pub: pd.DataFrame, seed: pd.DataFrame, where: str) -
     import numpy as np
     import pandas as pd
 
-    from ddcf.matrix.sources import coerce_correct
+    from ddcf.artifacts.verdicts import coerce_correct
     from ddcf.verify.grade import VERDICT_COLUMNS
 
     # 'check' may arrive as bool, 0/1 or 'True'/'False' text: read it as a verdict, never as truthiness

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.matrix import MATRIX_COLUMNS, SPLIT_COLUMNS, write_matrix  # noqa: F401 SPLIT_COLUMNS re-exported
+from ddcf.artifacts.seed import write_seed
 from ddcf.errors import DDCFError
-from ddcf.io import hash_ids, write_csv, write_parquet
+from ddcf.io import hash_ids
 from ddcf.layout import Layout
 from ddcf.matrix.config import MatrixConfig
 from ddcf.matrix.sources import load_pass_rate_tables, load_user_table, load_verdict_tables
 from ddcf.matrix.split import SIDES, order_models, split_by_question
 
-MATRIX_COLUMNS = ["model_id", "model", "question_id", "correct", "dataset", "split", "pass_rate", "n"]
-SPLIT_COLUMNS = ["model_id", "model", "question_id", "correct", "dataset"]
 PRODUCED_BY = "create_training_data.py"
 
 
@@ -113,11 +113,7 @@ def build_matrix(
         "models": order,
         "question_ids_sha256": hash_ids(sorted(long["question_id"].unique())),
     }
-    files.append(write_parquet(long, layout.matrix, metadata=meta))
-    for name, path in zip(SIDES, (layout.train_split, layout.val_split, layout.test_split)):
-        part = long.loc[long["split"] == name, SPLIT_COLUMNS].reset_index(drop=True)
-        files.append(write_parquet(part, path, metadata=meta))
-    files.append(write_csv(mo, layout.model_order))
+    files += write_matrix(layout, long, mo, meta)
     return MatrixResult(
         matrix=long,
         model_order=mo,
@@ -133,4 +129,4 @@ def build_matrix(
 def _write_seed_questions(layout: Layout, raw: pd.DataFrame) -> Path:
     cols = ["question_id", "question"] + [c for c in ("gold", "dataset") if c in raw.columns]
     q = raw[cols].dropna(subset=["question"]).drop_duplicates("question_id").sort_values("question_id")
-    return write_parquet(q.reset_index(drop=True), layout.seed_questions, metadata={"source": PRODUCED_BY})
+    return write_seed(layout, q.reset_index(drop=True), provenance={"source": PRODUCED_BY})

@@ -9,46 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.seed import read_seed
+from ddcf.artifacts.verdicts import coerce_correct, verdict_files
 from ddcf.errors import DDCFError
 from ddcf.io import blank_text, read_table
 from ddcf.layout import PASSRATE_SUFFIX, Layout
 
 USER_TABLE_COLUMNS = ["model", "question_id", "question", "correct"]
-_TRUE = {"1", "true", "t", "yes", "y", "correct", "1.0"}
-_FALSE = {"0", "false", "f", "no", "n", "incorrect", "wrong", "0.0"}
-
-
-def coerce_correct(values: pd.Series, path: Path | str) -> pd.Series:
-    """Map booleans, 0/1 and common words to floats in [0, 1]; NaN stays NaN (= missing)."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype(float)
-    if pd.api.types.is_numeric_dtype(values):
-        v = values.astype(float)
-    else:
-        s = values.astype("string").str.strip().str.lower()
-        v = pd.Series(np.nan, index=values.index, dtype=float)
-        v[s.isin(_TRUE)] = 1.0
-        v[s.isin(_FALSE)] = 0.0
-        unknown = s.notna() & ~s.isin(_TRUE | _FALSE) & ~s.isin({"", "nan", "none", "null"})
-        if unknown.any():
-            bad = s[unknown].iloc[0]
-            raise DDCFError(
-                f"The column 'correct' in {path} holds {int(unknown.sum())} value(s) that are not a verdict "
-                f"(e.g. {bad!r}).",
-                "use 1/0, true/false, or leave the cell empty for a missing verdict.",
-            )
-    out_of_range = v.notna() & ((v < 0) | (v > 1))
-    if out_of_range.any():
-        raise DDCFError(
-            f"The column 'correct' in {path} has values outside [0, 1] (e.g. {v[out_of_range].iloc[0]}).",
-            "use 1 for correct and 0 for wrong (pass rates in [0, 1] are also accepted).",
-        )
-    return v
-
-
 def _with_dataset(df: pd.DataFrame) -> pd.DataFrame:
     if "dataset" not in df.columns:
         df["dataset"] = "unknown"
@@ -97,14 +66,6 @@ def load_user_table(path: str | Path, models: list[str] | None = None) -> pd.Dat
     return _keep_models(df, models, f"absent from {path}", "check the spelling against the table's 'model' column.")
 
 
-def verdict_files(layout: Layout) -> list[Path]:
-    """infer.py's per-model verdict tables (the pass-rate tables beside them are not verdicts)."""
-    vdir = layout.verdicts_dir
-    if not vdir.is_dir():
-        return []
-    return sorted(p for p in vdir.glob("*.parquet") if not p.name.endswith(PASSRATE_SUFFIX))
-
-
 def load_verdict_tables(layout: Layout, models: list[str] | None = None) -> pd.DataFrame:
     vdir = layout.verdicts_dir
     files = verdict_files(layout)
@@ -142,8 +103,9 @@ def load_pass_rate_tables(layout: Layout, threshold: float) -> pd.DataFrame:
         frames.append(t)
     df = pd.concat(frames, ignore_index=True)
     # Question text and dataset come from the seed table.
-    seed = read_table(layout.seed_questions, "seed question", ["question_id", "question"], "run infer.py first.")
-    keep = ["question_id", "question"] + (["dataset"] if "dataset" in seed.columns else [])
+    seed = read_seed(layout, columns=("question_id", "question"), optional=("dataset",), fix="run infer.py first.",
+                     check_blank=False)
+    keep = list(seed.columns)
     df = df.drop(columns=[c for c in ("question", "dataset") if c in df.columns])
     df = _with_dataset(df.merge(seed[keep], on="question_id", how="left"))
     df["correct"] = (df["pass_rate"].astype(float) >= threshold).astype(float)

@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.io import align_embeddings, hash_ids, load_embeddings, read_table
+from ddcf.artifacts import seed as seed_table
+from ddcf.artifacts.matrix import read_model_order, read_split
+from ddcf.errors import DDCFError
+from ddcf.io import align_embeddings, hash_ids, load_embeddings
 from ddcf.layout import Layout
-
-SPLIT_COLUMNS = ("model_id", "model", "question_id", "correct")
-SPLIT_FIX = "rerun create_training_data.py to rebuild the correctness matrix and its split."
 
 
 @dataclass
@@ -56,63 +55,6 @@ class TrainingData:
                                 "pass --text_features off, or provide DDCF_data/seed/questions.parquet.")
             return np.ascontiguousarray(np.concatenate([self.embeddings, self.text_features], axis=1))
         return self.embeddings
-
-
-def _read_model_order(layout: Layout) -> list[str]:
-    fix = "write DDCF_data/model_order.csv with columns model_id (0..m-1) and model; create_training_data.py does."
-    mo = read_table(layout.model_order, "model order", ["model_id", "model"], fix)
-    ids = pd.to_numeric(mo["model_id"], errors="coerce")
-    if ids.isna().any() or (ids != ids.round()).any():
-        raise DDCFError(f"The model order file {layout.model_order} has non-integer model_id values.", fix)
-    ids = ids.astype(np.int64)
-    if sorted(ids.tolist()) != list(range(len(mo))):
-        raise DDCFError(
-            f"The model order file {layout.model_order} must number its {len(mo)} models 0..{len(mo) - 1} "
-            f"exactly once; it has model_id values {sorted(set(ids.tolist()))[:10]}...",
-            fix,
-        )
-    names = mo.assign(model_id=ids).sort_values("model_id")["model"].astype(str).tolist()
-    if len(set(names)) != len(names):
-        raise DDCFError(f"The model order file {layout.model_order} lists a model twice.", fix)
-    return names
-
-
-def _read_split(path: Path, what: str, models: list[str], model_order_path: Path,
-                allow_empty: bool = False) -> pd.DataFrame:
-    df = read_table(path, what, SPLIT_COLUMNS, SPLIT_FIX, allow_empty=allow_empty)
-    mid = pd.to_numeric(df["model_id"], errors="coerce")
-    if mid.isna().any() or (mid != mid.round()).any():
-        raise DDCFError(f"The {what} file {path} has missing or non-integer model_id values.", SPLIT_FIX)
-    mid = mid.astype(np.int64)
-    bad = (mid < 0) | (mid >= len(models))
-    if bad.any():
-        raise InputMismatchError(
-            f"The {what} file {path} has model_id {int(mid[bad].iloc[0])} but {model_order_path} lists only "
-            f"{len(models)} models (ids 0..{len(models) - 1}).",
-            SPLIT_FIX,
-        )
-    expected = np.asarray(models, dtype=object)[mid.to_numpy()]
-    wrong = expected != df["model"].astype(str).to_numpy()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise InputMismatchError(
-            f"The {what} file {path} and {model_order_path} disagree: model_id {int(mid.iloc[i])} is "
-            f"'{df['model'].iloc[i]}' in the split but '{expected[i]}' in the model order.",
-            SPLIT_FIX,
-        )
-    correct = pd.to_numeric(df["correct"], errors="coerce")
-    if correct.isna().any() or not correct.isin([0, 1]).all():
-        raise DDCFError(f"The {what} file {path} has 'correct' values other than 0/1 (or missing ones).", SPLIT_FIX)
-    out = pd.DataFrame(
-        {
-            "model_id": mid.to_numpy(),
-            "model": df["model"].astype(str).to_numpy(),
-            "question_id": df["question_id"].astype(str).to_numpy(),
-            "correct": correct.astype(np.int64).to_numpy(),
-            "dataset": df["dataset"].astype(str).to_numpy() if "dataset" in df.columns else "all",
-        }
-    )
-    return out
 
 
 def training_coverage(models: list[str], train: pd.DataFrame) -> dict:
@@ -157,12 +99,12 @@ def split_sha256(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame | No
 
 def load_training_data(layout: Layout) -> TrainingData:
     """Read model order, both splits and the seed embeddings; check they belong together."""
-    models = _read_model_order(layout)
-    train = _read_split(layout.train_split, "training split", models, layout.model_order)
-    val = _read_split(layout.val_split, "validation split", models, layout.model_order)
+    models = read_model_order(layout)
+    train = read_split(layout, "train", models)
+    val = read_split(layout, "val", models)
     has_test = layout.test_split.exists()
     # An empty test split is legitimate (create_training_data.py --test_ratio 0); the stage then warns.
-    test = (_read_split(layout.test_split, "test split", models, layout.model_order, allow_empty=True) if has_test
+    test = (read_split(layout, "test", models, allow_empty=True) if has_test
             else val.iloc[:0].copy())
     arr, emb_ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
     return build_training_data(models, train, val, test, arr, emb_ids, manifest, matrix_pass_rates(layout),
@@ -172,14 +114,10 @@ def load_training_data(layout: Layout) -> TrainingData:
 
 def seed_texts(layout: Layout) -> dict[str, str] | None:
     """question_id -> question text from the seed questions table, or None when it is absent or has no text."""
-    path = layout.seed_questions
-    if not path.exists():
+    if not seed_table.exists(layout):
         return None
-    try:
-        q = pd.read_parquet(path, columns=["question_id", "question"])
-    except (ValueError, KeyError, OSError):
-        return None
-    return dict(zip(q["question_id"].astype(str), q["question"].astype(str)))
+    q = seed_table.read_seed(layout, columns=("question_id", "question"), check_blank=False)
+    return dict(zip(q["question_id"], q["question"]))
 
 
 def build_training_data(models: list[str], train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame | None,

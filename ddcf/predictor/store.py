@@ -9,22 +9,18 @@ the weights file, so a config and weights from different runs are detected.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ddcf.errors import DDCFError, InputMismatchError, first_line
-from ddcf.io import atomic_path, file_sha256, read_json, require_file, write_json
-from ddcf.predictor.factor_model import FACTOR_ARCH_KEYS, FactorPredictor
-from ddcf.predictor.model import ARCH_KEYS, CorrectnessPredictor
+from ddcf.artifacts.predictor import CONFIG_FORMAT, CONFIG_VERSION, RETRAIN_FIX, config_sha256, read_config
+from ddcf.errors import DDCFError, first_line
+from ddcf.io import atomic_path, file_sha256, write_json
+from ddcf.predictor.factor.model import FACTOR_ARCH_KEYS, FactorPredictor
+from ddcf.predictor.paper.model import ARCH_KEYS, CorrectnessPredictor
 
-CONFIG_FORMAT = "ddcf-correctness-predictor"
-CONFIG_VERSION = 1
 #: how P(correct) follows from the network's output, per architecture (before dividing by the temperature)
 P_CORRECT = {"paper": "softmax(logits)[:, 1] = sigmoid(logit_1 - logit_0)",
              "factor": "sigmoid(mean over members of u_m . h(q) + c_m)"}
-RETRAIN_FIX = "retrain it with train_correctness_predictor.py."
 
 
 @dataclass
@@ -59,11 +55,6 @@ def build_model(arch: dict) -> CorrectnessPredictor | FactorPredictor:
     return CorrectnessPredictor.from_architecture(arch)
 
 
-def config_sha256(config: dict) -> str:
-    """Hash of the canonical JSON of a config (stable across key order and whitespace)."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def save_predictor(model: CorrectnessPredictor | FactorPredictor, weights: str | Path, config_path: str | Path,
                    extra: dict) -> dict:
     """Write the weights then the config (last, so a config always has its weights); return the config."""
@@ -95,24 +86,17 @@ def load_predictor(config_path: str | Path, weights: str | Path, device: str = "
     from safetensors.torch import load_file
 
     cfg_path = Path(config_path)
-    config = read_json(cfg_path, "predictor config", RETRAIN_FIX)
+    config = read_config(cfg_path, weights)  # format, models, weights hash: the one reader of these files
+    weights = Path(weights)
     arch = config.get("architecture") or {}
     if arch.get("arch", "paper") not in P_CORRECT:
         raise DDCFError(f"The predictor config {cfg_path} has an unknown architecture {arch.get('arch')!r} "
                         f"(this ddcf knows {', '.join(P_CORRECT)}).", "upgrade ddcf or " + RETRAIN_FIX)
     missing = [k for k in arch_keys(arch) if k not in arch]
-    missing += [k for k in ("models", "weights_sha256") if k not in config]
-    if config.get("format") != CONFIG_FORMAT or missing:
+    if missing:
         raise DDCFError(
             f"The predictor config {cfg_path} is not a ddcf correctness-predictor config"
             + (f" (missing: {', '.join(missing)})." if missing else "."),
-            RETRAIN_FIX,
-        )
-    weights = require_file(Path(weights), "predictor weights", RETRAIN_FIX)
-    if file_sha256(weights) != config["weights_sha256"]:
-        raise InputMismatchError(
-            f"The predictor weights {weights} do not match {cfg_path} (their SHA-256 differs from the one "
-            "recorded at training time: the files come from different runs).",
             RETRAIN_FIX,
         )
     if len(config["models"]) != int(arch["num_models"]):

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ddcf.artifacts.matrix import FIX as SPLIT_FIX
 from ddcf.errors import DDCFError
 from ddcf.predictor.config import PredictorConfig, resolve_threads
-from ddcf.predictor.data import SPLIT_FIX, TrainingData
+from ddcf.predictor.data import TrainingData
 from ddcf.predictor.factor.model import FactorPredictor
 from ddcf.predictor.factor.train import train_factor
 from ddcf.predictor.paper.model import CorrectnessPredictor

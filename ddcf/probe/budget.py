@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.matrix import read_model_order
+from ddcf.artifacts.seed import read_seed
 from ddcf.errors import DDCFError
-from ddcf.io import load_embeddings, read_json, read_table, write_json, write_parquet, write_text
+from ddcf.io import load_embeddings, read_json, write_json, write_parquet, write_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 
@@ -227,10 +229,7 @@ def _nearest(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
 def _read_models(layout: Layout, wanted: list[str] | None) -> list[str]:
     order = None
     if layout.model_order.exists():
-        mo = read_table(layout.model_order, "model order", ["model"], "write it with create_training_data.py.")
-        if "model_id" in mo.columns:
-            mo = mo.sort_values("model_id", kind="stable")
-        order = mo["model"].astype(str).tolist()
+        order = read_model_order(layout, "write it with create_training_data.py.")
     if not wanted:
         if not order:
             raise DDCFError(f"No collaborators to plan for: --models is not given and {layout.model_order} does "
@@ -256,12 +255,12 @@ def _pool(layout: Layout) -> tuple[list[str], np.ndarray, dict, int]:
     arr, ids, manifest = load_embeddings(layout.seed_embeddings, "seed embeddings")
     ids = [str(q) for q in ids]
     if layout.seed_questions.exists():
-        seed = read_table(layout.seed_questions, "seed questions", ["question_id"], fix)
-        missing = set(seed["question_id"].astype(str)) - set(ids)
+        seed = read_seed(layout, columns=("question_id",), fix=fix)
+        missing = set(seed["question_id"]) - set(ids)
         if missing:
             raise DDCFError(f"{len(missing)} seed question(s) of {layout.seed_questions} have no embedding in "
                             f"{layout.seed_embeddings} (e.g. {sorted(missing)[0]!r}).", fix)
-        keep = set(seed["question_id"].astype(str))
+        keep = set(seed["question_id"])
     else:
         keep = set(ids)
     held = set()

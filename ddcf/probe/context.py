@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ddcf.artifacts.matrix import read_model_order
 from ddcf.errors import DDCFError
 from ddcf.io import align_embeddings, load_embeddings
 from ddcf.layout import Layout
-from ddcf.predictor.data import _read_model_order, seed_texts
+from ddcf.predictor.data import seed_texts
 from ddcf.predictor.features import features_for_ids
 from ddcf.predictor.store import LoadedPredictor, load_predictor
 
@@ -37,7 +38,7 @@ def load_context(layout: Layout, new_model: str) -> Context:
     if not layout.predictor_config.exists():
         raise DDCFError(f"There is no trained predictor in {layout.predictor_dir} (no config.json).", TRAIN_FIX)
     pred = load_predictor(layout.predictor_config, layout.predictor_weights, device="cpu")
-    order = _read_model_order(layout)
+    order = read_model_order(layout)
     if new_model in pred.models or new_model in order:
         where = "the predictor" if new_model in pred.models else str(layout.model_order)
         raise DDCFError(

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ddcf import __version__
-from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.io import atomic_path, json_safe, read_parquet_metadata, read_table, write_csv
+from ddcf.artifacts.matrix import read_model_order_table, write_model_order
+from ddcf.artifacts.verdicts import read_verdicts
+from ddcf.errors import DDCFError
+from ddcf.io import atomic_path, json_safe, read_parquet_metadata
 from ddcf.layout import Layout
 from ddcf.matrix.build import collapse
-from ddcf.matrix.sources import coerce_correct
 from ddcf.predictor.calibration import apply_temperature
 from ddcf.predictor.metrics import accuracy, log_loss, roc_auc
 from ddcf.predictor.store import save_predictor
@@ -48,13 +49,8 @@ def read_new_verdicts(layout: Layout, model: str) -> pd.DataFrame:
                         f"--model_name {q} --questions {shlex.quote(str(plan))}, then ddcf probe fit{w} "
                         f"--model_name {q}.")
     fix = f"rerun infer.py{w} --model_name {q} (add --reverify)."
-    df = read_table(path, f"verdict table of {model}", ["question_id", "correct"], fix).copy()
-    check_owner(path, df, model, fix)
+    df = read_verdicts(layout, model, fix=fix)  # the model's own, ids as text, 'correct' in [0, 1], a dataset
     df["model"] = model
-    df["question_id"] = df["question_id"].astype(str)
-    if "dataset" not in df.columns:
-        df["dataset"] = "unknown"
-    df["correct"] = coerce_correct(df["correct"], path)
     threshold = 0.5
     if layout.matrix.exists():  # collapse repeats exactly as the matrix the predictor was trained on did
         threshold = float(read_parquet_metadata(layout.matrix).get("pass_threshold", threshold))
@@ -62,20 +58,6 @@ def read_new_verdicts(layout: Layout, model: str) -> pd.DataFrame:
     if out.empty:
         raise DDCFError(f"The verdict table {path} has no usable verdicts (every 'correct' cell is empty).", fix)
     return out.sort_values("question_id", kind="stable").reset_index(drop=True)
-
-
-def check_owner(path, df: pd.DataFrame, model: str, fix: str) -> None:
-    """The verdict table is NEW's own: its recorded model (Parquet metadata) and its 'model' column, when it has
-    them, name ``model``; a table copied or renamed from another model's would fit NEW on someone else's answers."""
-    recorded = read_parquet_metadata(path).get("model") if str(path).endswith(".parquet") else None
-    in_rows = sorted(set(df["model"].dropna().astype(str))) if "model" in df.columns else []
-    others = [m for m in ([recorded] if recorded else []) + in_rows if m != model]
-    if others:
-        raise InputMismatchError(
-            f"The verdict table {path} holds the verdicts of {', '.join(map(repr, dict.fromkeys(others)))}, not of "
-            f"{model!r} (its recorded model or 'model' column says so): fitting {model!r} on them would give it "
-            "another model's strengths.",
-            f"answer the probe questions with {model} itself, or, if the table really is {model}'s, {fix}")
 
 
 def fit_new_model(layout: Layout, ctx: Context, model: str, prior_strength: float) -> tuple[dict, list, list[str]]:
@@ -150,11 +132,11 @@ def _keep_previous(layout: Layout):
 
 
 def _append_model_order(layout: Layout, ctx: Context, model: str, y: np.ndarray):
-    mo = pd.read_csv(layout.model_order).sort_values("model_id", kind="stable")
+    mo = read_model_order_table(layout)
     row = {c: None for c in mo.columns}
     row.update(model_id=len(ctx.order), model=model)
     if "n_answered" in mo.columns:
         row["n_answered"] = len(y)
     if "accuracy" in mo.columns:
         row["accuracy"] = round(float(y.mean()), 4)
-    return write_csv(pd.concat([mo, pd.DataFrame([row])], ignore_index=True), layout.model_order)
+    return write_model_order(layout, pd.concat([mo, pd.DataFrame([row])], ignore_index=True))

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ddcf.io import read_table, write_text
+from ddcf.artifacts.matrix import read_model_order, read_split
+from ddcf.io import write_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.predictor.calibration import apply_temperature
@@ -39,7 +40,7 @@ def run(layout: Layout, config: ProbeConfig) -> Report:
 
 def candidates(layout: Layout) -> tuple[list[str], np.ndarray]:
     """The training split's distinct question ids and each one's dataset (the planner's candidates)."""
-    df = read_table(layout.train_split, "training split", ["question_id"], SPLIT_FIX)
+    df = read_split(layout, "train", read_model_order(layout, SPLIT_FIX))
     ds = df["dataset"].astype(str) if "dataset" in df.columns else None
     first = df.assign(dataset=ds if ds is not None else "all").drop_duplicates("question_id")
     first = first.sort_values("question_id", kind="stable")

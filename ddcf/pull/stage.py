@@ -16,10 +16,11 @@ import shlex
 import shutil
 import time
 
+from ddcf.artifacts.matrix import read_model_order
 from ddcf.difficulty.compat import check_embedding_compat
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.hub.repo import require_repo_file, resolve_repo
-from ddcf.io import atomic_path, manifest_path, read_json, read_table
+from ddcf.io import atomic_path, manifest_path, read_json
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.predictor.store import load_predictor
@@ -93,8 +94,7 @@ def run(layout: Layout, config: PullConfig) -> Report:
             shutil.copyfile(src, tmp)
         files.append(dest)
     if layout.model_order.is_file():
-        order = read_table(layout.model_order, "model order", ["model"], "rerun create_training_data.py.")
-        if order["model"].astype(str).tolist() != pred.models:
+        if read_model_order(layout, "rerun create_training_data.py.") != pred.models:
             warnings.append(f"{layout.model_order} lists other models than the pulled predictor; "
                             "fullcorpus_difficulty_estimation.py uses the predictor's own list.")
     emb, final = pred.embedding, metrics_file.get("final", {})

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
+from ddcf.artifacts import selection
+from ddcf.artifacts.matrix import read_model_order_table
+from ddcf.artifacts.selection import block_value
 from ddcf.data.bundled import CORPUS, SEED_COMPLETIONS
 from ddcf.errors import DDCFError
 from ddcf.io import read_parquet_metadata, read_side_file, read_table, require_file, side_value
 from ddcf.layout import Layout
-from ddcf.select.report import block_value
 
 STAGE_FOLDERS = (("matrix", "correctness_dir"), ("predictor", "predictor_dir"), ("difficulty", "factorized"))
 BUNDLED_LICENSE = ("MIT (bundled data: GSM8K and MATH train sets, AIME 1983-2023 via agentica-project/deepscaler; "
@@ -56,7 +56,7 @@ def stage_configs(layout: Layout, stages: list[tuple[str, Path]]) -> dict[str, s
 def matrix_bundle(layout: Layout) -> Bundle:
     fix = "build it first: python create_training_data.py"
     m = read_table(layout.matrix, "correctness matrix", ["model", "question_id", "correct"], fix)
-    order = read_table(layout.model_order, "model order", ["model_id", "model"], fix)
+    order = read_model_order_table(layout, fix)
     meta = read_parquet_metadata(layout.matrix)
     per_model = m.groupby("model")["correct"].agg(["size", "mean"])
     facts = {
@@ -128,8 +128,8 @@ def selection_run_dir(layout: Layout, model: str | None, lamda: float, k: int | 
 
 
 def selection_bundle(layout: Layout, run: Path) -> Bundle:
-    report = read_side_file(layout.selection_report(run), "selection report", "rerun k_greedy_selection.py.")
-    sel = pd.read_parquet(layout.selection_table(run))
+    files_read = selection.read_selection(run)  # the one reader: table and report.json, validated
+    report, sel = files_read.report, files_read.table
     inputs = report.get("inputs") or {}
     stats = {name: {key: block_value(report.get(name) or {}, key) for key in (
         "n", "mean_predicted_correctness", "median_predicted_correctness", "mean_pairwise_similarity",

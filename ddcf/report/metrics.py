@@ -11,9 +11,10 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.selection import COLUMN
+from ddcf.artifacts.verdicts import read_verdicts
 from ddcf.report.projection import unit_rows
 from ddcf.report.selections import registry_field
-from ddcf.select.report import COLUMN
 
 CHUNK = 4096
 
@@ -85,9 +86,8 @@ def annotation_cost(sel, layout, corpus_n: int) -> tuple[int | None, str]:
         n = int((sel.report.get("pool") or {}).get("n") or corpus_n)
         return n, f"{n:,} corpus answers (one scoring pass)"
     if kind == "seed_answers":
-        path = layout.verdicts(sel.model)
-        if path.is_file():
-            n = len(pd.read_parquet(path, columns=["question_id"]))
+        if layout.verdicts(sel.model).is_file():
+            n = len(read_verdicts(layout, sel.model, columns=("question_id",)))
             return n, f"{n:,} seed answers"
         return None, "seed-set answers"
     if isinstance(own_text, str) and own_text:

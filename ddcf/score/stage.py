@@ -22,13 +22,16 @@ import numpy as np
 import pandas as pd
 
 from ddcf import __version__
+from ddcf.artifacts.corpus import read_corpus
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import hash_ids, read_parquet_metadata, write_parquet
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
+from ddcf.runs.backends import create_backend, engine_installed
 from ddcf.runtime import cuda_available, progress
 from ddcf.score.config import ScoreConfig
 from ddcf.score.logprobs import build_sequences, hf_logprobs, vllm_logprobs
+from ddcf.select.pools import read_pool_ids
 
 SCORE_COLUMNS = ["question_id", "n_tokens", "sum_logprob", "mean_logprob", "perplexity", "truncated"]
 
@@ -59,8 +62,6 @@ def read_cache(layout: Layout, model: str) -> tuple[pd.DataFrame, int]:
 
 def _scorer(config: ScoreConfig):
     """fn(seqs) -> per-token log-probs, the tokenizer, the context limit and a description."""
-    from ddcf.runs.backends import create_backend, engine_installed
-
     name = config.backend
     if name == "auto":
         name = "vllm" if cuda_available() and engine_installed("vllm") else "hf"
@@ -78,9 +79,6 @@ def _scorer(config: ScoreConfig):
 
 
 def run(layout: Layout, config: ScoreConfig) -> Report:
-    from ddcf.select.pools import read_pool_ids
-    from ddcf.select.stage import read_corpus
-
     t0 = time.perf_counter()
     model = (config.name or config.model_name).strip()
     if "{question}" not in config.prompt_template:

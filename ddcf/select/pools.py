@@ -20,6 +20,7 @@ import pandas as pd
 
 from ddcf.artifacts.corpus import read_corpus
 from ddcf.artifacts.difficulty import COLUMN, read_difficulty
+from ddcf.artifacts.verdicts import read_verdicts
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.generate.passrate import load_pass_rates, pass_rates
 from ddcf.generate.questions import load_seed_questions
@@ -132,13 +133,9 @@ def load_seed_pool(layout: Layout, model: str, need_pass_rates: bool) -> Pool:
     vpath = layout.verdicts(model)
     fix = f"answer the seed questions first: python infer.py --model_name {model} (add --n K --temperature T for " \
           "pass rates)."
-    require_file(vpath, f"verdict table of {model!r}", fix)
-    verdicts = read_table(vpath, f"verdict table of {model!r}", ["question_id", "completion", "correct"], fix)
-    if "model" in verdicts.columns and verdicts["model"].nunique() == 1 and str(verdicts["model"].iloc[0]) != model:
-        raise InputMismatchError(f"The verdict table {vpath} holds answers of {verdicts['model'].iloc[0]!r}, not "
-                                 f"{model!r}.", fix)
-    verdicts = verdicts.assign(question_id=verdicts["question_id"].astype(str),
-                               correct=verdicts["correct"].astype(bool))
+    # the one reader: the model's own table (recorded model and 'model' column), ids as text
+    verdicts = read_verdicts(layout, model, columns=("question_id", "completion", "correct"), fix=fix)
+    verdicts = verdicts.assign(correct=verdicts["correct"].astype(bool))
     rates = load_pass_rates(layout, model) if need_pass_rates else pass_rates(verdicts)
     rates = rates.assign(question_id=rates["question_id"].astype(str))
     seed = load_seed_questions(layout)

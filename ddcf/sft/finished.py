@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from ddcf.artifacts import sft_run
 from ddcf.errors import DDCFError
-from ddcf.io import read_json
 from ddcf.layout import Layout
 from ddcf.sft.config import SFTConfig
 
@@ -62,10 +62,9 @@ def differences(saved: dict, now: dict) -> list[str]:
 def check_finished(out: Path, config: SFTConfig, train_path: Path) -> dict | None:
     """The report of ``out``'s finished run when it matches ``config``; None when no run finished there.
     Raises DDCFError when the finished run had other settings."""
-    done = Layout.sft_report(out)
-    if not done.is_file():
+    if not sft_run.finished(out):
         return None
-    previous = read_json(done, "the report of the finished run", "rerun with --overwrite")
+    previous = sft_run.read_report(out)
     now = request(config, train_path)
     saved = previous.get("settings")
     if not isinstance(saved, dict):

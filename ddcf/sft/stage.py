@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ddcf.artifacts import sft_run
 from ddcf.errors import DDCFError, first_line
 from ddcf.io import read_json, write_json
 from ddcf.layout import Layout
@@ -100,9 +101,8 @@ def _resume_point(config: SFTConfig, out: Path, settings: dict, warn) -> str | N
     last = C.last_complete(out, move_aside=is_main_process(), warn=warn)
     if last is None:
         return None
-    saved_path = Layout.sft_run_config(out)
-    if saved_path.is_file():
-        saved = read_json(saved_path, "the settings of the checkpoints", "rerun with --overwrite")
+    if sft_run.run_config_path(out).is_file():
+        saved = sft_run.read_run_config(out)
         diff = sorted(k for k in settings if k in saved and saved[k] != settings[k])
         if diff:
             shown = "; ".join(f"{k}: {saved[k]!r} then, {settings[k]!r} now" for k in diff[:6])
@@ -185,7 +185,7 @@ def prepare(layout: Layout, config: SFTConfig, log=print, data_sha256: str | Non
     if is_main_process():
         log(pad.note)
         out.mkdir(parents=True, exist_ok=True)
-        write_json(settings, Layout.sft_run_config(out))
+        sft_run.write_run_config(settings, out)
     return Prepared(trainer, data, schedule, pad, out, resume, notes, warnings, use_cache)
 
 
@@ -314,7 +314,7 @@ def run(layout: Layout, config: SFTConfig) -> Report:
     }
     files = []
     if is_main_process():
-        files.append(write_json(details, Layout.sft_report(out)))
+        files.append(sft_run.write_report(details, out))
     summary = [f"sft: fine-tuned {config.model_name} -> {out}", *(f"  {n}" for n in prep.notes),
                "  " + prep.schedule.describe().replace("\n", "\n  "),
                f"  {details['steps']} optimizer steps, loss {details['first_loss']} -> {details['final_loss']} "

@@ -15,15 +15,15 @@ import textwrap
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts import corpus, difficulty, selection
+from ddcf.artifacts.selection import COLUMN, block_value, read_selection_table
+from ddcf.artifacts.verdicts import verdict_files
 from ddcf.errors import DDCFError
-from ddcf.io import hash_ids, manifest_path, read_parquet_metadata, read_side_file
+from ddcf.io import current_dir, hash_ids, manifest_path, read_parquet_metadata, read_side_file
 from ddcf.layout import Layout
-from ddcf.matrix.sources import verdict_files
 from ddcf.pipeline import Report
 from ddcf.predictor.verdict import check_from_metrics
 from ddcf.predictor.verdict import warning as beaten_warning
-from ddcf.select.output import current_dir
-from ddcf.select.report import COLUMN, block_value, read_selection_table
 from ddcf.summary.config import SummaryConfig
 
 
@@ -128,15 +128,15 @@ def _difficulty_lines(layout: Layout, target: str | None) -> list[str]:
     p = layout.difficulty(target)
     if not p.exists():
         return [f"5 difficulty  (missing: run fullcorpus_difficulty_estimation.py --model_name {target})"]
-    d = pd.read_parquet(p)
+    d, _, _ = difficulty.read_difficulty(layout, target)
     pc = d["predicted_correctness"].to_numpy(dtype=float)
     q = np.quantile(pc, [0.1, 0.5, 0.9])
     line = (f"5 difficulty  {len(d):,} corpus questions scored for {target}: mean predicted correctness "
             f"{pc.mean():.3f} (p10 {q[0]:.2f}, median {q[1]:.2f}, p90 {q[2]:.2f})")
     lines = [line]
     # 'dataset' is optional in a corpus: the breakdown is shown only when there is one
-    if layout.corpus_questions.exists() and "dataset" in _columns(layout.corpus_questions, ["dataset"]):
-        c = pd.read_parquet(layout.corpus_questions, columns=["question_id", "dataset"])
+    if corpus.exists(layout) and "dataset" in corpus.file_columns(layout):
+        c = corpus.read_corpus(layout, columns=("question_id", "dataset"))
         j = d.merge(c, on="question_id", how="left")
         lines.append("              by dataset: " + ", ".join(
             f"{ds} {g['predicted_correctness'].mean():.2f}" for ds, g in j.groupby("dataset")))
@@ -163,7 +163,7 @@ def _selection_lines(layout: Layout, target: str | None, lamda: float | None, k:
     sel = read_selection_table(sel_path)  # also a run written before the rename (column 'difficulty')
     lines = [f"6 selection   {len(sel):,} questions (lamda={lamda:g}) -> {out_dir}"]
     rep_path = layout.selection_report(out_dir)
-    rep = read_side_file(rep_path, "selection report", "rerun k_greedy_selection.py.") if rep_path.exists() else {}
+    rep = selection.read_report(out_dir) if rep_path.exists() else {}
     if rep.get("selection_ids_sha256") not in (None, hash_ids(sel["question_id"].astype(str))):
         return lines + [f"              warning: {rep_path} describes another selection than {sel_path} (a "
                         "folder half-written by an older ddcf); rerun k_greedy_selection.py to replace it."]

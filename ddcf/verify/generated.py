@@ -12,7 +12,6 @@ from typing import Callable
 
 import pandas as pd
 
-from ddcf.io import read_parquet_metadata, write_parquet
 from ddcf.layout import Layout
 from ddcf.verify.grade import VERDICT_COLUMNS, grade_completions, write_verdicts
 
@@ -69,9 +68,5 @@ def write_verdict_table(layout: Layout, model: str, verdicts: pd.DataFrame, *, n
     ``write_verdicts`` keeps only the standard columns, so with n > 1 the table is
     written once more with the same metadata plus the ``sample`` column.
     """
-    path = Path(write_verdicts(layout, model, verdicts[VERDICT_COLUMNS], source=source, timeout=timeout,
-                               extra=extra))
-    if n_samples > 1:
-        write_parquet(verdicts[VERDICT_COLUMNS + ["sample"]].reset_index(drop=True), path,
-                      metadata=read_parquet_metadata(path))
-    return path
+    return Path(write_verdicts(layout, model, verdicts, source=source, timeout=timeout, extra=extra,
+                               extra_columns=["sample"] if n_samples > 1 else []))

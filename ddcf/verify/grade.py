@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
+from ddcf.artifacts import verdicts as verdicts_artifact
 from ddcf.errors import first_line
-from ddcf.io import hash_ids, write_parquet
+from ddcf.io import hash_ids
 from ddcf.layout import Layout
 from ddcf.runtime import progress as progress_bar
 from ddcf.verify.answer_types import AUTO, NOPARSE, AnswerType, BadGold, _missing
@@ -36,9 +38,7 @@ from ddcf.verify.equivalence import verifier_version as current_verifier_version
 from ddcf.verify.extract import SCAN_CHARS
 from ddcf.verify.gold import grading_style, normalize_gold
 
-VERDICT_COLUMNS = [
-    "model", "question_id", "question", "dataset", "completion", "prediction", "gold", "correct", "status"
-]
+VERDICT_COLUMNS = verdicts_artifact.COLUMNS
 #: What the status column of a verdict table says (``correct`` is False unless the status is 'ok',
 #: 'fallback' or 'truncated'):
 VERDICT_STATUSES = {
@@ -295,14 +295,13 @@ def write_verdicts(
     timeout: float | None = None,
     verifier_version: str | None = None,
     extra: dict | None = None,
+    extra_columns: Sequence[str] = (),
 ) -> Path:
-    """Write ``verdicts_df`` (one model's rows) to ``layout.verdicts(model)`` atomically, with provenance."""
+    """Write ``verdicts_df`` (one model's rows) to ``layout.verdicts(model)`` atomically, with provenance (the
+    fingerprint covers the standard columns; ``extra_columns`` such as ``sample`` are written beside them)."""
     missing = [c for c in VERDICT_COLUMNS if c not in verdicts_df.columns]
     if missing:
         raise ValueError(f"verdict table lacks columns {missing}")
-    models = set(verdicts_df["model"].astype(str))
-    if models != {model}:
-        raise ValueError(f"verdict table for {model!r} contains rows of {sorted(models)[:5]}")
     out = verdicts_df[VERDICT_COLUMNS].reset_index(drop=True)
     meta = {
         "stage": "verify",
@@ -317,4 +316,4 @@ def write_verdicts(
     }
     if extra:
         meta.update(extra)
-    return write_parquet(out, layout.verdicts(model), metadata=meta)
+    return verdicts_artifact.write_verdicts(layout, model, verdicts_df, meta, extra_columns)

@@ -13,6 +13,9 @@ import time
 
 import pandas as pd
 
+from ddcf.artifacts.seed import write_seed
+from ddcf.artifacts.verdicts import COLUMNS as VERDICT_COLUMNS
+from ddcf.artifacts.verdicts import read_verdicts
 from ddcf.errors import DDCFError
 from ddcf.io import hash_ids, read_parquet_metadata, read_table, write_parquet
 from ddcf.layout import Layout
@@ -148,10 +151,10 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
 
     # The seed question set, for later stages (all questions of the file, not only --models).
     seed = seed_questions_from_completions(df)
-    files.append(write_parquet(
+    files.append(write_seed(
+        layout,
         seed,
-        layout.seed_questions,
-        metadata={"source": str(path), "question_ids_sha256": hash_ids(seed["question_id"]), "stage": "infer"},
+        provenance={"source": str(path), "question_ids_sha256": hash_ids(seed["question_id"]), "stage": "infer"},
     ))
 
     all_models = sorted(df["model"].unique())
@@ -199,7 +202,8 @@ def run(layout: Layout, config: VerifyConfig) -> Report:
             fresh[m] = g
 
     # Summary over every selected model (freshly verified or skipped).
-    tables = [fresh[m] if m in fresh else pd.read_parquet(layout.verdicts(m)) for m in models]
+    tables = [fresh[m] if m in fresh else read_verdicts(layout, m, columns=VERDICT_COLUMNS).astype({"correct": bool})
+              for m in models]
     summary = summarize_verdicts(pd.concat(tables, ignore_index=True))
     files.append(write_parquet(
         summary,

@@ -24,8 +24,10 @@ def test_bundled_tables_have_the_documented_shape():
 
 
 def test_shipped_embedding_cache_covers_corpus_and_matches_the_model(layout):
+    # 289 corpus questions repeat an earlier text (AIME problems in MATH train): dropped, first id kept
     counts = install_bundled_questions(layout)
-    assert counts == {"seed_questions": 2040, "corpus_questions": 15946}
+    assert counts == {"seed_questions": 2040, "corpus_questions": 15657, "duplicate_texts": 289,
+                      "duplicates_dropped": 289, "keep_duplicates": False}
     n = install_bundled_embedding_cache(layout)
     corpus = pd.read_parquet(CORPUS)
     unique = {text_hash(t) for t in corpus.question}

@@ -23,11 +23,12 @@ def test_help_lists_every_option():
 def test_install_writes_tables_and_resolved_config(layout, capsys):
     assert main(["--workdir", str(layout.root), "--no_embedding_cache"]) == 0
     out = capsys.readouterr().out
-    assert "2040 seed" in out and "15946 corpus" in out and "shipped corpus vectors" not in out
+    assert "2040 seed" in out and "15657 corpus" in out and "shipped corpus vectors" not in out
+    assert "289 duplicate question text(s) dropped" in out
     assert layout.seed_questions.is_file() and layout.corpus_questions.is_file()
     assert not layout.embedding_shards.exists()
     resolved = layout.resolved_config(layout.data, "install_bundled")
-    assert yaml.safe_load(resolved.read_text()) == {"no_embedding_cache": True}
+    assert yaml.safe_load(resolved.read_text()) == {"keep_duplicates": False, "no_embedding_cache": True}
     assert command.parse(["--config", str(resolved)]) == InstallConfig(no_embedding_cache=True)
     # a flag wins over the file
     cfg = resolved.parent / "off.yaml"
@@ -48,3 +49,13 @@ def test_bad_config_value(tmp_path, capsys):
     cfg.write_text("no_embedding_cache: maybe\n")
     assert run_main(main, ["--config", str(cfg)]) == 2
     assert "no_embedding_cache" in capsys.readouterr().err
+
+
+def test_install_keeps_duplicate_texts_when_asked(layout, capsys):
+    from ddcf.artifacts import corpus
+
+    assert main(["--workdir", str(layout.root), "--no_embedding_cache", "--keep_duplicates"]) == 0
+    assert "15946 corpus" in capsys.readouterr().out
+    assert corpus.count(layout) == 15946
+    assert corpus.provenance(layout)["duplicate_texts"] == 289
+    assert corpus.provenance(layout)["duplicates_dropped"] == 0

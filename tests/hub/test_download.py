@@ -51,8 +51,8 @@ def test_download_both_writes_the_layout_tables(repos, layout, capsys):
 
 def test_the_same_tables_as_the_stages_read(repos, layout):
     """Later stages read the downloaded tables with their own readers."""
+    from ddcf.artifacts.corpus import read_corpus
     from ddcf.generate.questions import load_seed_questions
-    from ddcf.select.stage import read_corpus
 
     download(layout, "--seed_repo_id", str(repos.seed), "--fullcorpus_repo_id", str(repos.corpus))
     assert len(load_seed_questions(layout)) == 140

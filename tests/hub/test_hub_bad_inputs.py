@@ -163,7 +163,7 @@ def test_published_names_that_restore_to_one_model_are_refused(repos, seeded, tm
 
 def test_a_model_named_like_a_file_suffix_keeps_its_own_table(repos, seeded, tmp_path):
     """'x.passrate' and 'x' must not share files, and x.passrate's verdicts must not read as x's pass rates."""
-    from ddcf.matrix.sources import verdict_files
+    from ddcf.artifacts.verdicts import verdict_files
 
     repo = _correctness_repo(repos, tmp_path, {"gemma-2-2b-it": "x.passrate", "gemma-2-9b-it": "x"})
     correctness(seeded, "--repo_id", str(repo))

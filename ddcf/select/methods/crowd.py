@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.matrix import read_model_order_table
 from ddcf.errors import DDCFError
 from ddcf.select.methods.band import parse_weights
 from ddcf.select.methods.common import Context, Picks, Timer, ranked
@@ -171,7 +172,7 @@ def equal_quotas(sizes: np.ndarray, k: int) -> np.ndarray:
 def model_accuracy(ctx: Context, models: list[str], p: np.ndarray) -> tuple[np.ndarray, list[str]]:
     path = ctx.layout.model_order
     if path.is_file():
-        order = pd.read_csv(path)
+        order = read_model_order_table(ctx.layout)
         if "accuracy" in order.columns:
             acc = dict(zip(order["model"].astype(str), pd.to_numeric(order["accuracy"], errors="coerce")))
             if all(np.isfinite(acc.get(m, np.nan)) for m in models):
