@@ -71,7 +71,7 @@ def parse_args(argv=None):
 def _load_questions(args):
     import pandas as pd
 
-    from ddcf.data.bundled import CORPUS
+    from ddcf.bundled.files import CORPUS
 
     df = pd.read_parquet(args.corpus or CORPUS)
     if args.n < 1:

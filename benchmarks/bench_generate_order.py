@@ -63,7 +63,7 @@ def main(argv=None) -> int:
 
     import pandas as pd
 
-    from ddcf.data.bundled import SEED_COMPLETIONS
+    from ddcf.bundled.files import SEED_COMPLETIONS
     from ddcf.generate import prompts as P
     from ddcf.generate.questions import order_questions
     from ddcf.runs.backends import BackendOptions, SamplingSpec

@@ -52,7 +52,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     import pandas as pd
 
-    from ddcf.data.bundled import SEED_COMPLETIONS
+    from ddcf.bundled.files import SEED_COMPLETIONS
     from ddcf.verify.equivalence import Verifier, gold_key, prediction_key
     from ddcf.verify.extract import get_chain
     from ddcf.verify.gold import grading_style, normalize_gold

@@ -28,7 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
                    "stage 5: predicted correctness of the corpus"),
     "select": ("ddcf.select.cli", "k_greedy_selection.py", "stage 6: k-greedy difficulty/diversity selection"),
     "summary": ("ddcf.summary.cli", "python -m ddcf.summary", "one-screen summary of a run"),
-    "install-bundled": ("ddcf.data.cli", "scripts/install_bundled_data.py", "install the bundled demo data"),
+    "install-bundled": ("ddcf.bundled.cli", "scripts/install_bundled_data.py", "install the bundled demo data"),
     "score": ("ddcf.score.cli", "ddcf score", "target-model log-probabilities of corpus responses"),
     "sft": ("ddcf.sft.cli", "train/sft.py", "stage 7: TRL supervised fine-tuning on a selection"),
     "evaluate": ("ddcf.evaluate.cli", "eval/evaluate.py", "stage 8: the ten math benchmarks, pass@k"),

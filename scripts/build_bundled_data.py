@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ddcf.bundled.files import BUNDLED_DIR, build_bundled_data, export_corpus_embedding_cache
 from ddcf.cli import run_main
-from ddcf.data.bundled import BUNDLED_DIR, build_bundled_data, export_corpus_embedding_cache
 
 
 def main(argv=None) -> int:

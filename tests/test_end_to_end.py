@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from ddcf.bundled.files import CORPUS, SEED_COMPLETIONS
 from ddcf.cli import SUBCOMMANDS
 from ddcf.cli import main as ddcf
-from ddcf.data.bundled import CORPUS, SEED_COMPLETIONS
 from ddcf.io import write_parquet
 from ddcf.layout import Layout
 

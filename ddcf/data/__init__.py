@@ -1,1 +1,4 @@
-"""Question tables: the bundled real-data demo set and loaders for user data."""
+"""Old name of :mod:`ddcf.bundled` (renamed so the package is not confused with the ``data/`` folder).
+
+Deprecated; removed in ddcf 0.2.
+"""

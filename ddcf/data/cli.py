@@ -1,11 +1,12 @@
-"""Command line of the bundled-data install (scripts/install_bundled_data.py, ``ddcf install-bundled``)."""
+"""Old path of :mod:`ddcf.bundled.cli` (the package ``ddcf.data`` is now ``ddcf.bundled``, so it is not confused
+with the ``data/`` folder).
 
-from __future__ import annotations
+Deprecated; removed in ddcf 0.2.
+"""
 
-from ddcf.data.config import InstallConfig
-from ddcf.pipeline import StageCommand
+import warnings
 
-command = StageCommand(stage="install_bundled", config=InstallConfig, run="ddcf.data.stage:run",
-                       prog="scripts/install_bundled_data.py")
-main = command.main
-build_parser = command.build_parser
+from ddcf.bundled.cli import *  # noqa: F403
+
+warnings.warn("ddcf.data.cli moved to ddcf.bundled.cli (the old path goes in ddcf 0.2)", DeprecationWarning,
+              stacklevel=2)

@@ -1,32 +1,12 @@
-"""The install step's ``run``: the bundled question tables (and the shipped corpus vectors) into a layout."""
+"""Old path of :mod:`ddcf.bundled.stage` (the package ``ddcf.data`` is now ``ddcf.bundled``, so it is not confused
+with the ``data/`` folder).
 
-from __future__ import annotations
+Deprecated; removed in ddcf 0.2.
+"""
 
-import time
+import warnings
 
-from ddcf.artifacts.corpus import describe_duplicates
-from ddcf.data.bundled import install_bundled_embedding_cache, install_bundled_questions
-from ddcf.data.config import InstallConfig
-from ddcf.layout import Layout
-from ddcf.pipeline import Report
+from ddcf.bundled.stage import *  # noqa: F403
 
-
-def run(layout: Layout, config: InstallConfig) -> Report:
-    t0 = time.perf_counter()
-    counts = install_bundled_questions(layout, keep_duplicates=config.keep_duplicates)
-    lines = [
-        f"Stage 0 - bundled questions: {counts['seed_questions']} seed -> {layout.seed_questions}",
-        f"                             {counts['corpus_questions']} corpus -> {layout.corpus_questions} "
-        f"({describe_duplicates(counts)})",
-    ]
-    files = [layout.seed_questions, layout.corpus_questions]
-    details = dict(counts)
-    warnings: list[str] = []
-    if not config.no_embedding_cache:
-        n = install_bundled_embedding_cache(layout, warnings)
-        details["shipped_vectors"] = n
-        files.append(layout.embedding_shards)
-        lines.append(f"                             {n} shipped corpus vectors (all-MiniLM-L6-v2) -> "
-                     f"{layout.embedding_shards}")
-    return Report(stage="install_bundled", summary="\n".join(lines), files=files, warnings=warnings,
-                  config_dir=layout.data, details=details, seconds=time.perf_counter() - t0)
+warnings.warn("ddcf.data.stage moved to ddcf.bundled.stage (the old path goes in ddcf 0.2)", DeprecationWarning,
+              stacklevel=2)

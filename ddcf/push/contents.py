@@ -13,7 +13,7 @@ from pathlib import Path
 from ddcf.artifacts import selection
 from ddcf.artifacts.matrix import read_model_order_table
 from ddcf.artifacts.selection import block_value
-from ddcf.data.bundled import CORPUS, SEED_COMPLETIONS
+from ddcf.bundled.files import CORPUS, SEED_COMPLETIONS
 from ddcf.errors import DDCFError
 from ddcf.io import read_parquet_metadata, read_side_file, read_table, require_file, side_value
 from ddcf.layout import Layout

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ddcf.data.bundled import CORPUS, SEED_COMPLETIONS
+from ddcf.bundled.files import CORPUS, SEED_COMPLETIONS
 from ddcf.errors import DDCFError
 from ddcf.generate import prompts as P
 from ddcf.runs.backends.dummy import ByteTokenizer

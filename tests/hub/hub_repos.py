@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ddcf.data.bundled import CORPUS, SEED_COMPLETIONS
+from ddcf.bundled.files import CORPUS, SEED_COMPLETIONS
 
 TARGET = "Meta-Llama-3-8B-Instruct"
 # one model gets an owner prefix, as Hub model ids have: published as 'Qwen__Qwen2-7B-Instruct'

@@ -23,7 +23,7 @@ K = 20
 
 @pytest.fixture(scope="module")
 def done(repos, tmp_path_factory) -> Layout:
-    from ddcf.data.bundled import install_bundled_embedding_cache
+    from ddcf.bundled.files import install_bundled_embedding_cache
 
     layout = Layout(tmp_path_factory.mktemp("hubrun") / "work")
     w = ["--workdir", str(layout.root), "--no_progress"]

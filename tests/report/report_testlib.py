@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from ddcf.data.bundled import CORPUS
+from ddcf.bundled.files import CORPUS
 from ddcf.io import read_parquet_metadata, save_embeddings, write_json, write_parquet
 from ddcf.layout import Layout
 from ddcf.select.cli import main as select_main

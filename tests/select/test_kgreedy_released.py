@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ddcf.data.bundled import BUNDLED_DIR, EMBED_CACHE_DIR
+from ddcf.bundled.files import BUNDLED_DIR, EMBED_CACHE_DIR
 from ddcf.embed.cache import EmbeddingCache
 from ddcf.io import text_hash
 from ddcf.select import kgreedy_fast, kgreedy_reference

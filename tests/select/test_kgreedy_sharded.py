@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ddcf.data.bundled import BUNDLED_DIR, EMBED_CACHE_DIR
+from ddcf.bundled.files import BUNDLED_DIR, EMBED_CACHE_DIR
 from ddcf.embed.cache import EmbeddingCache
 from ddcf.io import text_hash
 from ddcf.select.kgreedy.reference import kgreedy_reference

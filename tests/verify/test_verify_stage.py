@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from ddcf import cli as ddcf_cli
+from ddcf.bundled.files import SEED_COMPLETIONS
 from ddcf.cli import run_main
-from ddcf.data.bundled import SEED_COMPLETIONS
 from ddcf.infer import main
 from ddcf.io import read_parquet_metadata
 from ddcf.layout import Layout

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from ddcf.bundled.cli import command, main
+from ddcf.bundled.config import InstallConfig
 from ddcf.cli import run_main
-from ddcf.data.cli import command, main
-from ddcf.data.config import InstallConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

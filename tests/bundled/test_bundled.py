@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from ddcf.data.bundled import (
+from ddcf.bundled.files import (
     CORPUS,
     EMBED_CACHE_DIR,
     SEED_COMPLETIONS,
@@ -65,7 +65,7 @@ def test_installed_cache_gives_the_shipped_vectors(layout):
 
 def test_export_then_install_round_trip(tmp_path, monkeypatch):
     """scripts/build_bundled_data.py --embedding_cache_from: a finished run's corpus vectors -> a cache chunk."""
-    from ddcf.data import bundled
+    from ddcf.bundled import files as bundled
     from ddcf.io import save_embeddings, write_parquet
     from ddcf.layout import Layout
 
@@ -91,7 +91,7 @@ def test_export_then_install_round_trip(tmp_path, monkeypatch):
 
 
 def test_a_damaged_shipped_chunk_is_skipped_with_a_warning_and_left_in_place(tmp_path, monkeypatch):
-    from ddcf.data import bundled
+    from ddcf.bundled import files as bundled
     from ddcf.layout import Layout
 
     shipped = EmbeddingCache(tmp_path / "shipped", "org/tiny")
