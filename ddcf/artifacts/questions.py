@@ -61,8 +61,8 @@ def read_question_table(p: Path, what: str, columns: Sequence[str], *, ids: Sequ
     all_ids = all_ids.astype(str)
     dup = all_ids.duplicated()
     if dup.any():
-        raise DDCFError(f"The {what} table {p} repeats the question id {all_ids[dup].iloc[0]!r}.",
-                        "make question ids unique and rerun stages 3 and 5.")
+        raise DDCFError(f"The {what} table {p} repeats {int(dup.sum())} question id(s) (e.g. "
+                        f"{all_ids[dup].iloc[0]!r}).", "make question ids unique and rerun stages 3 and 5.")
     df["question_id"] = df["question_id"].astype(str)
     if ids is not None:
         df = _in_order(df, ids, p, what)

@@ -56,7 +56,7 @@ def test_optional_columns_get_their_defaults_or_stay_absent(layout):
 @pytest.mark.parametrize("bad, message", [
     (None, "does not exist"),
     (pd.DataFrame({"question_id": ["a"]}), r"lacks the column\(s\) question"),
-    (pd.DataFrame({"question_id": ["a", "a"], "question": ["x", "y"]}), "repeats the question id 'a'"),
+    (pd.DataFrame({"question_id": ["a", "a"], "question": ["x", "y"]}), r"repeats 1 question id\(s\) \(e.g. 'a'\)"),
     (pd.DataFrame({"question_id": pd.Series([], dtype=str), "question": pd.Series([], dtype=str)}), "has no rows"),
     (pd.DataFrame({"question_id": ["a", None], "question": ["x", "y"]}), "without a question id"),
 ])

@@ -88,7 +88,7 @@ def test_bad_inputs(layout):
     with pytest.raises(DDCFError, match="does not exist"):
         embed_tables(layout, spec=SPEC, encoder=FakeEncoder(), progress=False)
     write_parquet(pd.DataFrame({"question_id": ["a", "a"], "question": ["x", "y"]}), layout.seed_questions)
-    with pytest.raises(DDCFError, match="repeats the question id"):
+    with pytest.raises(DDCFError, match="repeats 1 question id"):
         embed_tables(layout, spec=SPEC, encoder=FakeEncoder(), progress=False, which=("seed",))
     write_parquet(pd.DataFrame({"question_id": ["a", "b"], "question": ["x", "  "]}), layout.seed_questions)
     with pytest.raises(DDCFError, match="empty question text"):
