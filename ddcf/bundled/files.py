@@ -21,8 +21,9 @@ import pandas as pd
 
 from ddcf.artifacts.corpus import read_corpus, write_corpus
 from ddcf.artifacts.seed import write_seed
+from ddcf.embed.cache import EmbeddingCache
 from ddcf.errors import DDCFError
-from ddcf.io import read_table, write_parquet
+from ddcf.io import load_embeddings, read_table, text_hash, write_parquet
 from ddcf.layout import Layout
 from ddcf.verify.completions import COMPLETION_COLUMNS, seed_questions_from_completions
 
@@ -153,8 +154,6 @@ def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR
     """Write a finished run's corpus embeddings as one float16 cache chunk under ``out_dir``."""
     import numpy as np
 
-    from ddcf.embed.cache import EmbeddingCache
-    from ddcf.io import load_embeddings, text_hash
 
     layout = Layout(workdir)
     arr, ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings", mmap=False)
@@ -179,8 +178,6 @@ def install_bundled_embedding_cache(layout: Layout, warnings: list[str] | None =
     Importing twice copies nothing: a shipped chunk already installed is kept.  A damaged chunk (shipped or
     installed) is skipped or set aside, with a line in ``warnings``; its texts are then embedded by stage 3.
     """
-    from ddcf.embed.cache import EmbeddingCache
-
     n = 0
     for model in EmbeddingCache.models(EMBED_CACHE_DIR):
         # The shipped copy lives in the repository: read it, never move or clean anything there.
