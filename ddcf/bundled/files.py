@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ddcf.artifacts.corpus import read_corpus, write_corpus
@@ -152,9 +153,6 @@ SHIPPED_CHUNK_OFFSET = 900000
 
 def export_corpus_embedding_cache(workdir: Path, out_dir: Path = EMBED_CACHE_DIR) -> Path:
     """Write a finished run's corpus embeddings as one float16 cache chunk under ``out_dir``."""
-    import numpy as np
-
-
     layout = Layout(workdir)
     arr, ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings", mmap=False)
     corpus = read_corpus(layout, columns=("question_id", "question"), fix="run the demo first.")
