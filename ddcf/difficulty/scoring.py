@@ -19,6 +19,7 @@ import torch
 from ddcf.artifacts import corpus as corpus_table
 from ddcf.errors import DDCFError
 from ddcf.layout import Layout
+from ddcf.predictor.features import features_for_ids
 from ddcf.predictor.store import LoadedPredictor
 from ddcf.runtime import progress as progress_bar
 
@@ -84,7 +85,6 @@ def corpus_text_features(pred: LoadedPredictor, layout: Layout, ids) -> np.ndarr
     predictor was trained with them (``--text_features``); None otherwise."""
     if not getattr(pred.model, "n_text", 0):
         return None
-    from ddcf.predictor.features import features_for_ids
 
     fix = ("provide DDCF_data/corpus/questions.parquet with the corpus questions' text (question_id, question), or "
            "retrain the predictor with --text_features off.")

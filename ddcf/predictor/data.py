@@ -17,6 +17,7 @@ from ddcf.artifacts.matrix import read_model_order, read_split
 from ddcf.errors import DDCFError
 from ddcf.io import align_embeddings, hash_ids, load_embeddings
 from ddcf.layout import Layout
+from ddcf.predictor.features import text_features
 
 
 @dataclass
@@ -180,8 +181,6 @@ def build_training_data(models: list[str], train: pd.DataFrame, val: pd.DataFram
     )
     tf = None
     if texts is not None and all(str(q) in texts for q in qids):
-        from ddcf.predictor.features import text_features
-
         tf = text_features([texts[str(q)] for q in qids])
     stats["has_question_texts"] = tf is not None
     return TrainingData(

@@ -31,10 +31,13 @@ import pandas as pd
 
 from ddcf.artifacts.matrix import read_model_order
 from ddcf.artifacts.seed import read_seed
+from ddcf.difficulty.scoring import score_chunks
 from ddcf.errors import DDCFError
 from ddcf.io import load_embeddings, read_json, write_json, write_parquet, write_text
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
+from ddcf.predictor.store import load_predictor
+from ddcf.probe.context import seed_text_features
 
 STRATEGIES = ("planned", "random")
 #: the paper (App. D): 23 models x 19,470 seed questions took about 11 H100-hours with SGLang
@@ -297,8 +300,6 @@ def _predictions(layout: Layout, models: list[str], x: np.ndarray, manifest: dic
     if not layout.predictor_config.exists():
         return {}, ["no trained predictor: the extras are spread over the k-center cells at random. Run the "
                     "core, train the predictor on it and rerun ddcf probe budget for uncertainty-directed extras."]
-    from ddcf.difficulty.scoring import score_chunks
-    from ddcf.predictor.store import load_predictor
 
     pred = load_predictor(layout.predictor_config, layout.predictor_weights)
     if (pred.embedding.get("embedding_model") or None) not in (None, manifest.get("embedding_model")):
@@ -308,8 +309,6 @@ def _predictions(layout: Layout, models: list[str], x: np.ndarray, manifest: dic
     if not known:
         return {}, ["the trained predictor knows none of the planned models: their extras are random."]
     index = {m: i for i, m in enumerate(pred.models)}
-    from ddcf.probe.context import seed_text_features
-
     text = seed_text_features(layout, pred, list(qids))
     p = score_chunks(pred, x, [index[m] for m in known], progress=False, text=text)
     notes = [] if len(known) == len(models) else [
