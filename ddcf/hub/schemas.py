@@ -42,8 +42,6 @@ EXPECTED_ROWS = {SEED_REPO: 19_470, FULLCORPUS_REPO: 189_257}
 
 #: the corpus's dataset label (it is one corpus, the cleaned OpenR1-Math; the subject stays in its own column)
 CORPUS_DATASET = "openr1_math"
-#: what the corpus derives from, for cards when its repo card names no license
-CORPUS_ORIGIN = "open-r1/OpenR1-Math-220k (Apache-2.0), cleaned by the DDCF authors"
 
 SEED_PREFIX, CORPUS_PREFIX = "seed/", "corpus/"
 
@@ -152,8 +150,6 @@ def seed_from_published(pub: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-#: corpus CSV column -> ours (streamed batch by batch: see ddcf.hub.corpus_csv)
-CORPUS_RENAME = {"prompt": "question", "response": "response", "gold": "answer", "subject": "subject", "len": "len"}
 CORPUS_OUTPUT_COLUMNS = ["question_id", "question", "response", "answer", "dataset", "subject", "len", "prompt_id"]
 
 
