@@ -27,7 +27,7 @@ ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset()
 # trl, ...) are fine and not counted; an internal one is tolerated only where it keeps a light module light
 # (`ddcf --help` must not import numpy/pandas: ddcf/config.py, ddcf/cli.py, ddcf/infer.py) or picks one of
 # several optional code paths. The bound only goes down.
-MAX_FUNCTION_LEVEL_INTERNAL_IMPORTS = 40
+MAX_FUNCTION_LEVEL_INTERNAL_IMPORTS = 26
 
 
 @dataclasses.dataclass(frozen=True)
