@@ -21,6 +21,7 @@ from ddcf.difficulty.compat import check_embedding_compat, check_trained, resolv
 from ddcf.difficulty.config import DifficultyConfig
 from ddcf.difficulty.plots import plot_histogram
 from ddcf.difficulty.scoring import corpus_text_features, has_member_spread, score_chunks, summarize
+from ddcf.difficulty.sharded import score_with_executor
 from ddcf.io import hash_ids, load_embeddings, save_embeddings
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
@@ -70,8 +71,6 @@ def run(layout: Layout, config: DifficultyConfig) -> Report:
     se = np.empty((len(models), corpus.shape[0]), np.float32) if has_member_spread(pred) else None
     executor_lines: list[str] = []
     if config.executor != "local":  # the same chunks as shards, on the executor's workers (ddcf/executors)
-        from ddcf.executors.jobs.difficulty import score_with_executor
-
         probs, job_summary = score_with_executor(config.executor_for(), layout, pred, corpus_hash, corpus.shape[0],
                                                  [index[m] for m in models], config.chunk_size, device, fact,
                                                  config.progress, text=text, se_out=se)

@@ -24,6 +24,7 @@ from ddcf.embed.batching import default_batch_size, encode_in_batches, order_by_
 from ddcf.embed.cache import EmbeddingCache
 from ddcf.embed.config import SHARD_SECONDS, SHARD_SIZE, TABLES, EmbedConfig
 from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer, resolve_model
+from ddcf.embed.sharded import embed_with_executor
 from ddcf.errors import DDCFError
 from ddcf.io import ids_path, manifest_path, save_embeddings, text_hash
 from ddcf.layout import Layout
@@ -136,8 +137,6 @@ def embed_tables(
         todo = order_by_tokens(todo, lengths)
         n_tokens = None if lengths is None else int(lengths.sum())
         if executor is not None and executor.name != "local":  # the same shards, on the executor's workers
-            from ddcf.executors.jobs.embed import embed_with_executor
-
             embedded_now, cache, job_summary = embed_with_executor(
                 executor, layout.embedding_shards, spec, todo, batch_size, shard_size, normalize, progress)
             executor_lines = job_summary.lines("q")

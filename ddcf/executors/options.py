@@ -1,6 +1,6 @@
 """``--executor`` and ``--ray_address``: declared once, mixed into every stage config that can spread its shards.
 
-Imports nothing heavy (``--help`` must stay instant); Ray itself is imported only when a Ray run starts.
+Imports nothing heavy (``--help`` must stay instant): Ray itself is imported only when a Ray run starts.
 """
 
 from __future__ import annotations
@@ -8,8 +8,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ddcf.config import StageConfig, option
+from ddcf.executors.base import Executor
+from ddcf.executors.local import LocalExecutor
+from ddcf.executors.ray import RayExecutor, import_ray
 
 EXECUTORS = ("local", "ray")
+
+
+def get_executor(name: str = "local", ray_address: str | None = None, **kw) -> Executor:
+    """The executor ``--executor NAME`` names (Ray itself is imported only when a Ray run starts)."""
+    if name == "local":
+        return LocalExecutor()
+    if name == "ray":
+        import_ray()  # refuse up front, before any work, when ray is missing
+        return RayExecutor(address=ray_address, **kw)
+    raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
 
 
 @dataclass
@@ -36,6 +49,4 @@ class ExecutorOptions(StageConfig):
 
     def executor_for(self):
         """The :class:`~ddcf.executors.base.Executor` these options name."""
-        from ddcf.executors import get_executor
-
         return get_executor(self.executor, ray_address=self.ray_address)

@@ -59,7 +59,7 @@ class BrokenOpenJob(SquareJob):
         raise DDCFError("no model at /nowhere.", "pass a real one.")
 
 
-from ddcf.executors.jobs.embed import EmbedJob, shard_key  # noqa: E402 - after the toy job, which needs none of it
+from ddcf.embed.sharded import EmbedJob, shard_key  # noqa: E402 - after the toy job, which needs none of it
 
 
 @dataclass
@@ -78,7 +78,7 @@ class DyingEmbedJob(EmbedJob):
         log_write(Path(self.log), shard_key([h for h, _ in shard.payload]))
 
 
-from ddcf.executors.jobs.difficulty import DifficultyJob  # noqa: E402
+from ddcf.difficulty.sharded import DifficultyJob  # noqa: E402
 
 
 @dataclass

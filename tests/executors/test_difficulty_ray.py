@@ -8,8 +8,8 @@ from conftest import require_ray
 
 from ddcf.difficulty import stage as difficulty_stage
 from ddcf.difficulty.config import DifficultyConfig
+from ddcf.difficulty.sharded import SHARDS_DIR
 from ddcf.errors import DDCFError
-from ddcf.executors.jobs.difficulty import SHARDS_DIR
 from ddcf.layout import Layout
 from ddcf.predictor import stage as predictor_stage
 from ddcf.predictor.config import PredictorConfig
@@ -41,7 +41,7 @@ def _outputs(layout):
 def test_ray_scores_are_byte_identical_and_resume_after_a_killed_worker(work, ray_instance, monkeypatch, tmp_path):
     from jobs_for_tests import DyingDifficultyJob, writes
 
-    import ddcf.executors.jobs.difficulty as dj
+    import ddcf.difficulty.sharded as dj
 
     _run(work)
     local = _outputs(work)

@@ -55,7 +55,7 @@ def test_ray_embeddings_are_byte_identical(tmp_path, local_run, ray_instance):
 def test_killed_worker_then_rerun_identical_and_no_shard_twice(tmp_path, local_run, ray_instance, monkeypatch):
     from jobs_for_tests import DyingEmbedJob, writes
 
-    import ddcf.executors.jobs.embed as emb
+    import ddcf.embed.sharded as emb
 
     layout = _work(tmp_path / "work")
     log = tmp_path / "writes.log"
@@ -74,13 +74,14 @@ def test_killed_worker_then_rerun_identical_and_no_shard_twice(tmp_path, local_r
 def test_local_run_resumes_a_ray_run(tmp_path, local_run, ray_instance, monkeypatch):
     from jobs_for_tests import DyingEmbedJob
 
-    import ddcf.executors.jobs.embed as emb
+    import ddcf.embed.sharded as emb
 
     layout = _work(tmp_path / "work")
     monkeypatch.setattr(emb, "EmbedJob", lambda *a, **k: DyingEmbedJob(*a, **k, die_on=0, log=str(tmp_path / "w.log")))
     with pytest.raises(DDCFError):
         embed_tables(layout, spec=resolve_model("auto", "cpu"), executor=get_executor("ray", max_retries=0), **OPTS)
     res = embed_tables(layout, spec=resolve_model("auto", "cpu"), **OPTS)  # the local path finishes it
-    assert res[0].stats.n_embedded == 8
+    st = res[0].stats  # shard 0 at least (how many others the Ray run finished first: a matter of timing)
+    assert st.n_cache_hits + st.n_embedded == 30 and 8 <= st.n_embedded < 30
     assert _outputs(layout) == _outputs(local_run)
     shutil.rmtree(layout.root)

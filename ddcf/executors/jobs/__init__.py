@@ -1,1 +1,1 @@
-"""The shard jobs of the stages that can run on an executor (one module per stage)."""
+"""Shard jobs that belong to no single stage package (generation: the run toolkit's unit of work)."""

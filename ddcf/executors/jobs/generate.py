@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ddcf.executors.base import Executor, Shard, ShardJob
+from ddcf.runs.engine import open_engine
+from ddcf.runs.shard import run_shard
 
 
 @dataclass
@@ -41,13 +43,9 @@ class GenerationJob(ShardJob):
         return {"num_cpus": 1, "num_gpus": self.gpus} if self.gpus else {"num_cpus": 1}
 
     def open(self):
-        from ddcf.runs.engine import open_engine
-
         return open_engine(self.engine_config, self.model, self.backend_name, context_length=self.context_length)
 
     def run_shard(self, state, shard: Shard) -> None:
-        from ddcf.runs.shard import run_shard
-
         run_shard(state, self.recipe, shard.payload)
 
 

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from ddcf.difficulty.scoring import score_chunks
 from ddcf.executors.base import Executor, Shard, ShardJob
-from ddcf.io import write_json, write_npy
+from ddcf.io import load_embeddings, write_json, write_npy
+from ddcf.predictor.store import load_predictor
 
 SHARDS_DIR = ".difficulty_shards"
 
@@ -61,19 +64,12 @@ class DifficultyJob(ShardJob):
         return "cuda" if self.device.startswith("cuda") else self.device  # Ray gives each worker its GPU
 
     def open(self):
-        import torch
-
-        from ddcf.io import load_embeddings
-        from ddcf.predictor.store import load_predictor
-
         torch.set_num_threads(self.threads)
         pred = load_predictor(self.predictor_config, self.predictor_weights, device="cpu")
         corpus, _, _ = load_embeddings(self.corpus_embeddings, "corpus embeddings", mmap=True, check_finite=False)
         return pred, corpus
 
     def run_shard(self, state, shard: Shard) -> None:
-        from ddcf.difficulty.scoring import score_chunks
-
         pred, corpus = state
         a, b = shard.payload
         fact = np.empty((b - a, pred.model.factor_dim), np.float32) if self.factorized else None
@@ -91,8 +87,6 @@ class DifficultyJob(ShardJob):
 
 
 def _torch_threads() -> int:
-    import torch
-
     return torch.get_num_threads()
 
 
