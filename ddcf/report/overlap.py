@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ddcf.errors import DDCFError
-from ddcf.io import read_table
+from ddcf.io import read_side_file, read_table
 
 _HEAD = re.compile(r"[^\-_.0-9]+")
 
@@ -33,14 +33,9 @@ def read_family_map(path: str | Path) -> dict[str, str]:
     path = Path(path)
     fix = "pass a CSV with the columns model,family or a YAML mapping 'model: family' (one line per model)."
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(path.read_text()) if path.is_file() else None
-        except (OSError, yaml.YAMLError) as exc:
-            raise DDCFError(f"Could not read the --family_map file {path}: {exc}.", fix) from None
-        if not isinstance(data, dict) or not data:
-            raise DDCFError(f"The --family_map file {path} is missing or not a mapping of model -> family.", fix)
+        data = read_side_file(path, "--family_map", fix, dict)
+        if not data:
+            raise DDCFError(f"The --family_map file {path} is an empty mapping of model -> family.", fix)
         return {str(k): str(v) for k, v in data.items()}
     df = read_table(path, "--family_map", ["model", "family"], fix)
     return dict(zip(df["model"].astype(str), df["family"].astype(str)))
