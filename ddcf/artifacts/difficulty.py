@@ -9,11 +9,13 @@ computed from.  Written by ``ddcf difficulty`` (:func:`write_difficulty`); read 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.predictor import config_sha256
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import read_parquet_metadata, read_table, write_parquet
 from ddcf.layout import Layout
@@ -73,12 +75,8 @@ def read_difficulty(layout: Layout, model: str, optional: tuple[str, ...] = ()) 
 def _check_model_trained(layout: Layout, model: str, meta: dict, p: Path) -> None:
     """Refuse a table of a model the predictor never saw an answer of (its scores are the random initial
     embedding's): recorded in the table, or in the predictor config the table was computed with."""
-    from ddcf.artifacts.predictor import config_sha256
-
     untrained = meta.get("model_train_rows") == 0
     if not untrained and layout.predictor_config.is_file() and meta.get("predictor_config_sha256"):
-        import json
-
         try:
             cfg = json.loads(layout.predictor_config.read_text())
         except (OSError, ValueError):
