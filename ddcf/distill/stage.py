@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ddcf import __version__
+from ddcf.distill import teacher  # the module attribute (teacher.distill_shard): a test can interrupt a shard
 from ddcf.distill.config import DistillConfig
 from ddcf.distill.inputs import read_selection, selected_questions
 from ddcf.distill.teacher import SHARD_COLUMNS, sampling_spec
@@ -31,6 +32,7 @@ from ddcf.runs.engine import open_engine
 from ddcf.runs.folder import ShardPlan, open_run, run_lock
 from ddcf.runtime import progress as progress_bar
 from ddcf.select.sft_dataset import build_records, render_chatml, save_dataset_atomic
+from ddcf.verify.equivalence import Verifier
 
 
 def run_config(config: DistillConfig, backend_name: str, sel_ids: list[str], attempts: int, eos: list[int]) -> dict:
@@ -57,8 +59,6 @@ def cost_report(shards: pd.DataFrame, corpus_size: int) -> dict:
 
 
 def run(layout: Layout, config: DistillConfig) -> Report:
-    from ddcf.distill import teacher  # the module attribute, so a test can interrupt a shard
-
     t0 = time.perf_counter()
     sel_dir = Path(config.selection_dir)
     sel, sel_report = read_selection(layout, sel_dir)
@@ -86,8 +86,6 @@ def run(layout: Layout, config: DistillConfig) -> Report:
             todo = [i for i in range(plan.n_shards) if not run.shard_done(i, plan.ids_hash(i), len(plan.ids(i)))]
             verifier = None
             if config.verify_responses and todo:
-                from ddcf.verify.equivalence import Verifier
-
                 verifier = Verifier(timeout=config.timeout, workers=config.workers, progress=False)
             try:
                 g0 = time.perf_counter()

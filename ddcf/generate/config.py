@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from ddcf.config import option
 from ddcf.errors import DDCFError
+from ddcf.generate import prompts as P
+from ddcf.runs import backends as B
 from ddcf.runs.engine import EngineOptions, SamplingOptions, overwrite_option
 from ddcf.verify.config import VerifyOptions
 
@@ -137,8 +139,6 @@ class GenerateConfig(VerifyOptions, EngineOptions, SamplingOptions):
 
     def stop_strings(self, eos_token: str | None = None) -> tuple[str, ...]:
         """The main generation's stop strings (the reference style's end with the tokenizer's EOS token text)."""
-        from ddcf.generate import prompts as P
-
         if not self.reference:
             return P.STOP_STRINGS
         return P.REFERENCE_STOP_STRINGS + ((eos_token,) if eos_token is not None else ())
@@ -148,9 +148,6 @@ class GenerateConfig(VerifyOptions, EngineOptions, SamplingOptions):
 
     def followup_spec(self, eos_ids: list[int], eos_token: str | None = None):
         """Greedy; reference style: the main stop strings, ddcf: stop at '}$'."""
-        from ddcf.generate.prompts import FOLLOWUP_STOP
-        from ddcf.runs.backends import SamplingSpec
-
-        stop = self.stop_strings(eos_token) if self.reference else FOLLOWUP_STOP
-        return SamplingSpec(max_new_tokens=self.resolved_followup_max_tokens, n=1, temperature=0.0,
+        stop = self.stop_strings(eos_token) if self.reference else P.FOLLOWUP_STOP
+        return B.SamplingSpec(max_new_tokens=self.resolved_followup_max_tokens, n=1, temperature=0.0,
                             stop=stop, stop_token_ids=tuple(eos_ids))

@@ -8,15 +8,14 @@ summary (throughput, accuracy, length report) and, with ``--n > 1``, the pass-ra
 from __future__ import annotations
 
 from ddcf.generate.config import GenerateConfig
+from ddcf.generate.passrate import format_bucket_table, load_pass_rates
+from ddcf.generate.report import format_summary
+from ddcf.generate.runner import run_generation
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 
 
 def run(layout: Layout, config: GenerateConfig) -> Report:
-    from ddcf.generate.passrate import format_bucket_table, load_pass_rates
-    from ddcf.generate.report import format_summary
-    from ddcf.generate.runner import run_generation
-
     model = config.require_model()
     result = run_generation(layout, config)
     report = Report(stage="generate", config_dir=layout.generations(model), details={"result": result})

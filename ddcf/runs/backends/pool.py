@@ -21,12 +21,13 @@ import traceback
 from typing import Sequence
 
 from ddcf.errors import DDCFError
-from ddcf.runs.backends import (
+from ddcf.runs.backends.base import (
     Backend,
     BackendOptions,
     Completion,
     Prompt,
     SamplingSpec,
+    cuda_device_count,
     get_backend_class,
 )
 
@@ -35,8 +36,6 @@ def visible_gpus() -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None and env.strip():
         return [g.strip() for g in env.split(",") if g.strip()]
-    from ddcf.runs.backends import cuda_device_count
-
     return [str(i) for i in range(cuda_device_count())]
 
 
