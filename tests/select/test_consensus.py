@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from ddcf.errors import DDCFError
-from ddcf.select.consensus import consensus_kgreedy, consensus_order, inclusion_counts, perturbed
+from ddcf.select.consensus import (
+    capped_prefix,
+    consensus_kgreedy,
+    consensus_order,
+    inclusion_counts,
+    perturbed,
+)
 from ddcf.select.kgreedy.engine import select as kgreedy
 
 MODEL = "org/Target-7B"
@@ -32,6 +38,22 @@ def test_consensus_ties_go_to_the_lower_row():
     assert consensus_order(sels, 8, 2).tolist() == [7, 2]
     with pytest.raises(ValueError):
         inclusion_counts([[1, 1]], 3)
+
+
+def test_consensus_order_p_breaks_ties_before_the_index():
+    # rows 3 and 4: count 0, mean rank k; the lower p (row 4) first; rows 0 and 1: same count and rank, p decides too
+    sels = [[0, 2], [1, 2]]
+    assert consensus_order(sels, 5, p=[0.5, 0.4, 0.1, 0.9, 0.2]).tolist() == [2, 1, 0, 4, 3]
+    assert consensus_order(sels, 5).tolist() == [2, 0, 1, 3, 4]
+
+
+def test_capped_prefix_hand_computed():
+    # unit vectors: row 1 is row 0's near twin (cos 0.96), row 2 orthogonal, row 3 at cos 0.6 to row 0
+    x = np.array([[1, 0, 0], [0.96, 0.28, 0], [0, 0, 1], [0.6, 0.8, 0]], np.float32)
+    assert capped_prefix(x, [0, 1, 2, 3], 3, cap=0.9).tolist() == [0, 2, 3]  # the twin skipped
+    assert capped_prefix(x, [0, 1, 2, 3], 3, cap=0.5).tolist() == [0, 2]  # too few pass: fewer than k
+    assert capped_prefix(x, [0, 1, 2, 3], 3, cap=1.0).tolist() == [0, 1, 2]  # cap 1: the order's prefix
+    assert capped_prefix(x, [1, 0, 2, 3], 2, cap=0.9, chunk=1).tolist() == [1, 2]  # across chunks
 
 
 def test_perturbed_draws():
@@ -74,8 +96,11 @@ def test_fixed_seed_same_picks_other_seed_other_picks():
     assert np.array_equal(a.indices, b.indices) and np.array_equal(a.count, b.count)
     assert not np.array_equal(a.indices, c.indices)
     # the result is the consensus of the draws' own k-greedy selections, recomputed here independently
-    sels = [kgreedy(x, q, 25, 0.5, device="cpu").indices for q in perturbed(p, se, 9, 3.0, seed=1)]
-    assert a.indices.tolist() == consensus_order(sels, len(p), 25).tolist()
+    runs = [kgreedy(x, q, 25, 0.5, device="cpu") for q in perturbed(p, se, 9, 3.0, seed=1)]
+    sels = [r.indices for r in runs]
+    cap = float(np.nanmax(runs[0].max_similarity))
+    assert a.cap == cap
+    assert a.indices.tolist() == capped_prefix(x, consensus_order(sels, len(p), p=p), 25, cap).tolist()
     assert a.count.tolist() == [sum(int(r in s) for s in sels) for r in a.indices]
 
 
