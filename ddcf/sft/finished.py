@@ -22,7 +22,9 @@ from typing import Sequence
 from ddcf.artifacts import sft_run
 from ddcf.errors import DDCFError
 from ddcf.layout import Layout
+from ddcf.sft.cli import command
 from ddcf.sft.config import SFTConfig
+from ddcf.sft.paths import config_paths
 
 #: options that change what is trained (a resume or a skip must match them all)
 WEIGHT_KEYS = ("model_name", "max_length", "learning_rate", "per_device_train_batch_size", "warmup_ratio",
@@ -83,11 +85,8 @@ def check_finished(out: Path, config: SFTConfig, train_path: Path) -> dict | Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ddcf.sft.cli import command
-    from ddcf.sft.stage import paths
-
     config = command.parse(argv, "python -m ddcf.sft.finished")
-    train_path, out = paths(Layout.from_arg(config.workdir), config)
+    train_path, out = config_paths(Layout.from_arg(config.workdir), config)
     if config.overwrite:
         return NOT_FINISHED
     previous = check_finished(out, config, train_path)

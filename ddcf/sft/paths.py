@@ -18,6 +18,7 @@ from typing import Sequence
 
 from ddcf.layout import Layout
 from ddcf.names import safe_name
+from ddcf.sft.config import SFTConfig
 
 
 def sft_output_dir(layout: Layout, target: str, sft_model: str | None, lamda: float, k: int) -> Path:
@@ -34,6 +35,17 @@ def sft_output_dir(layout: Layout, target: str, sft_model: str | None, lamda: fl
     else:
         label = safe_name(sft_model)
     return base.with_name(f"{base.name}__{label}")
+
+
+def config_paths(layout: Layout, config: SFTConfig) -> tuple[Path, Path]:
+    """(training dataset folder, output folder) of the run an SFT config describes."""
+    model = config.selection_model or config.model_name
+    if config.train_file_path:
+        return Path(config.train_file_path), Path(config.output_dir)
+    run_dir = layout.selection_dir(model, config.lamda, config.num_select)
+    out = Path(config.output_dir) if config.output_dir else \
+        sft_output_dir(layout, model, config.model_name, config.lamda, config.num_select)
+    return layout.selection_dataset(run_dir), out
 
 
 def run_paths(layout: Layout, model: str, lamda: float, k: int, sft_model: str | None = None) -> dict[str, str]:

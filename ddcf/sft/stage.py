@@ -32,6 +32,7 @@ from ddcf.sft import checkpoints as C
 from ddcf.sft.config import SFTConfig
 from ddcf.sft.data import PreparedData, build_prompt_completion, load_examples, set_chat_template
 from ddcf.sft.finished import WEIGHT_KEYS, check_finished, request
+from ddcf.sft.paths import config_paths as paths
 from ddcf.sft.rope import extend_context
 from ddcf.sft.schedule import Schedule, resolve_schedule
 from ddcf.sft.tokens import PadChoice, apply_pad, choose_pad_token, model_eos_ids
@@ -56,19 +57,6 @@ class Prepared:
 
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
-
-
-def paths(layout: Layout, config: SFTConfig) -> tuple[Path, Path]:
-    """(training dataset folder, output folder) of a run."""
-    from ddcf.sft.paths import sft_output_dir
-
-    model = config.selection_model or config.model_name
-    if config.train_file_path:
-        return Path(config.train_file_path), Path(config.output_dir)
-    run_dir = layout.selection_dir(model, config.lamda, config.num_select)
-    out = Path(config.output_dir) if config.output_dir else \
-        sft_output_dir(layout, model, config.model_name, config.lamda, config.num_select)
-    return layout.selection_dataset(run_dir), out
 
 
 def _load_tokenizer(name: str):
