@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ddcf.artifacts import eval_run
 from ddcf.evaluate import benchmarks as B
 from ddcf.evaluate import prompts as EP
 from ddcf.evaluate import scoring, tables
 from ddcf.evaluate.config import EvaluateConfig
 from ddcf.evaluate.generation import EvalRecipe, followup_sampling, sampling, think_sampling
 from ddcf.evaluate.overlap import overlap_warnings
-from ddcf.io import hash_ids, write_csv, write_json, write_parquet, write_text
+from ddcf.io import hash_ids
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.runs.backends import check_model_reference, get_backend_class
@@ -162,7 +163,6 @@ def _write_outputs(layout, config, out_dir, per_bench, frames, warnings, lazy, w
     model = config.model_name
     preds = pd.concat(frames, ignore_index=True)
     preds["correct"] = preds["correct"].astype(bool)
-    files = [write_parquet(preds, Layout.eval_predictions(out_dir), metadata={"model": model})]
     results = {"model": model, "backend": lazy.name, "output_dir": str(out_dir), "benchmarks": per_bench,
                "settings": config.to_dict(include_run_only=False), "warnings": warnings,
                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -173,9 +173,7 @@ def _write_outputs(layout, config, out_dir, per_bench, frames, warnings, lazy, w
     name = Path(model).name or model
     md = tables.markdown([f"{name} ({config.grader} grader)", f"{name} (strict grader, pass@1)"], [row, strict_row],
                          [tables.flagged_columns(results)] * 2, mark_best=False, headers=tables.headline_names(results))
-    files.append(write_json(results, Layout.eval_results(out_dir, "json")))
-    files.append(write_text(md, Layout.eval_results(out_dir, "md")))
-    files.append(write_csv(tables.frame([model], [row]), Layout.eval_results(out_dir, "csv")))
+    files = eval_run.write_results(out_dir, preds, model, results, md, tables.frame([model], [row]))
     lines = [f"Evaluation of {model} ({lazy.name} backend), {wall_s:.0f} s:", "", md]
     for name, r in per_bench.items():
         ks = ", ".join(f"{k} {100 * v:.1f}" for k, v in r.items() if k.startswith("pass@"))

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf import __version__
+from ddcf.artifacts.corpus import read_corpus
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import hash_ids, read_parquet_metadata, write_parquet
 from ddcf.layout import Layout
@@ -78,8 +79,6 @@ def _scorer(config: ScoreConfig):
 
 
 def run(layout: Layout, config: ScoreConfig) -> Report:
-    from ddcf.select.stage import read_corpus
-
     t0 = time.perf_counter()
     model = (config.name or config.model_name).strip()
     if "{question}" not in config.prompt_template:
