@@ -154,7 +154,7 @@ class SelectConfig(StageConfig):
         choices=("none", "consensus"),
     )
     consensus_draws: int = option(
-        16, "Only for --stability consensus: k-greedy runs (the table's p plus draws-1 noisy copies, seeded by "
+        32, "Only for --stability consensus: k-greedy runs (the table's p plus draws-1 noisy copies, seeded by "
         "--seed); 1 = plain k-greedy.", min=1, max=1024, metavar="M",
     )
     consensus_noise: float = option(
