@@ -22,6 +22,15 @@ class DownloadConfig(StageConfig, CorpusWriteOptions):
     also takes a local folder laid out like the repo, and with HF_HUB_OFFLINE=1 a repo already in the Hub
     cache is used offline. An interrupted download resumes when rerun."""
 
+    # The published corpus is taken as published (the released pipeline selects from every published row), so
+    # here the corpus writer's option defaults to on; the bundled install cleans its own corpus.
+    keep_duplicates: bool = option(
+        True,
+        "Keep the published corpus as published, repeated question texts included (the released pipeline "
+        "selects from every published row); --no_keep_duplicates drops texts (whitespace normalised) that repeat "
+        "an earlier one's, the first id of each kept. The count of repeats is in the stage summary and the "
+        "corpus file's provenance either way.",
+    )
     which: str = option("both", "What to download: seed (19,470 questions), fullcorpus (189,257 questions with "
                         "DeepSeek-R1 solutions, a CSV of several GB) or both.", choices=WHICH)
     seed_repo_id: str = option(SEED_REPO, "Seed questions: a Hub dataset repo (split --split; columns prompt_id, "

@@ -153,3 +153,23 @@ def test_offline_with_a_revision_that_is_not_cached(repos, layout, hub_cache):
 def test_neither_folder_nor_repo_id(layout):
     with pytest.raises(DDCFError, match="neither an existing local folder nor a Hub repo id"):
         download(layout, "--which", "seed", "--seed_repo_id", "./no/such/folder")
+
+
+def test_the_published_corpus_keeps_repeated_texts_unless_asked(repos, layout, tmp_path):
+    """The released pipeline selects from every published row, so repeats are kept (and counted) by default;
+    --no_keep_duplicates drops them, the first id kept."""
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    cp = repos.corpus_pub.drop(columns="bundled_id").copy()
+    cp.loc[7, "prompt"] = "  " + cp.loc[3, "prompt"] + "\n"  # the same text up to whitespace
+    cp.to_csv(rep / "fullcorpus_math.csv", index=False)
+    download(layout, "--which", "fullcorpus", "--fullcorpus_repo_id", str(rep))
+    kept = pd.read_parquet(layout.corpus_questions)
+    assert len(kept) == 200
+    from ddcf.artifacts.corpus import provenance
+
+    assert provenance(layout)["duplicate_texts"] == 1 and provenance(layout)["keep_duplicates"] is True
+    download(layout, "--which", "fullcorpus", "--fullcorpus_repo_id", str(rep), "--no_keep_duplicates")
+    dropped = pd.read_parquet(layout.corpus_questions)
+    assert len(dropped) == 199 and ("corpus/" + str(cp.loc[7, "prompt_id"])) not in set(dropped.question_id)
+    assert ("corpus/" + str(cp.loc[3, "prompt_id"])) in set(dropped.question_id)
