@@ -1,4 +1,4 @@
-"""Every command and path in README.md, docs/*.md and benchmarks/README.md is checked against the code.
+"""Every command and path in README.md, ARCHITECTURE.md, docs/*.md and benchmarks/README.md is checked against the code.
 
 * Commands in fenced blocks (``ddcf ...``, ``python X.py ...``, ``python -m ddcf ...``, ``accelerate launch ... X.py``)
   are parsed by the real parser of that command, with its real validation, but the stage is never run:
@@ -31,7 +31,8 @@ from unittest import mock
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+DOCS = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", *sorted((ROOT / "docs").glob("*.md")),
+        ROOT / "benchmarks" / "README.md"]
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
 #: shell scripts that pass the options they do not know on to a Python stage (the flags are checked there)
 FORWARDS = {"run_infer_all_models.sh": "infer.py"}
