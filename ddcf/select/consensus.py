@@ -42,9 +42,10 @@ from typing import Callable
 import numpy as np
 
 from ddcf.artifacts.difficulty import SE_COLUMN, read_difficulty
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.errors import DDCFError
 from ddcf.select.kgreedy.engine import select as kgreedy
-from ddcf.select.methods.common import Picks, max_similarity_at_pick, unit_rows
+from ddcf.select.methods.common import Picks, max_similarity_at_pick
 
 DEFAULT_NOISE = math.sqrt(2.0)  # another retraining: p_A - p_B has sd sqrt(2) se
 
