@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
 from ddcf.artifacts.questions import read_question_table, table_columns
-from ddcf.errors import DDCFError
+from ddcf.errors import DDCFError, first_line
 from ddcf.io import read_parquet_metadata, write_parquet
 from ddcf.layout import Layout
 
@@ -84,6 +84,40 @@ def read_corpus(layout: Layout, columns: Sequence[str] = SELECT_COLUMNS, ids: Se
     """
     return read_question_table(path(layout), WHAT, columns, ids=ids, optional=optional, defaults=DEFAULTS,
                                fix=fix, check_blank=check_blank)
+
+
+#: rows per batch of :func:`iter_corpus`: ~40 MB of text at the paper's ~5k characters per row
+BATCH_ROWS = 8192
+
+
+def iter_corpus(layout: Layout, columns: Sequence[str], batch_rows: int | None = None,
+                fix: str = FIX) -> Iterator[pd.DataFrame]:
+    """The corpus in batches of rows, file order: question_id (as text) + ``columns`` (a missing one of
+    :data:`DEFAULTS` filled in).  Only one batch's texts are in memory at a time, whatever the file's row
+    groups (a buffered read decodes page by page), so a stage that needs a statistic of every text (lengths,
+    blank checks) never holds the corpus.  No validation beyond the columns: pair it with a :func:`read_corpus`
+    of the ids."""
+    import pyarrow.parquet as pq
+
+    names = file_columns(layout, fix)
+    missing = [c for c in columns if c not in names and c not in DEFAULTS]
+    if missing:
+        raise DDCFError(f"The {WHAT} file {path(layout)} lacks the column(s) {', '.join(missing)}; it has: "
+                        f"{', '.join(names) or '(none)'}.", fix)
+    wanted = list(dict.fromkeys(["question_id", *columns]))
+    try:
+        batches = pq.ParquetFile(path(layout), buffer_size=1 << 20).iter_batches(
+            batch_size=batch_rows or BATCH_ROWS, columns=[c for c in wanted if c in names])
+        for batch in batches:
+            df = batch.to_pandas()
+            df["question_id"] = df["question_id"].astype(str)
+            for column in wanted:
+                if column not in df.columns:
+                    df[column] = DEFAULTS[column]
+            yield df[wanted]
+    except (OSError, ValueError) as exc:  # pyarrow's errors are ValueError/OSError subclasses
+        raise DDCFError(f"Could not read the {WHAT} file {path(layout)}: {type(exc).__name__}: {first_line(exc)}.",
+                        f"check that it is a valid Parquet file; {fix}") from None
 
 
 def read_ids(layout: Layout, fix: str = FIX) -> list[str]:

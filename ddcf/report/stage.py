@@ -52,18 +52,31 @@ def default_output(layout: Layout, selections) -> Path:
     return layout.report_dir("compare-" + hash_ids(sorted(str(s.folder.resolve()) for s in selections))[:10])
 
 
-def corpus_table(layout: Layout, emb_ids: list[str]) -> tuple[pd.DataFrame, str, list[str]]:
-    """Corpus questions aligned with the embedding rows (question, response, dataset, subject when present)."""
-    cq = read_corpus(layout, optional=("subject",))  # one read: the subject column only where the file has one
+def corpus_table(layout: Layout, emb_ids: list[str], text_rows=None) -> tuple[pd.DataFrame, str, list[str]]:
+    """Corpus questions aligned with the embedding rows: question_id, dataset (+ subject when present) of every
+    row; question and response texts only for ``text_rows`` (the selected rows: the report measures the lengths
+    of picked questions only), "" elsewhere; ``None``: every row's texts.
+
+    One read of the id/label columns, then a filtered read of the selected rows' texts (issue 25: the paper's
+    corpus text is GBs, the report needs a few thousand rows of it)."""
+    cq = read_corpus(layout, columns=("question_id", "dataset"), optional=("subject",))
     subject = "subject" if "subject" in cq.columns else "dataset"
     if subject == "subject":
         cq["subject"] = cq["subject"].fillna("unknown").astype(str)
     aligned = cq.set_index("question_id").reindex(emb_ids)
+    present = pd.Index(emb_ids).isin(cq["question_id"])
     warnings = []
-    absent = int(aligned["question"].isna().sum())
+    absent = int((~present).sum())
     if absent:
         warnings.append(f"{absent:,} embedded corpus questions are not in {layout.corpus_questions}: their text "
                         "counts as empty and their dataset as 'unknown'.")
+    rows = np.flatnonzero(present) if text_rows is None else np.unique(np.asarray(text_rows, np.int64))
+    rows = rows[present[rows]]
+    texts = read_corpus(layout, columns=("question", "response"), ids=[emb_ids[r] for r in rows])
+    for column in ("question", "response"):
+        values = np.full(len(emb_ids), "", dtype=object)
+        values[rows] = texts[column].to_numpy(dtype=object)
+        aligned[column] = values
     aligned = aligned.fillna({"question": "", "response": "", "dataset": "unknown", "subject": "unknown"})
     return aligned.reset_index(), subject, warnings
 
@@ -77,7 +90,7 @@ def run(layout: Layout, config: ReportConfig) -> Report:
         label_selections(selections)
         x, emb_ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings")
         attach_rows(selections, emb_ids, manifest, layout.corpus_embeddings)
-        corpus, subject, warnings = corpus_table(layout, emb_ids)
+        corpus, subject, warnings = corpus_table(layout, emb_ids, np.concatenate([s.rows for s in selections]))
         mapping = read_family_map(config.family_map) if config.family_map else None
         out = Path(config.output_dir) if config.output_dir else default_output(layout, selections)
         check_output_dir(str(out))

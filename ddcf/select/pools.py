@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ddcf.artifacts.corpus import read_corpus
+from ddcf.artifacts.corpus import iter_corpus, read_corpus
 from ddcf.artifacts.difficulty import COLUMN, read_difficulty
 from ddcf.artifacts.verdicts import read_verdicts
 from ddcf.errors import DDCFError, InputMismatchError
@@ -28,15 +29,22 @@ from ddcf.io import blank_text, hash_ids, load_embeddings, read_table, require_f
 from ddcf.layout import Layout
 from ddcf.select.methods import get_method
 
+#: the text columns of a pool (the SFT example's turns)
+TEXTS = ("question", "response")
+
 
 @dataclass
 class Pool:
     x: np.ndarray  # (n, d) rows of the candidates, embedding-file order (the memmap itself when nothing is filtered)
     ids: list[str]
     predicted_correctness: np.ndarray  # float64 (n,)
-    questions: pd.DataFrame  # question_id, question, response, dataset; aligned with ids
+    # question_id, dataset (+ question, response when ``corpus`` is None: the seed pool); aligned with ids
+    questions: pd.DataFrame
     meta: dict
     warnings: list[str] = field(default_factory=list)
+    # the corpus pool's texts stay in the corpus file (issue 25: ~10k characters a row at the paper's scale):
+    # read for the picked rows only (:meth:`texts`) or streamed for a per-row statistic (:meth:`text_values`)
+    corpus: Layout | None = None
 
     def take(self, rows, **meta) -> "Pool":
         """A new pool of these rows (in this order), ``meta`` added to its meta; this pool is left as it is."""
@@ -44,7 +52,34 @@ class Pool:
         return Pool(x=np.asarray(self.x[rows]), ids=[self.ids[r] for r in rows],
                     predicted_correctness=self.predicted_correctness[rows],
                     questions=self.questions.iloc[rows].reset_index(drop=True), meta={**self.meta, **meta},
-                    warnings=list(self.warnings))
+                    warnings=list(self.warnings), corpus=self.corpus)
+
+    def texts(self, rows, columns: Sequence[str] = TEXTS) -> pd.DataFrame:
+        """question_id + ``columns`` of these pool rows, in this order (from the corpus file: only these rows)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.corpus is None or all(c in self.questions.columns for c in columns):
+            return self.questions.iloc[rows][["question_id", *columns]].reset_index(drop=True)
+        return read_corpus(self.corpus, columns=tuple(columns), ids=[self.ids[r] for r in rows])
+
+    def text_values(self, column: str, fn: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """``fn`` (texts -> one value or row of values per text, row by row independent) of every pool row's
+        ``column``, aligned with the pool; the corpus is streamed in batches, so only the values are kept."""
+        if self.corpus is None or column in self.questions.columns:
+            return np.asarray(fn(self.questions[column].astype(str).tolist()))
+        where = {q: i for i, q in enumerate(self.ids)}
+        out = None
+        for batch in iter_corpus(self.corpus, (column,)):
+            pos = np.fromiter((where.get(q, -1) for q in batch["question_id"]), np.int64, len(batch))
+            hit = pos >= 0
+            if not hit.any():
+                continue
+            values = np.asarray(fn(batch[column][hit].astype(str).tolist()))
+            if out is None:
+                out = np.zeros((len(self.ids), *values.shape[1:]), values.dtype)
+            out[pos[hit]] = values
+        if out is None:  # every pool id is in the corpus (load_pool checked): an empty pool
+            out = np.asarray(fn([]))
+        return out
 
 
 def at_most(scores: np.ndarray, max_score: float, what: str) -> np.ndarray:
@@ -59,10 +94,29 @@ def at_most(scores: np.ndarray, max_score: float, what: str) -> np.ndarray:
     return keep
 
 
+def pool_texts_blank(layout: Layout, ids: list[str]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(question blank, response blank) of the pool ids, and whether any corpus row has a response; the
+    corpus texts are streamed batch by batch and only these booleans kept (:func:`ddcf.io.blank_text`)."""
+    where = {q: i for i, q in enumerate(ids)}
+    q_blank, r_blank = np.zeros(len(ids), bool), np.zeros(len(ids), bool)
+    annotated = False
+    for batch in iter_corpus(layout, TEXTS):
+        pos = np.fromiter((where.get(q, -1) for q in batch["question_id"]), np.int64, len(batch))
+        hit = pos >= 0
+        r = blank_text(batch["response"]).to_numpy(bool)
+        annotated = annotated or not r.all()
+        q_blank[pos[hit]] = blank_text(batch["question"][hit]).to_numpy(bool)
+        r_blank[pos[hit]] = r[hit]
+    return q_blank, r_blank, annotated
+
+
 def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
-    """Join predicted correctness, embeddings and questions by question id; filter by ``max_score``."""
+    """Join predicted correctness, embeddings and question ids by question id; filter by ``max_score``.
+
+    The corpus's texts are not kept (issue 25): the pool holds question_id and dataset; :meth:`Pool.texts`
+    reads the texts of the rows a stage outputs."""
     pred, dmeta, dpath = read_difficulty(layout, model)
-    cq = read_corpus(layout)
+    cq = read_corpus(layout, columns=("question_id", "dataset"))
     arr, emb_ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings")
     warnings = []
     emb_index = {q: i for i, q in enumerate(emb_ids)}
@@ -98,13 +152,12 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
     questions = q_index.loc[ids].reset_index()
     # A corpus with no response at all is unannotated (select, then distill); one with some blank responses
     # is a damaged annotated corpus, refused below.
-    annotated = not blank_text(cq["response"]).all()
-    for column in ("question", "response") if annotated else ("question",):  # an empty turn is no SFT example
-        empty = blank_text(questions[column])
-        if empty.any():
+    q_blank, r_blank, annotated = pool_texts_blank(layout, ids)
+    for column, empty in (("question", q_blank), ("response", r_blank)) if annotated else (("question", q_blank),):
+        if empty.any():  # an empty turn is no SFT example
             raise DDCFError(
                 f"{int(empty.sum()):,} candidate questions have an empty {column} in {layout.corpus_questions} "
-                f"(e.g. {', '.join(map(repr, questions.loc[empty, 'question_id'].head(5)))}); they cannot become "
+                f"(e.g. {', '.join(map(repr, [ids[i] for i in np.flatnonzero(empty)[:5]]))}); they cannot become "
                 "SFT examples.",
                 f"fill in their {column} text or drop those questions (then rerun stages 3 and 5).",
             )
@@ -125,7 +178,8 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
         pool_ids_sha256=hash_ids(ids),
         corpus_annotated=annotated,
     )
-    return Pool(x=x, ids=ids, predicted_correctness=predicted, questions=questions, meta=meta, warnings=warnings)
+    return Pool(x=x, ids=ids, predicted_correctness=predicted, questions=questions, meta=meta, warnings=warnings,
+                corpus=layout)
 
 
 def load_seed_pool(layout: Layout, model: str, need_pass_rates: bool) -> Pool:

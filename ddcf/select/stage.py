@@ -90,7 +90,9 @@ def run(layout: Layout, config: SelectConfig) -> Report:
         pool=set_stats(pool.x, np.arange(n), pc, datasets, seed),
         # how much a retraining of the predictor with another seed would change the picks (issue 23)
         stability=pool_stability(pool, rows, lambda q: select(pool.x, q, k, lamda, config.device,
-                                                              redundancy=config.redundancy).indices, lamda)
+                                                              redundancy=config.redundancy,
+                                                              shards=config.kgreedy_shards,
+                                                              devices=config.kgreedy_devices).indices, lamda)
         if entry.kgreedy else None,
         selection_mean_max_similarity_at_pick=float(np.nanmean(result.max_similarity)) if k > 1 else None,
         chat_template=template_desc,
@@ -103,8 +105,9 @@ def run(layout: Layout, config: SelectConfig) -> Report:
     report.update(annotation_cost=cost, annotation_kind=entry.cost_kind(config))
     needs_distill = pool.meta.get("corpus_annotated") is False
     report["needs_distill"] = needs_distill
-    records = build_records(sel.merge(pool.questions[["question_id", "question", "response"]], on="question_id",
-                                      how="left", sort=False), render, unannotated=needs_distill)
+    texts = pool.texts(rows)  # the k picked rows' texts only (issue 25)
+    records = build_records(sel.assign(question=texts["question"].to_numpy(), response=texts["response"].to_numpy()),
+                            render, unannotated=needs_distill)
     meta = dict(model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
                 pool_size=n, method=method, engine=result.method, created_by=f"ddcf {__version__} {SCRIPT}",
                 **pool.meta)

@@ -24,9 +24,9 @@ def test_disf_matches_the_straightforward_greedy_and_beats_random():
 
 def test_disf_torch_path_and_ties_agree_with_numpy():
     x = clustered(150, 10, seed=4, dup_frac=0.3)  # duplicates: exact ties at every pick
-    u, n4 = disf.normalised(x)
+    norm = disf.norms(x)
     a, ca = disf.disf_fast(x, 25)
-    b, cb = disf._disf_torch(u, n4, 25, "cpu")  # the CUDA code path, on the CPU
+    b, cb = disf._disf_torch(x, norm, disf.fourth_powers(x, norm), 25, "cpu")  # the CUDA code path, on the CPU
     assert np.array_equal(a, b) and np.allclose(ca, cb, rtol=1e-12)
     assert np.array_equal(a, disf.disf_reference(x, 25)[0]) and a[0] == 0  # the first pick ties: row 0
 

@@ -59,6 +59,10 @@ BATCH = 1024  # rows per batch of the released selector (batchsize 512 x scale 2
 EPS = 1e-8  # the released cal_corre: sqrt(eps + variance)
 CHUNK = 16384  # rows per block when normalising a memory-mapped matrix
 TIE = 1e-9  # relative: objective values this close are equal (rounding is ~1e-15)
+#: rows per block of the whole-pool greedy's per-pick pass (float64: 84 MB at d = 2,560)
+PASS_ROWS = 4096
+#: float64 unit rows the whole-pool greedy keeps between picks (the rest is recomputed per pick)
+CACHE_BYTES = 1 << 30
 
 
 def first_best(values: np.ndarray, offset: float = 0.0) -> int:
@@ -169,6 +173,29 @@ def batched_reference(x, k: int, batch: int = BATCH, seed: int = 0, first: list[
 
 # ---------------------------------------------------------------- whole_pool (ddcf's earlier mode)
 
+def norms(x) -> np.ndarray:
+    """Float64 L2 norm of every row of x (blockwise from a memmap), the ones :func:`unit_rows` divides by."""
+    out = np.empty(x.shape[0])
+    for s in range(0, x.shape[0], PASS_ROWS):
+        out[s:s + PASS_ROWS] = np.linalg.norm(np.asarray(x[s:s + PASS_ROWS], dtype=np.float64), axis=1)
+    return out
+
+
+def unit_block(x, s: int, e: int, norm: np.ndarray) -> np.ndarray:
+    """Rows s:e of :func:`normalised`'s unit rows, bit for bit (the same float64 quotient, row by row)."""
+    n = norm[s:e, None]
+    return np.asarray(x[s:e], dtype=np.float64) / np.where(n > 0, n, 1.0)
+
+
+def fourth_powers(x, norm: np.ndarray) -> np.ndarray:
+    """``||u||^4`` of every unit row, +inf for zero rows (never picked)."""
+    sq = np.empty(x.shape[0])
+    for s in range(0, x.shape[0], PASS_ROWS):
+        u = unit_block(x, s, s + PASS_ROWS, norm)
+        sq[s:s + PASS_ROWS] = np.einsum("ij,ij->i", u, u)
+    return np.where(sq > 0, sq * sq, np.inf)
+
+
 def normalised(x) -> tuple[np.ndarray, np.ndarray]:
     """Float64 unit rows of x (blockwise from a memmap) and ||u||^4 with +inf for zero rows (never picked)."""
     n = x.shape[0]
@@ -188,11 +215,21 @@ def objective(u: np.ndarray) -> float:
 
 
 def disf_fast(x, k: int, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
-    """Rows in pick order and ``||C_S||_F^2`` after each pick."""
-    u, n4 = normalised(x)
+    """Rows in pick order and ``||C_S||_F^2`` after each pick.
+
+    No float64 copy of the matrix (issue 25: 3.9 GB at 189k x 2,560): each pick recomputes the unit rows block
+    by block from x and the stored norms (the same quotients as :func:`normalised`, so the same picks)."""
+    norm = norms(x)
+    n4 = fourth_powers(x, norm)
     if device.startswith("cuda"):
-        return _disf_torch(u, n4, k, device)
-    n = len(u)
+        return _disf_torch(x, norm, n4, k, device)
+    n = x.shape[0]
+    div = np.where(norm > 0, norm, 1.0)[:, None]
+    buf = np.empty((min(n, PASS_ROWS), x.shape[1]))
+    # the first blocks' unit rows kept up to CACHE_BYTES (the whole matrix below ~1 GB: as fast as a full copy);
+    # the others recomputed each pick (x -> float64 -> / norm, the same quotients: same picks, more time)
+    cache = {s: unit_block(x, s, s + PASS_ROWS, norm)
+             for s in range(0, min(n, CACHE_BYTES // (8 * PASS_ROWS * x.shape[1]) * PASS_ROWS), PASS_ROWS)}
     q = np.zeros(n)  # u_j^T M u_j
     taken = np.zeros(n, dtype=bool)
     rows, cost = np.empty(k, dtype=np.int64), np.empty(k)
@@ -203,18 +240,24 @@ def disf_fast(x, k: int, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
         fro += float(score[j])
         rows[t], taken[j] = j, True
         cost[t] = fro / (t + 1) ** 2
-        q += np.square(u @ u[j])
+        uj = unit_block(x, j, j + 1, norm)[0]
+        for s in range(0, n, PASS_ROWS):
+            e = min(n, s + PASS_ROWS)
+            u = cache[s] if s in cache else np.divide(x[s:e], div[s:e], out=buf[:e - s], dtype=np.float64)
+            q[s:e] += np.square(u @ uj)
     return rows, cost
 
 
-def _disf_torch(u: np.ndarray, n4: np.ndarray, k: int, device: str) -> tuple[np.ndarray, np.ndarray]:
+def _disf_torch(x, norm: np.ndarray, n4: np.ndarray, k: int, device: str) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
-    U = torch.from_numpy(u).to(device)
+    U = torch.empty((x.shape[0], x.shape[1]), dtype=torch.float64, device=device)
+    for s in range(0, x.shape[0], PASS_ROWS):  # built on the device block by block: no host copy of the matrix
+        U[s:s + PASS_ROWS] = torch.from_numpy(unit_block(x, s, s + PASS_ROWS, norm)).to(device)
     N4 = torch.from_numpy(n4).to(device)
-    q = torch.zeros(len(u), dtype=torch.float64, device=device)
+    q = torch.zeros(len(n4), dtype=torch.float64, device=device)
     inf = torch.tensor(float("inf"), dtype=torch.float64, device=device)
-    taken = torch.zeros(len(u), dtype=torch.bool, device=device)
+    taken = torch.zeros(len(n4), dtype=torch.bool, device=device)
     fro = torch.zeros((), dtype=torch.float64, device=device)
     rows, scores = [], []
     for _ in range(k):

@@ -58,9 +58,13 @@ def neighbour_lists(u: np.ndarray, width: int, show: bool = True) -> tuple[np.nd
 
     The search keeps only ``width`` candidates per block of rows (float32 products), then recomputes the distances of
     the kept ones in float64 and sorts them (equal distances: lower row first)."""
-    n = len(u)
+    return sorted_lists(u, nearest(u.astype(np.float32), width, show))
+
+
+def nearest(u32: np.ndarray, width: int, show: bool = True) -> np.ndarray:
+    """The search of :func:`neighbour_lists` on float32 unit rows: each row's ``width`` candidates, unordered."""
+    n = len(u32)
     width = min(width, n)
-    u32 = u.astype(np.float32)
     idx = np.empty((n, width), dtype=np.int64)
     # rows per block: a block holds n float32 products and argpartition's n int64 indices per row; at 189k rows a
     # fixed 2,048-row block was ~6 GB, so the block shrinks with n (the products per row do not change)
@@ -76,9 +80,14 @@ def neighbour_lists(u: np.ndarray, width: int, show: bool = True) -> tuple[np.nd
         idx[s:s + len(part)] = part
         bar.update(len(part))
     bar.close()
+    return idx
+
+
+def sorted_lists(u: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates ``idx`` with their float64 distances, ordered: self, then distance, then row."""
     dist = _dist_blocks(u, idx)
-    self_col = idx == np.arange(n)[:, None]
-    order = np.lexsort((idx, dist, ~self_col), axis=1)  # self, then distance, then row
+    self_col = idx == np.arange(len(idx))[:, None]
+    order = np.lexsort((idx, dist, ~self_col), axis=1)
     return np.take_along_axis(idx, order, 1), np.take_along_axis(dist, order, 1)
 
 
@@ -94,13 +103,17 @@ class DoubledPool:
     """k nearest *sampled* rows of the pool taken twice (row r and its twin r + n; once with ``twins=False``), from
     each row's own list."""
 
-    def __init__(self, u: np.ndarray, labels: np.ndarray, need: int, show: bool = True, twins: bool = True):
-        self.u, self.labels, self.n = u, labels, len(u)
+    def __init__(self, u, labels: np.ndarray, need: int, show: bool = True, twins: bool = True):
+        """``u``: float64 unit rows, or ``dtype -> unit rows`` (a builder: the float32 rows of the search are
+        built, searched and freed before the float64 rows exist, so the two copies never coexist: issue 25)."""
+        self.labels, self.n = labels, len(labels)
         self.copies = 2 if twins else 1
         self.size = self.copies * self.n  # rows of the (doubled) pool
         frac = sample_size(self.size) / self.size
         width = int(np.ceil(2 * need / (self.copies * frac))) + 16  # originals whose copies cover `need` rows
-        self.nb, self.dist = neighbour_lists(u, width, show)
+        idx = nearest(u(np.float32) if callable(u) else u.astype(np.float32), width, show)  # float32 freed here
+        self.u = u(np.float64) if callable(u) else u
+        self.nb, self.dist = sorted_lists(self.u, idx)
 
     def knn(self, sample: np.ndarray, k: int, queries: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Labels and distances of the k nearest sampled rows of every sampled row (or of ``queries``), itself
@@ -243,7 +256,7 @@ def order_picks(curated: np.ndarray, lt: np.ndarray, k: int) -> np.ndarray:
     return np.lexsort((-rows, -lt, -curated))[:k]
 
 
-def curate_scores(u: np.ndarray, labels: np.ndarray, classes: int, k: int, seed: int, confidence: float,
+def curate_scores(u, labels: np.ndarray, classes: int, k: int, seed: int, confidence: float,
                   show: bool = True, fitted: tuple | None = None, twins: bool = True) -> dict:
     """The released DS2 pipeline on unit rows ``u`` and class indices ``labels``: curated scores and the rest.
 
@@ -315,10 +328,11 @@ def score_classes(values: np.ndarray, path) -> tuple[list, np.ndarray]:
     return classes.tolist(), labels.astype(np.int64)
 
 
-def _unit_rows_blocked(x, rows: np.ndarray, block: int = 8192) -> np.ndarray:
-    """``unit_rows(x, rows)`` (float64) built block by block: the same values, row by row, without its three
-    N x d temporaries (the float32 gather, the float64 copy, the quotient) - 10 GB at 189k x 2,560."""
-    u = np.empty((len(rows), x.shape[1]), dtype=np.float64)
+def _unit_rows_blocked(x, rows: np.ndarray, block: int = 8192, dtype=np.float64) -> np.ndarray:
+    """``unit_rows(x, rows)`` (float64, then cast to ``dtype``) built block by block: the same values, row by row,
+    without its three N x d temporaries (the float32 gather, the float64 copy, the quotient) - 10 GB at 189k x
+    2,560."""
+    u = np.empty((len(rows), x.shape[1]), dtype=dtype)
     for s in range(0, len(rows), block):
         u[s:s + block] = unit_rows(x, rows[s:s + block])
     return u
@@ -336,7 +350,11 @@ def select(ctx: Context) -> Picks:
                             "rate more questions.")
         twins = cfg.ds2_pool == "doubled"
         k = min(cfg.neighbours, sample_size((1 + twins) * len(rows)) - 1)
-        out = curate_scores(_unit_rows_blocked(ctx.pool.x, rows), labels, len(classes), k, ctx.seed, cfg.ds2_confidence,
+
+        def unit(dtype):  # built when DoubledPool needs it: float32 for the search first, then float64
+            return _unit_rows_blocked(ctx.pool.x, rows, dtype=dtype)
+
+        out = curate_scores(unit, labels, len(classes), k, ctx.seed, cfg.ds2_confidence,
                             show=cfg.progress, twins=twins)
         curated = out["curated"]
         order = order_picks(curated, out["long_tail"], ctx.k)

@@ -9,6 +9,7 @@ The table's ``cost`` column is the length.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -16,10 +17,10 @@ from ddcf.errors import DDCFError, first_line
 from ddcf.select.methods.common import Context, Picks, Timer, ranked
 
 
-def lengths(texts: list[str], tokenizer: str | None = None) -> tuple[np.ndarray, str]:
-    """Length of each text and the unit it is counted in."""
+def length_counter(tokenizer: str | None = None) -> tuple[Callable[[list[str]], np.ndarray], str]:
+    """(texts -> length of each, the unit): the tokenizer is loaded once, then applied batch by batch."""
     if not tokenizer:
-        return np.array([len(t.split()) for t in texts], dtype=np.float64), "whitespace words"
+        return (lambda texts: np.array([len(t.split()) for t in texts], dtype=np.float64)), "whitespace words"
     p = Path(tokenizer)
     try:
         from transformers import AutoTokenizer
@@ -29,14 +30,25 @@ def lengths(texts: list[str], tokenizer: str | None = None) -> tuple[np.ndarray,
         raise DDCFError(f"Could not load a tokenizer from --length_tokenizer {p}: {type(exc).__name__}: "
                         f"{first_line(exc)}.", "pass a local folder with tokenizer files, or drop the option to "
                         "count whitespace-separated words.") from None
-    ids = tok(list(texts), add_special_tokens=False)["input_ids"]
-    return np.array([len(i) for i in ids], dtype=np.float64), f"tokens of {p}"
+
+    def count(texts: list[str]) -> np.ndarray:
+        ids = tok(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+        return np.array([len(i) for i in ids], dtype=np.float64)
+
+    return count, f"tokens of {p}"
+
+
+def lengths(texts: list[str], tokenizer: str | None = None) -> tuple[np.ndarray, str]:
+    """Length of each text and the unit it is counted in."""
+    count, unit = length_counter(tokenizer)
+    return count(texts), unit
 
 
 def select(ctx: Context) -> Picks:
     with Timer() as t:
-        texts = ctx.pool.questions[ctx.config.length_of].astype(str).tolist()
-        n, unit = lengths(texts, ctx.config.length_tokenizer)
+        count, unit = length_counter(ctx.config.length_tokenizer)
+        # streamed from the corpus batch by batch: only the lengths are kept (issue 25)
+        n = ctx.pool.text_values(ctx.config.length_of, count).astype(np.float64)
         rows = ranked(n, ctx.k, descending=True)
     return Picks(indices=rows, score=n[rows], engine=f"{ctx.config.length_of} length in {unit}", seconds=t.seconds,
                  stats={"length_unit": unit, "length_of": ctx.config.length_of})

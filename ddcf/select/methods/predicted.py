@@ -34,9 +34,9 @@ def predicted_matrix(ctx: Context, models: list[str] | None = None) -> tuple[np.
                                                        ctx.pool.x.shape[1], lay.corpus_embeddings)
     index = {m: i for i, m in enumerate(pred.models)}
     text = None
-    if getattr(pred.model, "n_text", 0):  # the pool's texts are loaded already, aligned with its rows
+    if getattr(pred.model, "n_text", 0):  # per-row features, streamed from the corpus: only they are kept
         from ddcf.predictor.features import text_features
 
-        text = text_features(ctx.pool.questions["question"].tolist())
+        text = ctx.pool.text_values("question", text_features)
     probs = score_chunks(pred, ctx.pool.x, [index[m] for m in chosen], progress=ctx.config.progress, text=text)
     return probs.astype(np.float64), chosen, warnings
