@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ddcf.config import option
 from ddcf.errors import DDCFError
+from ddcf.executors.options import ExecutorOptions
 from ddcf.runs.engine import EngineOptions, SamplingOptions, overwrite_option, restate
 from ddcf.verify.config import VerifyOptions
 
@@ -14,7 +15,7 @@ THINKING = ("auto", "on", "off")
 
 
 @dataclass
-class DistillConfig(VerifyOptions, EngineOptions, SamplingOptions):
+class DistillConfig(VerifyOptions, EngineOptions, SamplingOptions, ExecutorOptions):
     """Select, then distill: a teacher model writes the responses of exactly the selected questions (the
     paper's Section 5, an unannotated corpus). Writes SELECTION_DIR/distilled/dataset (the SFT dataset, same
     columns as the selection's dataset/) and distilled/distill.json (teacher, options, acceptance rate, teacher

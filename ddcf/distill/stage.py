@@ -21,13 +21,14 @@ from ddcf import __version__
 from ddcf.distill import teacher  # the module attribute (teacher.distill_shard): a test can interrupt a shard
 from ddcf.distill.config import DistillConfig
 from ddcf.distill.inputs import read_selection, selected_questions
+from ddcf.distill.sharded import distill_with_executor
 from ddcf.distill.teacher import SHARD_COLUMNS, sampling_spec
 from ddcf.errors import DDCFError
 from ddcf.evaluate import prompts as EP
 from ddcf.io import hash_ids, write_json
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
-from ddcf.runs.backends import ENGINE_PACKAGES, require_engine
+from ddcf.runs.backends import ENGINE_PACKAGES, get_backend_class, require_engine
 from ddcf.runs.engine import open_engine
 from ddcf.runs.folder import ShardPlan, open_run, run_lock
 from ddcf.runtime import progress as progress_bar
@@ -76,38 +77,57 @@ def run(layout: Layout, config: DistillConfig) -> Report:
     ids = part_all["question_id"].tolist()
     plan = ShardPlan(tuple(ids), config.shard_size)
     shards_dir = layout.distill_shards(sel_dir)
-    t_gen = 0.0
+    executor_lines: list[str] = []
     with run_lock(layout.distill_dir(sel_dir)):
-        backend = None
-        try:
-            backend = open_engine(config, config.teacher, backend_name)  # a missing teacher fails here
-            cfg = run_config(config, backend_name, ids, attempts, list(backend.tokenizer.eos_token_ids))
+        if config.executor != "local":  # the workers load the teacher; here only its tokenizer (the EOS ids)
+            tok = get_backend_class(backend_name).load_tokenizer(config.teacher, config.backend_options())
+            cfg = run_config(config, backend_name, ids, attempts, list(tok.eos_token_ids))
             run = open_run(shards_dir, cfg, what="shards", start_over=config.overwrite)
             todo = [i for i in range(plan.n_shards) if not run.shard_done(i, plan.ids_hash(i), len(plan.ids(i)))]
-            verifier = None
-            if config.verify_responses and todo:
-                verifier = Verifier(timeout=config.timeout, workers=config.workers, progress=False)
-            try:
-                g0 = time.perf_counter()
-                for i in progress_bar(todo, desc="distill shards", enabled=config.progress):
-                    a, b = plan.bounds(i)
-                    df = teacher.distill_shard(backend, part_all.iloc[a:b], config, verifier, attempts)
-                    run.write_shard(i, df[SHARD_COLUMNS])
-                t_gen = time.perf_counter() - g0
-            finally:
-                if verifier is not None:
-                    verifier.close()
-            info = backend.info()
-        finally:
-            if backend is not None:
-                backend.close()
+            parts = [(i, plan.ids_hash(i), part_all.iloc[slice(*plan.bounds(i))]) for i in todo]
+            g0 = time.perf_counter()
+            info, job = distill_with_executor(config.executor_for(), config, backend_name, run, parts, attempts)
+            t_gen = time.perf_counter() - g0
+            executor_lines = job.lines("q")
+        else:
+            cfg, run, todo, info, t_gen = _distill_here(config, backend_name, ids, attempts, plan, shards_dir,
+                                                        part_all)
     done = run.read_shards(plan.n_shards)
     return _finish(layout, config, sel_dir, sel_report, part_all, done, corpus_size, has_gold, cfg, info,
-                   warnings, n_new=len(todo), seconds=(time.perf_counter() - t0, t_gen))
+                   warnings, n_new=len(todo), seconds=(time.perf_counter() - t0, t_gen),
+                   executor_lines=executor_lines)
+
+
+def _distill_here(config, backend_name, ids, attempts, plan, shards_dir, part_all):
+    """The local path: the teacher loaded in this process, the pending shards one after another."""
+    backend = None
+    try:
+        backend = open_engine(config, config.teacher, backend_name)  # a missing teacher fails here
+        cfg = run_config(config, backend_name, ids, attempts, list(backend.tokenizer.eos_token_ids))
+        run = open_run(shards_dir, cfg, what="shards", start_over=config.overwrite)
+        todo = [i for i in range(plan.n_shards) if not run.shard_done(i, plan.ids_hash(i), len(plan.ids(i)))]
+        verifier = None
+        if config.verify_responses and todo:
+            verifier = Verifier(timeout=config.timeout, workers=config.workers, progress=False)
+        try:
+            g0 = time.perf_counter()
+            for i in progress_bar(todo, desc="distill shards", enabled=config.progress):
+                a, b = plan.bounds(i)
+                df = teacher.distill_shard(backend, part_all.iloc[a:b], config, verifier, attempts)
+                run.write_shard(i, df[SHARD_COLUMNS])
+            t_gen = time.perf_counter() - g0
+        finally:
+            if verifier is not None:
+                verifier.close()
+        info = backend.info()
+    finally:
+        if backend is not None:
+            backend.close()
+    return cfg, run, todo, info, t_gen
 
 
 def _finish(layout, config, sel_dir, sel_report, part_all, done, corpus_size, has_gold, cfg, info, warnings,
-            n_new: int, seconds) -> Report:
+            n_new: int, seconds, executor_lines: list[str] = ()) -> Report:
     keep = done["response"].astype(str).str.strip() != ""
     keep &= ~done["verified"] | done["accepted"]
     verified = int(done["verified"].sum())
@@ -157,6 +177,7 @@ def _finish(layout, config, sel_dir, sel_report, part_all, done, corpus_size, ha
         f"  SFT dataset: {dataset}",
         f"  next: python train/sft.py --model_name MODEL --train_file_path {shlex.quote(str(dataset))} --output_dir OUT"
         f"{layout.workdir_option}",
+        *(f"  {line}" for line in executor_lines),
     ])
     return Report(stage="distill", summary=summary, files=[dataset, layout.distill_report(sel_dir)],
                   warnings=warnings, config_dir=layout.distill_dir(sel_dir),

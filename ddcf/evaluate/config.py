@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ddcf.config import option
 from ddcf.errors import DDCFError
+from ddcf.executors.options import ExecutorOptions
 from ddcf.runs.engine import EngineOptions, SamplingOptions, overwrite_option, restate
 from ddcf.verify.config import GRADER_HELP, GRADERS, VerifyOptions
 
@@ -24,7 +25,7 @@ SINGLE_MAX_NEW_TOKENS = 16384  # ddcf's earlier default
 
 
 @dataclass
-class EvaluateConfig(VerifyOptions, EngineOptions, SamplingOptions):
+class EvaluateConfig(VerifyOptions, EngineOptions, SamplingOptions, ExecutorOptions):
     """Evaluate a model on the paper's ten math benchmarks (Table 2): generate, verify, pass@k, results table.
 
     Completions are checkpointed per benchmark in shards under --output_dir/shards/ (a rerun resumes); writes

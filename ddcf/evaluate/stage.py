@@ -25,6 +25,7 @@ from ddcf.evaluate import scoring, tables
 from ddcf.evaluate.config import EvaluateConfig
 from ddcf.evaluate.generation import EvalRecipe, followup_sampling, sampling, think_sampling
 from ddcf.evaluate.overlap import overlap_warnings
+from ddcf.executors.jobs.generate import generate_with_executor, worker_gpus
 from ddcf.io import hash_ids
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
@@ -137,10 +138,16 @@ def run(layout: Layout, config: EvaluateConfig, *, backend=None, on_shard_writte
                                    meta={"benchmark": b.name, "model": model}) for i in range(plan.n_shards)
                          if not run.shard_done(i, plan.ids_hash(i), len(plan.ids(i)) * n)]
                 recipe = EvalRecipe(config, n, {t: scoring.GRADING[t] for t in B.ANSWER_TYPES})
-                n_generated += run_shards(
-                    tasks, lazy.get, recipe, desc=f"{b.name} shards", progress=config.progress,
-                    on_written=None if on_shard_written is None else
-                    (lambda task, path, _b=b.name: on_shard_written(_b, task.index, path)))
+                if tasks and backend is None and config.executor != "local":  # the workers load the engine
+                    job = generate_with_executor(config.executor_for(), tasks, recipe, config, model, lazy.name,
+                                                 gpus=worker_gpus(config, lazy.name), progress=config.progress)
+                    n_generated += len(tasks)
+                    log("\n".join(job.lines("q")))
+                else:
+                    n_generated += run_shards(
+                        tasks, lazy.get, recipe, desc=f"{b.name} shards", progress=config.progress,
+                        on_written=None if on_shard_written is None else
+                        (lambda task, path, _b=b.name: on_shard_written(_b, task.index, path)))
                 gens = run.read_shards(plan.n_shards)
             verdicts = scoring.grade_benchmark(gens, model, verifier, n, reference)
             m = scoring.metrics(verdicts, p["ks"])

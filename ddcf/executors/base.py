@@ -45,6 +45,7 @@ class ShardStat:
     seconds: float
     node: str
     skipped: bool = False  # found finished by the worker (another run did it meanwhile)
+    info: Any = None  # what the job's run_shard returned (plain data the driver reports: skipped rows, engine)
 
 
 class ShardJob:
@@ -77,7 +78,8 @@ class ShardJob:
         """The worker's state (e.g. a loaded model), built once per worker and reused for its shards."""
         return None
 
-    def run_shard(self, state: Any, shard: Shard) -> None:
+    def run_shard(self, state: Any, shard: Shard) -> Any:
+        """Compute and write ``shard``; may return plain data for the driver (:attr:`ShardStat.info`)."""
         raise NotImplementedError
 
 
@@ -90,8 +92,8 @@ def run_one(job: ShardJob, state: Any, shard: Shard) -> ShardStat:
     t0 = time.perf_counter()
     if job.is_done(shard):
         return ShardStat(shard.index, shard.size, 0.0, node_name(), skipped=True)
-    job.run_shard(state, shard)
-    return ShardStat(shard.index, shard.size, time.perf_counter() - t0, node_name())
+    info = job.run_shard(state, shard)
+    return ShardStat(shard.index, shard.size, time.perf_counter() - t0, node_name(), info=info)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ddcf.config import option
 from ddcf.errors import DDCFError
+from ddcf.executors.options import ExecutorOptions
 from ddcf.generate import prompts as P
 from ddcf.runs import backends as B
 from ddcf.runs.engine import EngineOptions, SamplingOptions, overwrite_option
@@ -31,7 +32,7 @@ DDCF_FOLLOWUP_TOKENS = 32
 
 
 @dataclass
-class GenerateConfig(VerifyOptions, EngineOptions, SamplingOptions):
+class GenerateConfig(VerifyOptions, EngineOptions, SamplingOptions, ExecutorOptions):
     """Stage 1, generate: answer every seed question with one LLM, then verify the answers.
 
     Few-shot prompts; completions are checkpointed in shards under DDCF_data/generations/<model>/ (a rerun

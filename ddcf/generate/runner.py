@@ -41,6 +41,7 @@ from typing import Callable
 import pandas as pd
 
 from ddcf.errors import DDCFError
+from ddcf.executors.jobs.generate import generate_with_executor, worker_gpus
 from ddcf.generate import prompts as P
 from ddcf.generate import shards as S
 from ddcf.generate.completions import GenerateRecipe
@@ -215,7 +216,24 @@ def run_generation(
 
         load_s = 0.0
         backend_info: dict = {}
-        if pending:
+        # --executor ray: the workers load the engine, not this process (a backend passed in runs here)
+        spread = bool(pending) and backend is None and config.executor != "local"
+        def make_tasks(info: dict) -> list[ShardTask]:
+            return [ShardTask(str(gen_dir), settings, i, _rows(ordered, plan, i, todo[i]), plan.ids(i), held[i],
+                              {"model": config.model_name, "backend": info,
+                               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}) for i in pending]
+
+        if spread:
+            tasks = make_tasks({"backend": backend_name})  # each worker puts its engine's info in its shards
+            log(f"{model}: {len(pending)} shard(s) on {config.executor} workers "
+                f"({worker_gpus(config, backend_name):g} GPU(s) each) ...")
+            job = generate_with_executor(config.executor_for(), tasks, GenerateRecipe(config), config, model,
+                                         backend_name, context_length=config.resolved_context_length,
+                                         gpus=worker_gpus(config, backend_name), progress=config.progress)
+            backend_info = next((s.info for s in job.stats if s.info), {"backend": backend_name})
+            for line in job.lines("q"):
+                log(line)
+        elif pending:
             own = backend is None
             if own:
                 dp = resolve_parallelism(config, backend_name)
@@ -228,9 +246,7 @@ def run_generation(
                 log(f"{model}: {len(listed)} listed question(s), {sum(map(len, todo))} not answered yet")
             elif sum(done):
                 log(f"{model}: resuming, {sum(done)} of {plan.n_shards} shard(s) already done")
-            tasks = [ShardTask(str(gen_dir), settings, i, _rows(ordered, plan, i, todo[i]), plan.ids(i), held[i],
-                               {"model": config.model_name, "backend": backend_info,
-                                "created": time.strftime("%Y-%m-%dT%H:%M:%S")}) for i in pending]
+            tasks = make_tasks(backend_info)
             try:
                 run_shards(tasks, lambda: backend, GenerateRecipe(config), desc=f"shards of {config.model_name}",
                            progress=config.progress, on_written=None if on_shard_written is None else

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ddcf.config import option
+from ddcf.executors.options import ExecutorOptions
 from ddcf.runs.engine import ModelOptions, overwrite_option
 
 DEFAULT_TEMPLATE = "{question}\n"
 
 
 @dataclass
-class ScoreConfig(ModelOptions):
+class ScoreConfig(ModelOptions, ExecutorOptions):
     """Score every corpus response with the target model: the sum and mean of its token log-probabilities given
     the question (a prompt made with --prompt_template). Resumable: finished shards are a cache keyed by
     (model, question id, text); a rerun scores only what is missing or changed. Needed by

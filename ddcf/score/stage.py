@@ -27,10 +27,10 @@ from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.io import hash_ids, read_parquet_metadata, write_parquet
 from ddcf.layout import Layout
 from ddcf.pipeline import Report
-from ddcf.runs.backends import create_backend, engine_installed
-from ddcf.runtime import cuda_available, progress
+from ddcf.runtime import progress
 from ddcf.score.config import ScoreConfig
-from ddcf.score.logprobs import build_sequences, hf_logprobs, vllm_logprobs
+from ddcf.score.parts import score_part, scorer, write_part
+from ddcf.score.sharded import score_with_executor
 from ddcf.select.pools import read_pool_ids
 
 SCORE_COLUMNS = ["question_id", "n_tokens", "sum_logprob", "mean_logprob", "perplexity", "truncated"]
@@ -60,24 +60,6 @@ def read_cache(layout: Layout, model: str) -> tuple[pd.DataFrame, int]:
     return cache[good].drop_duplicates("key", keep="last").reset_index(drop=True), damaged
 
 
-def _scorer(config: ScoreConfig):
-    """fn(seqs) -> per-token log-probs, the tokenizer, the context limit and a description."""
-    name = config.backend
-    if name == "auto":
-        name = "vllm" if cuda_available() and engine_installed("vllm") else "hf"
-    backend = create_backend(name, config.model_name, config.backend_options())
-    if name == "vllm":
-        def score(seqs, on_batch):
-            out = vllm_logprobs(backend.llm, seqs)
-            on_batch(len(seqs))
-            return out
-        return score, backend, "vllm prompt_logprobs"
-    def score_hf(seqs, on_batch):
-        return hf_logprobs(backend.lm, seqs, backend.batch_size, backend.tokenizer.pad_token_id, backend.device,
-                           on_batch)
-    return score_hf, backend, f"transformers on {backend.device}"
-
-
 def run(layout: Layout, config: ScoreConfig) -> Report:
     t0 = time.perf_counter()
     model = (config.name or config.model_name).strip()
@@ -99,34 +81,26 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
     done_before = len(corpus) - len(todo)
     how = "cache only"
     skipped: dict[str, str] = {}  # question id -> why it cannot be scored
+    executor_lines: list[str] = []
     if len(todo):
-        score, backend, how = _scorer(config)
-        tok = backend.tokenizer
-        limit = config.max_length or backend.context_limit
         names = [int(p.stem.split("-")[1]) for p in shard_dir.glob("part-*.parquet") if p.stem.split("-")[1].isdigit()]
         start = max(names, default=-1) + 1
-        bar = progress(total=len(todo), desc=f"scoring {model}", unit="q", enabled=config.progress)
-        for s in range(0, len(todo), config.shard_size):
-            part = todo.iloc[s:s + config.shard_size]
-            prompts = [config.prompt_template.replace("{question}", q) for q in part["question"].astype(str)]
-            built = build_sequences(tok, prompts, part["response"].astype(str).tolist(), limit)
-            ok = [i for i, q in enumerate(built) if not isinstance(q, str)]
-            skipped.update({str(part["question_id"].iloc[i]): q for i, q in enumerate(built) if isinstance(q, str)})
-            if ok:
-                seqs = [built[i] for i in ok]
-                lps = score(seqs, bar.update)  # a line every few seconds in a log, inside the shard too
-                sums = np.array([float(np.sum(lp)) for lp in lps])
-                n_tok = np.array([len(lp) for lp in lps], dtype=np.int64)
-                rows = pd.DataFrame({"question_id": part["question_id"].to_numpy()[ok], "n_tokens": n_tok,
-                                     "sum_logprob": sums, "mean_logprob": sums / n_tok,
-                                     "perplexity": np.exp(-sums / n_tok), "truncated": [q.truncated for q in seqs],
-                                     "key": part["key"].to_numpy()[ok]})
-                write_parquet(rows, shard_dir / f"part-{start:05d}.parquet",
-                              metadata={"model": model, "model_source": config.model_name})
-                start += 1
-            bar.update(len(part) - len(ok))  # the skipped ones
-        bar.close()
-        backend.close()
+        if config.executor != "local":  # the same blocks and part numbers, on the executor's workers
+            skipped, how, job = score_with_executor(config.executor_for(), config, model, shard_dir, start, todo)
+            executor_lines = job.lines("q")
+        else:
+            score, backend, how = scorer(config)
+            bar = progress(total=len(todo), desc=f"scoring {model}", unit="q", enabled=config.progress)
+            for s in range(0, len(todo), config.shard_size):
+                part = todo.iloc[s:s + config.shard_size]
+                rows, why = score_part(config, score, backend, part, bar.update)
+                skipped.update(why)
+                if rows is not None:
+                    write_part(rows, shard_dir / f"part-{start:05d}.parquet", model, config)
+                    start += 1
+                bar.update(len(why))  # the skipped ones
+            bar.close()
+            backend.close()
         cache, _ = read_cache(layout, model)
     table = corpus[["question_id", "key"]].merge(cache, on=["question_id", "key"], how="left")
     table = table[SCORE_COLUMNS]
@@ -145,7 +119,7 @@ def run(layout: Layout, config: ScoreConfig) -> Report:
                f"{n_trunc:,} truncated; {len(skipped):,} skipped\n"
                + (f"  median perplexity {float(np.median(table['perplexity'][scored])):.3f}; "
                   f"mean tokens {float(table['n_tokens'][scored].mean()):.1f}\n" if scored.any() else "")
-               + f"  -> {out}")
+               + f"  -> {out}" + "".join("\n  " + line for line in executor_lines))
     warnings = [f"{n_trunc:,} responses were cut to fit the context (truncated=True)."] if n_trunc else []
     if damaged:
         warnings.append(f"{damaged:,} cached score(s) in {shard_dir} were not finite (a damaged shard): they were "

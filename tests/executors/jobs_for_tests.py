@@ -95,3 +95,42 @@ class DyingDifficultyJob(DifficultyJob):
             os._exit(1)
         super().run_shard(state, shard)
         log_write(Path(self.log), str(shard.index))
+
+
+def _die_once(log: str, index: int, die_on: int) -> None:
+    flag = Path(log + f".died-{index}")
+    if index == die_on and not flag.exists():
+        flag.touch()
+        os._exit(1)
+
+
+from ddcf.executors.jobs.generate import GenerationJob  # noqa: E402
+from ddcf.score.sharded import ScoreJob  # noqa: E402
+
+
+@dataclass
+class DyingGenerationJob(GenerationJob):
+    """Generation whose worker dies on its first try of shard ``die_on``; every shard written is logged."""
+
+    die_on: int = 1
+    log: str = ""
+
+    def run_shard(self, state, shard):
+        _die_once(self.log, shard.index, self.die_on)
+        out = super().run_shard(state, shard)
+        log_write(Path(self.log), str(shard.index))
+        return out
+
+
+@dataclass
+class DyingScoreJob(ScoreJob):
+    """Scoring whose worker dies on its first try of block ``die_on``; every part written is logged."""
+
+    die_on: int = 1
+    log: str = ""
+
+    def run_shard(self, state, shard):
+        _die_once(self.log, shard.index, self.die_on)
+        out = super().run_shard(state, shard)
+        log_write(Path(self.log), ",".join(self.todo["key"].iloc[shard.payload:shard.payload + shard.size]))
+        return out

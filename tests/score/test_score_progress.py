@@ -36,7 +36,7 @@ def test_progress_is_counted_per_forward_pass(layout, tiny_lm, monkeypatch):
     monkeypatch.setattr(PlainProgress, "update", spy)
     calls = []
     real = L.hf_logprobs
-    monkeypatch.setattr("ddcf.score.stage.hf_logprobs", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr("ddcf.score.parts.hf_logprobs", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert score_main(["--workdir", str(layout.root), "--model_name", model, "--backend", "hf", "--batch_size", "2",
                        "--shard_size", "6"]) == 0
     assert len(calls) == 1 and [n for n in updates if n] == [2, 2, 2]

@@ -13,11 +13,11 @@ unfinished shards, and ``run_shard`` is idempotent (a retried shard writes the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ddcf.executors.base import Executor, Shard, ShardJob
-from ddcf.runs.engine import open_engine
+from ddcf.runs.engine import GPU_BACKENDS, open_engine
 from ddcf.runs.shard import run_shard
 
 
@@ -45,8 +45,21 @@ class GenerationJob(ShardJob):
     def open(self):
         return open_engine(self.engine_config, self.model, self.backend_name, context_length=self.context_length)
 
-    def run_shard(self, state, shard: Shard) -> None:
-        run_shard(state, self.recipe, shard.payload)
+    def run_shard(self, state, shard: Shard) -> dict:
+        """Write the shard; its metadata names the engine as the local loop's does (the driver loaded none)."""
+        info = state.info()
+        task = shard.payload
+        run_shard(state, self.recipe, replace(task, meta={**task.meta, "backend": info}) if "backend" in task.meta
+                  else task)
+        return info
+
+
+def worker_gpus(config, backend_name: str) -> float:
+    """GPUs one worker reserves: tensor parallel x (an explicit --data_parallel_size, else 1) for the GPU
+    engines; the replicas the local path builds from all visible GPUs are Ray workers here."""
+    if backend_name not in GPU_BACKENDS:
+        return 0.0
+    return float(config.tensor_parallel_size * (config.data_parallel_size or 1))
 
 
 def generate_with_executor(executor: Executor, tasks: list, recipe, engine_config, model: str, backend_name: str,
