@@ -12,6 +12,8 @@ the largest size next to the growth of the input (the embedding matrix).
     python benchmarks/bench_memory.py                                  # 20k and 189,257 rows, d = 2,560
     python benchmarks/bench_memory.py --quick                          # 2k and 8k rows, d = 384 (a minute)
     python benchmarks/bench_memory.py --sizes 20000,189257 --dims 384,2560 --methods random,ddcf,disf,ds2
+    git worktree add /tmp/before <commit> && python benchmarks/bench_memory.py --baseline /tmp/before
+        # every run twice: the code of that checkout (PYTHONPATH), then this one; prints both and after/before
 
 A run above --max_rss_gb (default 12) or --timeout seconds is killed and reported as such (the machine is shared:
 DS2's exact neighbour search is O(N^2 d) and takes tens of minutes at 189k on two cores).
@@ -77,11 +79,12 @@ def build_workdir(root: Path, n: int, d: int, response_chars: int, seed: int = 0
     return root
 
 
-def peak_rss(cmd: list[str], timeout: float, max_rss_gb: float, log: Path) -> tuple[str, float, float]:
+def peak_rss(cmd: list[str], timeout: float, max_rss_gb: float, log: Path, env: dict | None = None,
+             ) -> tuple[str, float, float]:
     """Run ``cmd``; return (status, peak RSS MB from the kernel, seconds).  Killed past the time or memory cap."""
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     status = "ok"
     cap_kb = max_rss_gb * 2**20
     while True:
@@ -121,6 +124,9 @@ def main(argv=None) -> int:
     ap.add_argument("--extra", default="", help="Extra `ddcf select` options, e.g. '--device cpu'.")
     ap.add_argument("--keep", default=None, help="Keep the work directories under this folder (default: temporary).")
     ap.add_argument("--quick", action="store_true", help="2,000 and 8,000 rows, d = 384, k = 100.")
+    ap.add_argument("--baseline", default=None,
+                    help="A checkout of other code (e.g. `git worktree add /tmp/before <commit>`): each run is made "
+                         "with it first (PYTHONPATH) and then with this checkout; both peaks and their ratio printed.")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.dims, args.num_select = "2000,8000", "384", 100
@@ -146,8 +152,15 @@ def main(argv=None) -> int:
                            "--output_dir", str(wd / "out" / m), *args.extra.split()]
                     if m == "ds2":
                         cmd += ["--ratings", str(wd / "ratings.parquet")]
+                    if args.baseline:
+                        b = peak_rss(cmd, args.timeout, args.max_rss_gb, wd / f"{m}.baseline.log",
+                                     env={**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())})
+                        shutil.rmtree(wd / "out", ignore_errors=True)
+                        print(f"{m:>8s} {n:>9,d} {d:>5d} {n * d * 4 / 2**20:10.0f} {b[1]:12.0f} {b[2]:8.1f}  {b[0]}"
+                              " (baseline)", flush=True)
                     results[m, n, d] = r = peak_rss(cmd, args.timeout, args.max_rss_gb, wd / f"{m}.log")
-                    print(f"{m:>8s} {n:>9,d} {d:>5d} {n * d * 4 / 2**20:10.0f} {r[1]:12.0f} {r[2]:8.1f}  {r[0]}",
+                    ratio = f"  x{r[1] / b[1]:.2f} of the baseline's peak" if args.baseline else ""
+                    print(f"{m:>8s} {n:>9,d} {d:>5d} {n * d * 4 / 2**20:10.0f} {r[1]:12.0f} {r[2]:8.1f}  {r[0]}{ratio}",
                           flush=True)
                     shutil.rmtree(wd / "out", ignore_errors=True)
         if len(sizes) > 1:
