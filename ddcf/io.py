@@ -346,6 +346,15 @@ def read_json(path: str | os.PathLike, what: str, fix: str) -> dict:
         raise DDCFError(f"The {what} file {p} is not valid JSON ({exc.msg} at line {exc.lineno}).", fix) from None
 
 
+def read_json_or_none(path: str | os.PathLike) -> Any:
+    """A JSON marker or state file a killed writer may have left missing, truncated or damaged: its content, or
+    None (the caller treats that as "not done").  Validated side files use :func:`read_side_file`."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing or unreadable; JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+
+
 _TYPE_WORDS = {dict: "an object ({...})", list: "a list ([...])", str: "a string", bool: "true/false",
                int: "an integer", float: "a number", type(None): "null"}
 

@@ -7,7 +7,7 @@ and exits 0 (PASS/SKIP) or 1 (FAIL); a check whose packages are missing is a SKI
 logic; ``--scale tiny`` shrinks the paper-scale checks (select_paper, predictor, difficulty) to seconds.
 
     sft           SFT steps of a tiny chat model through TRL (bf16 on CUDA): the loss falls, prompts carry no loss
-    select        ddcf.select.kgreedy_torch on the device vs the exact CPU selector: the same picks (4,000 x 64)
+    select        ddcf.select.kgreedy.torch on the device vs the exact CPU selector: the same picks (4,000 x 64)
     embed         get_question_embeddings.py --device DEVICE vs the CPU embeddings: cosine >= 0.999
     generate      sglang and vllm (those installed) generate from the tiny model
     hfgen         the hf generation backend (transformers generate) on the device: greedy tokens, tokens/s
@@ -90,8 +90,8 @@ def check_sft(device: str, tmp: Path) -> tuple[str, str]:
 def check_select(device: str, tmp: Path) -> tuple[str, str]:
     import numpy as np
 
-    from ddcf.select.kgreedy_lazy import kgreedy_fast
-    from ddcf.select.kgreedy_torch import kgreedy_torch
+    from ddcf.select.kgreedy.lazy import kgreedy_fast
+    from ddcf.select.kgreedy.torch import kgreedy_torch
 
     rng = np.random.default_rng(0)
     emb = rng.standard_normal((4000, 64)).astype(np.float32)
@@ -226,8 +226,8 @@ def check_select_paper(device: str, tmp: Path, scale: dict) -> tuple[str, str]:
     import numpy as np
     import torch
 
-    from ddcf.select.kgreedy_lazy import kgreedy_fast
-    from ddcf.select.kgreedy_torch import kgreedy_torch
+    from ddcf.select.kgreedy.lazy import kgreedy_fast
+    from ddcf.select.kgreedy.torch import kgreedy_torch
 
     n, dim, k = scale["corpus"], scale["dim"], scale["k"]
     gen = torch.Generator().manual_seed(0)  # torch fills 484M normals far faster than numpy

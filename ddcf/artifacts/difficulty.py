@@ -9,7 +9,6 @@ computed from.  Written by ``ddcf difficulty`` (:func:`write_difficulty`); read 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import pandas as pd
 
 from ddcf.artifacts.predictor import config_sha256
 from ddcf.errors import DDCFError, InputMismatchError
-from ddcf.io import read_parquet_metadata, read_table, write_parquet
+from ddcf.io import read_json_or_none, read_parquet_metadata, read_table, write_parquet
 from ddcf.layout import Layout
 
 COLUMN = "predicted_correctness"
@@ -77,10 +76,8 @@ def _check_model_trained(layout: Layout, model: str, meta: dict, p: Path) -> Non
     embedding's): recorded in the table, or in the predictor config the table was computed with."""
     untrained = meta.get("model_train_rows") == 0
     if not untrained and layout.predictor_config.is_file() and meta.get("predictor_config_sha256"):
-        try:
-            cfg = json.loads(layout.predictor_config.read_text())
-        except (OSError, ValueError):
-            cfg = {}  # a damaged config is the difficulty stage's to report; the table itself is checked above
+        # a damaged config is the difficulty stage's to report; the table itself is checked above
+        cfg = read_json_or_none(layout.predictor_config) or {}
         trained = cfg.get("models_with_training_rows") if isinstance(cfg, dict) else None
         if trained is not None and model not in trained:
             untrained = config_sha256(cfg) == meta["predictor_config_sha256"]

@@ -48,9 +48,19 @@ def write_embeddings(layout: Layout, which: str, arr: np.ndarray, question_ids: 
     return save_embeddings(arr, question_ids, path(layout, which), info)
 
 
-def unit_rows(x, rows: np.ndarray | None = None, dtype=np.float64) -> np.ndarray:
-    """L2-normalised rows of ``x`` (all, or ``rows``) as ``dtype``, copied out of a memory map; zero rows stay
-    zero."""
+def unit_rows(x, rows: np.ndarray | None = None, dtype=np.float64, norm_dtype=None,
+              floor: float | None = None) -> np.ndarray:
+    """L2-normalised rows of ``x`` (all, or ``rows``) as ``dtype``, copied out of a memory map: the one row
+    normalisation of ddcf.
+
+    ``norm_dtype``: compute the norms in this precision and round them to ``dtype`` (the selection report's float32
+    statistics take float64 norms); default ``dtype``.  ``floor``: divide by ``max(norm, floor)`` (the predictor
+    baselines' ``1e-12``); default: zero rows stay zero and every other row is divided by its norm.  Both only
+    exist so each caller keeps the exact numbers it had; a zero row gives zeros either way.
+    """
     v = np.asarray(x if rows is None else x[rows], dtype=dtype)
-    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    norm = np.linalg.norm(v if norm_dtype is None else v.astype(norm_dtype), axis=1, keepdims=True).astype(
+        v.dtype, copy=False)
+    if floor is not None:
+        return v / np.maximum(norm, floor)
     return v / np.where(norm > 0, norm, np.asarray(1.0, dtype=v.dtype))

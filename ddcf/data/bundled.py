@@ -4,10 +4,8 @@ with the ``data/`` folder).
 Deprecated; removed in ddcf 0.2.
 """
 
-import warnings
-
+from ddcf._deprecated import warn_moved
 from ddcf.bundled.files import *  # noqa: F403
 from ddcf.bundled.files import _SEED_DATASETS, _read_jsonl  # noqa: F401
 
-warnings.warn("ddcf.data.bundled moved to ddcf.bundled.files (the old path goes in ddcf 0.2)", DeprecationWarning,
-              stacklevel=2)
+warn_moved("ddcf.data.bundled")

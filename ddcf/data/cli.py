@@ -4,9 +4,7 @@ with the ``data/`` folder).
 Deprecated; removed in ddcf 0.2.
 """
 
-import warnings
-
+from ddcf._deprecated import warn_moved
 from ddcf.bundled.cli import *  # noqa: F403
 
-warnings.warn("ddcf.data.cli moved to ddcf.bundled.cli (the old path goes in ddcf 0.2)", DeprecationWarning,
-              stacklevel=2)
+warn_moved("ddcf.data.cli")

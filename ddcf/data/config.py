@@ -4,9 +4,7 @@ with the ``data/`` folder).
 Deprecated; removed in ddcf 0.2.
 """
 
-import warnings
-
+from ddcf._deprecated import warn_moved
 from ddcf.bundled.config import *  # noqa: F403
 
-warnings.warn("ddcf.data.config moved to ddcf.bundled.config (the old path goes in ddcf 0.2)", DeprecationWarning,
-              stacklevel=2)
+warn_moved("ddcf.data.config")

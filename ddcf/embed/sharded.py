@@ -14,7 +14,6 @@ shard from embedding again when its worker died after the chunk was written.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from ddcf.embed.cache import EmbeddingCache
 from ddcf.embed.models import EmbeddingModelSpec, load_sentence_transformer
 from ddcf.errors import DDCFError
 from ddcf.executors.base import Executor, Shard, ShardJob
-from ddcf.io import write_json
+from ddcf.io import read_json_or_none, write_json
 from ddcf.names import safe_name
 
 MARKERS = ".shard_markers"
@@ -62,12 +61,9 @@ class EmbedJob(ShardJob):
 
     def is_done(self, shard: Shard) -> bool:
         # Done = its marker names a chunk that is still in the cache (a damaged chunk set aside is not done).
-        m = self.marker(shard)
-        if not m.exists():
-            return False
-        try:
-            chunk = json.loads(m.read_text())["chunk"]
-        except (OSError, ValueError, KeyError):
+        marker = read_json_or_none(self.marker(shard))
+        chunk = marker.get("chunk") if isinstance(marker, dict) else None
+        if chunk is None:
             return False
         return (Path(self.cache_root) / safe_name(self.spec.name) / f"chunk-{chunk}.hashes.parquet").exists()
 

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ddcf.errors import DDCFError
+from ddcf.verify.answer_types import dataset_default
 
 PROMPT_FORMAT_VERSION = 1
 PROBLEM_HEADER = "Problem:\n"
@@ -200,8 +201,6 @@ def exemplars_for(dataset: str) -> tuple[Exemplar, ...]:
 
 def prompt_kind(dataset: str, answer_type: str | None = None) -> str:
     """'choice' (zero-shot letter prompt), 'gsm8k' or 'math' (few-shot)."""
-    from ddcf.verify.answer_types import dataset_default
-
     if (answer_type or dataset_default(dataset)) == CHOICE:
         return CHOICE
     return "gsm8k" if exemplars_for(dataset) is GSM8K_EXEMPLARS else "math"
@@ -326,8 +325,6 @@ def build_prompts(
 def reference_kind(dataset: str, type_: str | None = None, answer_type: str | None = None) -> str:
     """'choice', 'gsm8k' or 'math': the seed table's ``type`` decides when given (exactly ``"math"`` -> MATH,
     any other value -> GSM8K, the released rule), else the dataset name (as in the ddcf style)."""
-    from ddcf.verify.answer_types import dataset_default
-
     if (answer_type or dataset_default(dataset)) == CHOICE:
         return CHOICE
     if type_ is not None:

@@ -43,17 +43,28 @@ import pandas as pd
 from ddcf.errors import DDCFError
 from ddcf.executors.jobs.generate import generate_with_executor, worker_gpus
 from ddcf.generate import prompts as P
-from ddcf.generate import shards as S
 from ddcf.generate.completions import GenerateRecipe
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.passrate import mean_pass_at_k, pass_rates, write_pass_rates
 from ddcf.generate.questions import listed_questions, load_seed_questions, order_questions
 from ddcf.generate.report import length_report, throughput
+from ddcf.generate.shards import stage_files
 from ddcf.io import file_sha256, hash_ids, write_json
 from ddcf.layout import Layout
 from ddcf.runs.backends import Backend, create_backend, get_backend_class
-from ddcf.runs.engine import GPU_BACKENDS, OVERWRITE  # noqa: F401 - GPU_BACKENDS: its earlier home
-from ddcf.runs.folder import BOOKKEEPING, clear_run, open_run, remove_stale_tmp, run_lock, settings_sha256
+from ddcf.runs.engine import OVERWRITE
+from ddcf.runs.folder import (
+    BOOKKEEPING,
+    SHARD_GLOB,
+    ShardPlan,
+    clear_run,
+    open_run,
+    read_shards,
+    remove_stale_tmp,
+    run_lock,
+    settings_sha256,
+    shard_metadata,
+)
 from ddcf.runs.shard import ShardTask, run_shards
 from ddcf.verify.generated import verify_generations, write_verdict_table
 from ddcf.verify.grade import grade_completions
@@ -173,19 +184,19 @@ def run_generation(
     # and run_config.json stays the full run's, so list runs and full runs resume one another.
     listed = listed_questions(questions, config.questions, config.limit) if config.questions else None
     ordered = order_questions(questions)
-    plan = S.ShardPlan(tuple(ordered["question_id"]), config.shard_size)
+    plan = ShardPlan(tuple(ordered["question_id"]), config.shard_size)
     rc = run_config(config, ordered, backend_name)
     gen_dir = layout.generations(model)
     t_start = time.perf_counter()
 
     with run_lock(gen_dir):
         if config.overwrite:
-            n = clear_run(gen_dir, S.stage_files(layout, model))
+            n = clear_run(gen_dir, stage_files(layout, model))
             if n:
                 log(f"{OVERWRITE}: deleted {n} finished shard(s) of {model}")
         remove_stale_tmp(gen_dir)
         if (not layout.generation_run_config(model).exists() and layout.verdicts(model).exists()
-                and not any(gen_dir.glob(S.SHARD_GLOB))):
+                and not any(gen_dir.glob(SHARD_GLOB))):
             msg = (f"{model}: a verdict table already exists ({layout.verdicts(model)}) that this generation stage "
                    f"did not write (precomputed or downloaded); skipping. Add {OVERWRITE} to replace it "
                    "with fresh generations.")
@@ -257,7 +268,7 @@ def run_generation(
 
         present = [i for i in range(plan.n_shards) if held[i] or wanted[i]]
         coverage = _coverage(config, plan, listed, answered)
-        gens = S.read_shards(gen_dir, present)
+        gens = read_shards(gen_dir, present)
         _check_complete(gens, answered, config.n, gen_dir)
         log(f"{model}: verifying {len(gens)} completion(s) ...")
         verdicts = verify_generations(
@@ -285,7 +296,7 @@ def run_generation(
     return RunResult("done", model, f"{model}: done", summary=summary, verdicts_path=vpath)
 
 
-def _rows(ordered: pd.DataFrame, plan: S.ShardPlan, i: int, todo: list[str]) -> pd.DataFrame:
+def _rows(ordered: pd.DataFrame, plan: ShardPlan, i: int, todo: list[str]) -> pd.DataFrame:
     """The questions of shard ``i`` still to generate (all of its slice, or the missing part of it)."""
     a, b = plan.bounds(i)
     part = ordered.iloc[a:b]
@@ -301,7 +312,7 @@ def _check_complete(gens: pd.DataFrame, answered: list[str], n: int, gen_dir: Pa
                         "rerun with --overwrite.")
 
 
-def _coverage(config: GenerateConfig, plan: S.ShardPlan, listed, answered: list[str]) -> dict:
+def _coverage(config: GenerateConfig, plan: ShardPlan, listed, answered: list[str]) -> dict:
     """Which part of the seed set the verdict table answers (a --questions run may leave some unanswered)."""
     return {"n_seed_questions": len(plan.question_ids), "n_answered_questions": len(answered),
             "partial": len(answered) < len(plan.question_ids), "questions_file": config.questions,
@@ -310,7 +321,7 @@ def _coverage(config: GenerateConfig, plan: S.ShardPlan, listed, answered: list[
 
 def _summary(model, config, rc, gens, verdicts, table, gen_dir, plan, present, coverage, backend_info, load_s,
              wall_s, n_generated, n_questions_generated) -> dict:
-    meta = S.shard_metadata(gen_dir, present)
+    meta = shard_metadata(gen_dir, present)
     acc_by = verdicts.groupby("dataset")["correct"].mean()
     summary = {
         "model": model,

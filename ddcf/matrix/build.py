@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ddcf.artifacts.matrix import MATRIX_COLUMNS, SPLIT_COLUMNS, write_matrix  # noqa: F401 SPLIT_COLUMNS re-exported
+from ddcf.artifacts.matrix import MATRIX_COLUMNS, write_matrix
 from ddcf.artifacts.seed import write_seed
 from ddcf.errors import DDCFError
 from ddcf.io import hash_ids

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.predictor.metrics import log_loss
 
 KNN_GRID = (5, 10, 20, 50, 100)
@@ -48,11 +49,6 @@ def _model_rates(train_mid: np.ndarray, train_y: np.ndarray, num_models: int) ->
     global_rate = float(np.mean(train_y)) if len(train_y) else 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), global_rate)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def base_rate(train_mid, train_y, val_mid, num_models: int) -> np.ndarray:
@@ -126,8 +122,8 @@ def knn(
     answered = n_ans > 0
     rate_qm = np.where(answered, n_cor / np.maximum(n_ans, 1), 0.0).astype(np.float32)
 
-    tr = _unit(train_emb)
-    va = _unit(val_emb)
+    tr = unit_rows(train_emb, dtype=np.float32, floor=1e-12)
+    va = unit_rows(val_emb, dtype=np.float32, floor=1e-12)
     pool = min(n_train_q, pool or max(5 * k, k + 50))
     pred_qm = np.empty((va.shape[0], num_models), np.float32)
     for start in range(0, va.shape[0], chunk):
@@ -227,7 +223,8 @@ def logistic_per_model(
     val_q, val_mid = np.asarray(val_q, np.int64), np.asarray(val_mid, np.int64)
     eval_q, eval_mid = np.asarray(eval_q, np.int64), np.asarray(eval_mid, np.int64)
     train_y = np.asarray(train_y, np.float64)
-    tr, va, ev = (_unit(e).astype(np.float64) for e in (train_emb, val_emb, eval_emb))
+    tr, va, ev = (unit_rows(e, dtype=np.float32, floor=1e-12).astype(np.float64)
+                  for e in (train_emb, val_emb, eval_emb))
     # Column j holds the predictions with cs[j]; every row starts at the fallback rate.
     rate = _model_rates(train_mid, train_y, num_models)
     counts = np.bincount(train_mid, minlength=num_models)

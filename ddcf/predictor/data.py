@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf.artifacts import seed as seed_table
-from ddcf.artifacts.matrix import read_model_order, read_split
+from ddcf.artifacts.matrix import read_matrix, read_model_order, read_split
 from ddcf.errors import DDCFError
 from ddcf.io import align_embeddings, hash_ids, load_embeddings
 from ddcf.layout import Layout
@@ -200,12 +200,11 @@ def build_training_data(models: list[str], train: pd.DataFrame, val: pd.DataFram
 def matrix_pass_rates(layout: Layout) -> pd.Series | None:
     """Measured pass rates by (model, question_id) from matrix.parquet, when some pair has n > 1 verdicts
     (``infer.py --n K``): the ranking target of the per-model Spearman metric.  None otherwise."""
-    path = layout.matrix
-    if not path.exists():
+    if not layout.matrix.exists():
         return None
-    try:
-        m = pd.read_parquet(path, columns=["model", "question_id", "pass_rate", "n"])
-    except (ValueError, KeyError, OSError):  # an older or hand-made matrix without these columns
+    wanted = ("model", "question_id", "pass_rate", "n")
+    m, _ = read_matrix(layout, columns=(), optional=wanted)
+    if set(m.columns) != set(wanted):  # an older or hand-made matrix without these columns
         return None
     if m.empty or not (pd.to_numeric(m["n"], errors="coerce") > 1).any():
         return None

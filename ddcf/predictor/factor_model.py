@@ -3,10 +3,7 @@
 Deprecated; removed in ddcf 0.2.
 """
 
-import warnings
-
+from ddcf._deprecated import warn_moved
 from ddcf.predictor.factor.model import FACTOR_ARCH_KEYS, TEXT_SCALE, FactorMember, FactorPredictor  # noqa: F401
 
-warnings.warn("ddcf.predictor.factor_model moved to ddcf.predictor.factor.model (the old path goes in ddcf 0.2)",
-              DeprecationWarning,
-              stacklevel=2)
+warn_moved("ddcf.predictor.factor_model")

@@ -3,10 +3,7 @@
 Deprecated; removed in ddcf 0.2.
 """
 
-import warnings
-
+from ddcf._deprecated import warn_moved
 from ddcf.predictor.factor.train import dense_targets, train_factor, train_member  # noqa: F401
 
-warnings.warn("ddcf.predictor.factor_train moved to ddcf.predictor.factor.train (the old path goes in ddcf 0.2)",
-              DeprecationWarning,
-              stacklevel=2)
+warn_moved("ddcf.predictor.factor_train")

@@ -24,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.predictor.metrics import log_loss
 from ddcf.runtime import usable_cores
 
@@ -60,13 +61,8 @@ class IRTModel:
         return 1.0 / (1.0 + np.exp(-self.logits(model_ids, q_rows, emb)))
 
 
-def _unit(emb: np.ndarray) -> np.ndarray:
-    x = np.asarray(emb, np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def _standardise(emb: np.ndarray, mu: np.ndarray, scale: float) -> np.ndarray:
-    return (_unit(emb) - mu) / scale
+    return (unit_rows(emb, floor=1e-12) - mu) / scale
 
 
 def fit_irt(
@@ -107,7 +103,7 @@ def fit_irt(
     if len(train_y) == 0:
         raise ValueError("fit_irt has no training rows to fit")
     train_mid, train_q = np.asarray(train_mid, np.int64), np.asarray(train_q, np.int64)
-    x = _unit(train_emb)
+    x = unit_rows(train_emb, floor=1e-12)
     mu = x.mean(axis=0)
     scale = float(np.sqrt(np.mean((x - mu) ** 2))) or 1.0
     z = torch.from_numpy((x - mu) / scale)

@@ -3,10 +3,7 @@
 Deprecated; removed in ddcf 0.2.
 """
 
-import warnings
-
+from ddcf._deprecated import warn_moved
 from ddcf.predictor.paper.model import ARCH_KEYS, OPTIONAL_ARCH_KEYS, CorrectnessPredictor, DropPath, ResidualMLPBlock  # noqa: F401
 
-warnings.warn("ddcf.predictor.model moved to ddcf.predictor.paper.model (the old path goes in ddcf 0.2)",
-              DeprecationWarning,
-              stacklevel=2)
+warn_moved("ddcf.predictor.model")

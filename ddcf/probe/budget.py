@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ddcf.artifacts.matrix import read_model_order
+from ddcf.artifacts.matrix import read_matrix, read_model_order
 from ddcf.artifacts.seed import read_seed
 from ddcf.difficulty.scoring import score_chunks
 from ddcf.errors import DDCFError
@@ -268,7 +268,7 @@ def _pool(layout: Layout) -> tuple[list[str], np.ndarray, dict, int]:
         keep = set(ids)
     held = set()
     if layout.matrix.exists():
-        m = pd.read_parquet(layout.matrix)
+        m, _ = read_matrix(layout, columns=("question_id",), optional=("split",))
         if "split" in m.columns:
             held = set(m.loc[m["split"].astype(str) != "train", "question_id"].astype(str))
     rows = [i for i, q in enumerate(ids) if q in keep and q not in held]

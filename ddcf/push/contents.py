@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ddcf.artifacts import selection
-from ddcf.artifacts.matrix import read_model_order_table
+from ddcf.artifacts.matrix import read_matrix, read_model_order_table
 from ddcf.artifacts.selection import block_value
 from ddcf.bundled.files import CORPUS, SEED_COMPLETIONS
 from ddcf.errors import DDCFError
-from ddcf.io import read_parquet_metadata, read_side_file, read_table, require_file, side_value
+from ddcf.io import read_parquet_metadata, read_side_file, require_file, side_value
 from ddcf.layout import Layout
 
 STAGE_FOLDERS = (("matrix", "correctness_dir"), ("predictor", "predictor_dir"), ("difficulty", "factorized"))
@@ -55,9 +55,8 @@ def stage_configs(layout: Layout, stages: list[tuple[str, Path]]) -> dict[str, s
 
 def matrix_bundle(layout: Layout) -> Bundle:
     fix = "build it first: python create_training_data.py"
-    m = read_table(layout.matrix, "correctness matrix", ["model", "question_id", "correct"], fix)
+    m, meta = read_matrix(layout, fix=fix)
     order = read_model_order_table(layout, fix)
-    meta = read_parquet_metadata(layout.matrix)
     per_model = m.groupby("model")["correct"].agg(["size", "mean"])
     facts = {
         "n_models": int(m["model"].nunique()), "n_questions": int(m["question_id"].nunique()), "n_pairs": len(m),

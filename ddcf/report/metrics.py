@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.artifacts.selection import COLUMN
 from ddcf.artifacts.verdicts import read_verdicts
-from ddcf.report.projection import unit_rows
 from ddcf.report.selections import registry_field
 
 CHUNK = 4096
@@ -55,7 +55,7 @@ def coverage(x, sel_vs: list[np.ndarray]) -> list[float]:
     both = np.concatenate(sel_vs).T
     totals = np.zeros(len(sel_vs))
     for start in range(0, n, CHUNK):
-        sims = unit_rows(x, start, start + CHUNK) @ both
+        sims = unit_rows(x[start:start + CHUNK], dtype=np.float32) @ both
         for i in range(len(sel_vs)):
             totals[i] += float(sims[:, bounds[i]:bounds[i + 1]].max(axis=1).sum(dtype=np.float64))
     return [t / n for t in totals]
@@ -100,7 +100,7 @@ def comparison_table(selections, x, corpus: pd.DataFrame, layout, subject_column
     """One row per selection; ``corpus`` is aligned with the embedding rows (question, response, subject).
     ``twin_cosine``: pairs at or above this cosine count as near-duplicates."""
     rows = []
-    vs = [unit_rows(np.asarray(x[np.sort(s.rows)])) for s in selections]
+    vs = [unit_rows(x, np.sort(s.rows), dtype=np.float32) for s in selections]
     for s, v, cover in zip(selections, vs, coverage(x, vs)):
         ordered = np.sort(s.rows)
         pairs = pair_stats(v, twin_cosine)

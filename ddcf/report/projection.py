@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.errors import DDCFError
 from ddcf.io import file_sha256, load_embeddings, manifest_path, save_embeddings
 from ddcf.layout import Layout
@@ -26,13 +27,6 @@ from ddcf.runtime import progress, require, usable_cores
 PLACE_NEIGHBOURS = 10
 UMAP_NEIGHBOURS = 15
 CHUNK = 2048
-
-
-def unit_rows(x, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Rows ``start:stop`` of ``x`` as float32 unit vectors (zero rows stay zero)."""
-    v = np.asarray(x[start:stop], dtype=np.float32)
-    norm = np.linalg.norm(v, axis=1, keepdims=True)
-    return v / np.where(norm > 0, norm, np.float32(1.0))
 
 
 def params(method: str, n: int, fit_points: int, seed: int) -> dict:
@@ -74,7 +68,7 @@ def project(x, p: dict, show_progress: bool = False) -> np.ndarray:
         fit = np.sort(np.random.default_rng(p["seed"]).choice(n, p["fit_points"], replace=False))
     else:
         fit = np.arange(n)
-    fit_v = unit_rows(np.asarray(x[fit]))
+    fit_v = unit_rows(x, fit, dtype=np.float32)
     coords = np.empty((n, 2), dtype=np.float32)
     coords[fit] = _fit(fit_v, p)
     rest = np.setdiff1d(np.arange(n), fit)
@@ -82,7 +76,7 @@ def project(x, p: dict, show_progress: bool = False) -> np.ndarray:
     bar = progress(total=len(rest), desc="placing on the map", unit="q", enabled=show_progress and len(rest) > 0)
     for start in range(0, len(rest), CHUNK):
         rows = rest[start:start + CHUNK]
-        sims = unit_rows(np.asarray(x[rows])) @ fit_v.T
+        sims = unit_rows(x, rows, dtype=np.float32) @ fit_v.T
         near = np.argpartition(-sims, m - 1, axis=1)[:, :m]
         coords[rows] = coords[fit][near].mean(axis=1)
         bar.update(len(rows))

@@ -13,8 +13,8 @@ import contextlib
 
 import numpy as np
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.report.metrics import pairwise_stats
-from ddcf.report.projection import unit_rows
 from ddcf.select.kgreedy.engine import select
 from ddcf.select.pools import load_pool
 
@@ -47,7 +47,7 @@ def lamda_sweep(layout, sel, points: int, device: str = "auto", show_progress: b
         with (step(f"lambda sweep: k-greedy at lambda={lamda:g}") if step else contextlib.nullcontext()):
             result = select(pool.x, pc, k, lamda, device=device, progress=False, redundancy=redundancy)
         rows = np.asarray(result.indices)
-        mean_sim, _ = pairwise_stats(unit_rows(np.asarray(pool.x[np.sort(rows)])))
+        mean_sim, _ = pairwise_stats(unit_rows(pool.x, np.sort(rows), dtype=np.float32))
         point = {"lamda": lamda, "mean_predicted_correctness": float(pc[rows].mean()),
                  "mean_pairwise_similarity": mean_sim}
         if sel.lamda is not None and abs(lamda - sel.lamda) < 1e-9:

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 from ddcf.errors import DDCFError
-from ddcf.io import current_dir, set_aside_dir  # noqa: F401 - moved to ddcf.io; re-exported until integration
 from ddcf.layout import Layout
 from ddcf.select.methods import get_method
 

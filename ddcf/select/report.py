@@ -1,7 +1,6 @@
 """What a selection looks like next to a random subset of the same pool: numbers, text, plot.
 
-The readers of a selection written earlier (:func:`read_selection_table`, :func:`block_value`) moved to
-:mod:`ddcf.artifacts.selection` (re-exported here until integration).
+The readers of a selection written earlier are in :mod:`ddcf.artifacts.selection`.
 """
 
 from __future__ import annotations
@@ -11,18 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ddcf.artifacts.selection import COLUMN, LEGACY_NAMES, block_value, read_selection_table  # noqa: F401 moved
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.io import atomic_path
 from ddcf.select.methods import DEFAULT_METHOD, METHODS, Method
 
 GRAM_SAMPLE = 2000  # above this many rows, pairwise statistics come from a seeded sample of rows
-
-
-def _unit_rows(x, rows: np.ndarray) -> np.ndarray:
-    # float32 is plenty for averages of cosines (these are descriptive statistics, not decisions)
-    v = np.asarray(x[np.sort(rows)], dtype=np.float32)
-    norm = np.linalg.norm(v.astype(np.float64), axis=1, keepdims=True).astype(np.float32)
-    return v / np.where(norm > 0, norm, np.float32(1.0))
 
 
 def set_stats(x, rows: np.ndarray, predicted_correctness: np.ndarray, datasets: np.ndarray, seed: int = 0) -> dict:
@@ -39,7 +31,8 @@ def set_stats(x, rows: np.ndarray, predicted_correctness: np.ndarray, datasets: 
         sample = np.random.default_rng(seed).choice(rows, GRAM_SAMPLE, replace=False)
     out["pairwise_sample"] = int(len(sample))
     if len(sample) >= 2:
-        v = _unit_rows(x, sample)
+        # float32 is plenty for averages of cosines (descriptive statistics, not decisions); norms in float64
+        v = unit_rows(x, np.sort(sample), dtype=np.float32, norm_dtype=np.float64)
         gram = v @ v.T
         iu = np.triu_indices(len(v), 1)
         out["mean_pairwise_similarity"] = float(gram[iu].mean(dtype=np.float64))

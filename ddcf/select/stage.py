@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf import __version__
-from ddcf.artifacts.corpus import read_corpus  # noqa: F401 - moved; shim removed at integration
-from ddcf.artifacts.difficulty import read_difficulty as read_predicted_correctness  # noqa: F401 - moved; shim
+from ddcf.artifacts.selection import COLUMN
 from ddcf.config import write_resolved_config
 from ddcf.errors import DDCFError
 from ddcf.io import atomic_dir, hash_ids, write_json, write_parquet
@@ -31,8 +30,8 @@ from ddcf.select.kgreedy.engine import select
 from ddcf.select.methods import get_method, load_method
 from ddcf.select.methods.common import Context, max_similarity_at_pick
 from ddcf.select.output import check_replaceable, selection_folder
-from ddcf.select.pools import Pool, load_method_pool, load_pool  # noqa: F401 - Pool, load_pool: moved; shims
-from ddcf.select.report import COLUMN, annotation_cost, method_label, plot_report, set_stats, summary_text
+from ddcf.select.pools import load_method_pool
+from ddcf.select.report import annotation_cost, method_label, plot_report, set_stats, summary_text
 from ddcf.select.sft_dataset import build_records, resolve_renderer, save_dataset_atomic
 from ddcf.select.stability import pool_stability
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from ddcf.chat_format import MODEL, REFERENCE, reference_prompt
 from ddcf.errors import DDCFError, first_line
 from ddcf.io import has_visible_text
+from ddcf.runtime import progress as bar
 from ddcf.sft.config import CHATML
 
 #: ChatML as a Jinja chat template (for --chat_template chatml), the layout of ddcf.select.sft_dataset.render_chatml
@@ -160,8 +161,6 @@ def build_prompt_completion(ds, kind: str, tokenizer, max_length: int, path, pro
                             batch: int = 256, chat_template: str | None = MODEL) -> PreparedData:
     """Prompt-completion rows for TRL; examples longer than ``max_length`` tokens dropped and counted."""
     from datasets import Dataset
-
-    from ddcf.runtime import progress as bar
 
     prompts, completions, ids = [], [], []
     for i, row in enumerate(ds):

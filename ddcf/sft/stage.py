@@ -29,6 +29,7 @@ from ddcf.layout import Layout
 from ddcf.pipeline import Report
 from ddcf.runtime import cuda_available, is_available, require
 from ddcf.sft import checkpoints as C
+from ddcf.sft import finished
 from ddcf.sft.config import SFTConfig
 from ddcf.sft.data import PreparedData, build_prompt_completion, load_examples, set_chat_template
 from ddcf.sft.finished import WEIGHT_KEYS, check_finished, request
@@ -154,9 +155,7 @@ def prepare(layout: Layout, config: SFTConfig, log=print, data_sha256: str | Non
     if config.overwrite and is_main_process() and out.is_dir():
         _clear(out)
     if data_sha256 is None:
-        from ddcf.sft.finished import data_sha256 as sha
-
-        data_sha256 = sha(train_path)
+        data_sha256 = finished.data_sha256(train_path)
     settings = _run_settings(config, train_path, schedule, data, data_sha256)
     resume = None if config.overwrite else _resume_point(config, out, settings, warnings.append)
     if is_main_process():

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from ddcf.errors import DDCFError
+
 _PAD_NAME = re.compile(r"pad", re.IGNORECASE)
 _RESERVED_NAME = re.compile(r"reserved|unused", re.IGNORECASE)
 
@@ -44,8 +46,6 @@ def choose_pad_token(tokenizer, exclude_ids: Iterable[int] = ()) -> PadChoice:
                          f"pad token {token!r} (id {token_id}): the tokenizer has no pad token, so an unused "
                          "special token it already has pads the batches")
     if tokenizer.eos_token is None:
-        from ddcf.errors import DDCFError
-
         raise DDCFError(
             "The tokenizer has neither a pad token, nor an unused special token, nor an EOS token.",
             "use a tokenizer with an EOS token (every causal LM tokenizer should have one), or add a pad token to "

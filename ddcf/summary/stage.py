@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf.artifacts import corpus, difficulty, selection
+from ddcf.artifacts.matrix import read_matrix
 from ddcf.artifacts.selection import COLUMN, block_value, read_selection_table
 from ddcf.artifacts.verdicts import verdict_files
 from ddcf.errors import DDCFError
@@ -71,7 +72,7 @@ def _verify_lines(layout: Layout, target: str | None) -> list[str]:
 def _matrix_lines(layout: Layout) -> list[str]:
     if not layout.matrix.exists():
         return ["2 matrix      (missing: run create_training_data.py)"]
-    m = _read(layout.matrix, ["model", "question_id", "split"])
+    m, _ = read_matrix(layout, columns=("model", "question_id"), optional=("split",))
     if "split" not in m.columns:
         m["split"] = ""
     q = m.drop_duplicates("question_id")

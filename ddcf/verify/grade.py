@@ -27,7 +27,6 @@ from ddcf.verify.answer_types import get as get_answer_type
 from ddcf.verify.answer_types.math import read_style
 from ddcf.verify.answer_types.pick import resolve
 from ddcf.verify.completions import (
-    COMPLETION_COLUMNS,  # noqa: F401 - moved; shim removed at integration
     _is_missing,
     check_completions,
     text_columns,

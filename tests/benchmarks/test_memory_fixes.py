@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.select.methods import ds2
-from ddcf.select.methods.common import unit_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -79,6 +79,7 @@ def test_crowd_selection_scores_the_pool_with_its_texts(texted):
     from ddcf.select.config import SelectConfig
     from ddcf.select.methods.common import Context
     from ddcf.select.methods.predicted import predicted_matrix
+    from ddcf.select.pools import load_pool
 
     layout, synth = texted
     pstage.run(layout, PredictorConfig(**FAST))
@@ -86,7 +87,7 @@ def test_crowd_selection_scores_the_pool_with_its_texts(texted):
     cfg = SelectConfig(model_name=synth.models[0], method="crowd", num_select=6, clusters=3, no_progress=True,
                        crowd_stability="accuracy")  # the synthetic model names carry no sizes
     assert sstage.run(layout, cfg).exit_code in (0, None)
-    ctx = Context(layout=layout, config=cfg, pool=sstage.load_pool(layout, synth.models[0]), k=6)
+    ctx = Context(layout=layout, config=cfg, pool=load_pool(layout, synth.models[0]), k=6)
     p, models, _ = predicted_matrix(ctx, [synth.models[2]])
     stage5 = pd.read_parquet(layout.difficulty(synth.models[2])).set_index("question_id")["predicted_correctness"]
     assert models == [synth.models[2]]

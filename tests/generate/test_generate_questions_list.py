@@ -9,11 +9,11 @@ from gen_testlib import SEED_ROWS, CountingBackend, fake_grade, settings_for
 from ddcf.cli import run_main
 from ddcf.errors import DDCFError
 from ddcf.generate import runner as R
-from ddcf.generate import shards as S
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.questions import read_question_list
 from ddcf.infer import main as infer_main
 from ddcf.io import read_parquet_metadata, write_parquet
+from ddcf.runs import folder as S
 from ddcf.runs.backends import BackendOptions, create_backend
 from ddcf.runs.backends.dummy import DummyBackend
 

@@ -8,12 +8,12 @@ from gen_testlib import CountingBackend, fake_grade, seed_frame
 
 from ddcf.errors import DDCFError
 from ddcf.generate import runner as R
-from ddcf.generate import shards as S
 from ddcf.generate.completions import followup_context, has_boxed_answer
 from ddcf.generate.config import GenerateConfig
 from ddcf.generate.questions import order_questions
 from ddcf.io import write_parquet
 from ddcf.runs import backends
+from ddcf.runs import folder as S
 from ddcf.runs.backends import BackendOptions
 from ddcf.runs.backends.dummy import DummyBackend
 from ddcf.verify.generated import verify_generations
@@ -163,7 +163,7 @@ def test_stale_tmp_files_are_removed(seeded):
 
 
 def test_another_process_holding_the_lock(seeded):
-    with S.model_lock(seeded.generations(MODEL)):
+    with S.run_lock(seeded.generations(MODEL)):
         with pytest.raises(DDCFError, match="Another process is working in"):
             run(seeded)
 

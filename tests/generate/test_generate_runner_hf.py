@@ -7,9 +7,9 @@ import pytest
 from gen_testlib import CountingBackend, fake_grade, settings_for
 
 from ddcf.generate import runner as R
-from ddcf.generate import shards as S
 from ddcf.generate.completions import followup_context
 from ddcf.generate.passrate import load_pass_rates
+from ddcf.runs import folder as S
 from ddcf.runs.backends import BackendOptions, create_backend
 from ddcf.verify.grade import VERDICT_COLUMNS
 

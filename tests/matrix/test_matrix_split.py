@@ -5,10 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ddcf.artifacts.matrix import SPLIT_COLUMNS
 from ddcf.cli import run_main
 from ddcf.errors import DDCFError
 from ddcf.io import read_parquet_metadata
-from ddcf.matrix.build import SPLIT_COLUMNS, build_matrix
+from ddcf.matrix.build import build_matrix
 from ddcf.matrix.cli import main as matrix_main
 from ddcf.matrix.split import split_by_question, split_questions
 

@@ -3,9 +3,10 @@ import json
 import pytest
 import torch
 
+from ddcf.artifacts.predictor import config_sha256
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.predictor.paper.model import CorrectnessPredictor
-from ddcf.predictor.store import config_sha256, load_predictor, save_predictor
+from ddcf.predictor.store import load_predictor, save_predictor
 
 
 def save(model, folder, extra):

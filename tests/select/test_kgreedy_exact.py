@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from helpers_select import clustered, oracle
 
-from ddcf.select import exact, kgreedy_fast, kgreedy_reference
-from ddcf.select.kgreedy_torch import kgreedy_torch
+from ddcf.select import kgreedy_fast, kgreedy_reference
+from ddcf.select.kgreedy import exact
+from ddcf.select.kgreedy.torch import kgreedy_torch
 
 LAMDAS = (0.0, 0.2, 0.5, 1.0)
 REDUNDANCY = ("floor", "signed")
@@ -187,7 +188,7 @@ def test_input_validation():
 
 
 def test_sketch_basis_is_orthonormal_and_capped():
-    from ddcf.select.kgreedy_lazy_state import sketch_basis
+    from ddcf.select.kgreedy.lazy_state import sketch_basis
 
     x = clustered(600, 160, 3)
     p = sketch_basis(x, 32, 4096)
@@ -201,7 +202,7 @@ def test_sketch_basis_is_orthonormal_and_capped():
 def test_a_bad_sketch_costs_time_but_never_changes_the_selection(monkeypatch, lamda):
     """The sketch only chooses which pick a probe tries: with a useless random basis the
     probes mostly fail, but the picks are still the reference's, bit for bit."""
-    import ddcf.select.kgreedy_lazy_state as kg  # where LazyState.start looks the sketch up
+    import ddcf.select.kgreedy.lazy_state as kg  # where LazyState.start looks the sketch up
 
     x = clustered(900, 64, 5, dup_frac=0.05)
     pc = np.random.default_rng(5).beta(2, 2, 900).astype(np.float32)

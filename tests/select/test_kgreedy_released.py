@@ -30,7 +30,7 @@ from ddcf.bundled.files import BUNDLED_DIR, EMBED_CACHE_DIR
 from ddcf.embed.cache import EmbeddingCache
 from ddcf.io import text_hash
 from ddcf.select import kgreedy_fast, kgreedy_reference
-from ddcf.select.kgreedy_torch import kgreedy_torch
+from ddcf.select.kgreedy.torch import kgreedy_torch
 
 DATA = Path(__file__).parent / "data" / "reference_kgreedy_picks.json"
 STRIDE = 8

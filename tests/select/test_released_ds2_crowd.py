@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.errors import DDCFError
 from ddcf.select.methods import crowd, ds2
-from ddcf.select.methods.common import unit_rows
 
 DATA = Path(__file__).parent / "data"
 

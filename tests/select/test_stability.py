@@ -120,7 +120,7 @@ def test_report_json_carries_the_estimate(layout):
     st = _report(layout, 0.9)["stability"]
     assert st["expected_overlap"] < 0.5 and st["reselect_overlap"] < 1.0
     # the direct estimate is k-greedy on retraining_draw with the selection's own settings: recomputable
-    from ddcf.select.kgreedy_lazy import kgreedy_fast
+    from ddcf.select.kgreedy.lazy import kgreedy_fast
 
     rows = kgreedy_fast(x, pc.astype(np.float64), 12, 0.9).indices
     other = kgreedy_fast(x, retraining_draw(pc.astype(np.float64), np.full(80, np.float32(0.3))), 12, 0.9).indices
@@ -143,7 +143,7 @@ def test_fixed_seed_same_picks_run_to_run(tmp_path):
     from ddcf.predictor.data import load_training_data
     from ddcf.predictor.store import LoadedPredictor
     from ddcf.predictor.train import train_predictor
-    from ddcf.select.kgreedy_lazy import kgreedy_fast
+    from ddcf.select.kgreedy.lazy import kgreedy_fast
 
     layout = Layout(tmp_path / "w")
     synth = S.build(layout, n_models=4, n_questions=80, corpus_n=60)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.select.kgreedy.common import eq5_costs, rows_f32
 from ddcf.select.kgreedy.exact import (
     CanonicalStore,
@@ -88,8 +89,7 @@ def sketch_basis(x, q: int, sample: int, seed: int = 0) -> np.ndarray | None:
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, min(n, sample), replace=False))
     s = rows_f32(x, rows)
-    norms = np.linalg.norm(s, axis=1)
-    s = s[norms > 0] / norms[norms > 0, None]
+    s = unit_rows(s[np.linalg.norm(s, axis=1) > 0], dtype=np.float32)  # zero rows carry no direction
     if len(s) < 2 * q:
         return None
     y = s @ rng.standard_normal((d, q + 8)).astype(np.float32)

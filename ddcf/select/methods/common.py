@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.errors import DDCFError
 
 
@@ -66,13 +67,6 @@ def sample(rng: np.random.Generator, candidates: np.ndarray, k: int, what: str, 
     if len(candidates) < k:
         raise DDCFError(f"--num_select {k:,} is larger than the {len(candidates):,} {what}.", fix)
     return np.sort(candidates)[rng.permutation(len(candidates))[:k]]
-
-
-def unit_rows(x, rows: np.ndarray | None = None, dtype=np.float64) -> np.ndarray:
-    """L2-normalised rows (zero rows stay zero), copied out of a memory map."""
-    v = np.asarray(x if rows is None else x[rows], dtype=dtype)
-    norm = np.linalg.norm(v, axis=1, keepdims=True)
-    return v / np.where(norm > 0, norm, 1.0)
 
 
 def max_similarity_at_pick(x, rows: np.ndarray) -> np.ndarray:

@@ -51,8 +51,9 @@ import random
 
 import numpy as np
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.runtime import resolve_device
-from ddcf.select.methods.common import Context, Picks, Timer, unit_rows
+from ddcf.select.methods.common import Context, Picks, Timer
 
 MODES = ("batched", "whole_pool")
 BATCH = 1024  # rows per batch of the released selector (batchsize 512 x scale 2)

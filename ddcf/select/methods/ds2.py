@@ -35,10 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ddcf.artifacts.embeddings import unit_rows
 from ddcf.errors import DDCFError
 from ddcf.io import read_table
 from ddcf.runtime import progress
-from ddcf.select.methods.common import Context, Picks, Timer, unit_rows
+from ddcf.select.methods.common import Context, Picks, Timer
 
 HOC_ROUNDS, HOC_STEPS, HOC_LR = 50, 1501, 0.1  # released tulu_template.py hoc_cfg
 DETECT_EPOCHS = 51  # released detect_cfg.num_epoch
