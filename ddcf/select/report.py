@@ -96,7 +96,11 @@ def summary_text(report: dict) -> str:
             f"  {name:22s} " + " ".join(f"{block['composition'].get(n, 0) / total:10.1%}" for n in names)
         )
     st = report.get("stability")
-    if st:  # issue 23: how much of the selection another predictor seed would keep
+    if st and st.get("rule"):  # a consensus selection (issue 23): its own agreement, not the plain rule's
+        lines += ["", f"  stability: {st['rule']} of {st.get('draws', '?')} k-greedy runs; "
+                      f"{st.get('picks_in_every_draw', float('nan')):.0%} of the picks were chosen in every run "
+                      f"(mean inclusion {st.get('mean_inclusion', float('nan')):.0%}; report.json 'stability')"]
+    elif st:  # issue 23: how much of the selection another predictor seed would keep
         est = st.get("reselect_overlap", st["expected_overlap"])
         lines += ["", f"  stability: a retraining of the predictor with another seed would keep ~{est:.0%} of the "
                       f"picks (estimate from the ensemble members' spread; report.json 'stability')"]

@@ -38,6 +38,24 @@ from ddcf.select.stability import pool_stability
 SCRIPT = "k_greedy_selection.py"
 
 
+def _stability(pool, rows, result, config, lamda: float, k: int) -> dict | None:
+    """report.json's stability block.  For the plain k-greedy, the members'-spread estimate plus one re-selection
+    on a retraining draw; for ``--stability consensus`` the re-selection of the *plain* rule would describe
+    another selection, and one of the consensus costs ``--consensus_draws`` more k-greedy runs, so the block
+    keeps the ranking estimate and adds the consensus' own agreement figures (its algorithm_stats)."""
+    if config.stability != "none":
+        block = pool_stability(pool, rows, None, None)
+        if block is None:
+            return None
+        stats = result.stats or {}
+        return {**block, "rule": config.stability,
+                **{key: stats[key] for key in ("draws", "picks_in_every_draw", "mean_inclusion") if key in stats}}
+    return pool_stability(pool, rows, lambda q: select(pool.x, q, k, lamda, config.device,
+                                                      redundancy=config.redundancy,
+                                                      shards=config.kgreedy_shards,
+                                                      devices=config.kgreedy_devices).indices, lamda)
+
+
 def run(layout: Layout, config: SelectConfig) -> Report:
     """Select ``num_select`` questions for ``model_name`` with ``method``; write the table, dataset and report."""
     t0 = time.perf_counter()
@@ -88,11 +106,7 @@ def run(layout: Layout, config: SelectConfig) -> Report:
         random=set_stats(pool.x, rnd, pc, datasets, seed),
         pool=set_stats(pool.x, np.arange(n), pc, datasets, seed),
         # how much a retraining of the predictor with another seed would change the picks (issue 23)
-        stability=pool_stability(pool, rows, lambda q: select(pool.x, q, k, lamda, config.device,
-                                                              redundancy=config.redundancy,
-                                                              shards=config.kgreedy_shards,
-                                                              devices=config.kgreedy_devices).indices, lamda)
-        if entry.kgreedy else None,
+        stability=_stability(pool, rows, result, config, lamda, k) if entry.kgreedy else None,
         selection_mean_max_similarity_at_pick=float(np.nanmean(result.max_similarity)) if k > 1 else None,
         chat_template=template_desc,
         warnings=pool.warnings,

@@ -147,6 +147,12 @@ def test_stage_option_own_folder_default_unchanged(layout):
     assert cons["question_id"].tolist() == [f"q{i:04d}" for i in want]
     rep = json.loads(layout.selection_report(cons_dir).read_text())
     assert rep["algorithm_stats"]["stability"] == "consensus" and rep["algorithm_stats"]["draws"] == 5
+    # the stability block describes the consensus, never the plain rule's re-selection
+    st = rep["stability"]
+    assert st["rule"] == "consensus" and st["draws"] == 5 and "reselect_overlap" not in st
+    assert st["picks_in_every_draw"] == rep["algorithm_stats"]["picks_in_every_draw"]
+    plain_rep = json.loads(layout.selection_report(plain_dir).read_text())
+    assert "rule" not in plain_rep["stability"] and "reselect_overlap" in plain_rep["stability"]
     # cost column keeps eq. 5's meaning for the final order: lamda p + (1 - lamda) max(0, max sim to earlier picks)
     sim = np.nan_to_num(np.maximum(cons["max_similarity"].to_numpy(), 0), nan=0.0)
     assert np.allclose(cons["cost"], 0.3 * cons["predicted_correctness"].astype(np.float64) + 0.7 * sim, atol=1e-6)
