@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import os
+import socket
 
 from ddcf.errors import DDCFError
 from ddcf.executors.base import Executor, JobProgress, JobSummary, Shard, ShardJob, run_one
@@ -52,6 +53,25 @@ def _start_failure(job: ShardJob, exc: BaseException) -> DDCFError:
                      "then run the same command again.")
 
 
+def check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse a ``host:port`` address nothing listens on within seconds: ``ray.init`` itself retries an
+    unreachable head for minutes, printing only its own warnings."""
+    if not address or address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # not host:port (a name Ray resolves itself): let ray.init judge it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise DDCFError(
+            f"--ray_address {address}: nothing answers at {host}:{port} ({exc.strerror or type(exc).__name__}).",
+            "start the head with `ray start --head` and pass the address it printed (or --ray_address auto on a "
+            "cluster node), or leave --ray_address out to run on this machine only.",
+        ) from None
+
+
 class RayExecutor(Executor):
     name = "ray"
 
@@ -65,6 +85,7 @@ class RayExecutor(Executor):
         if ray.is_initialized():
             return False
         address = self.address or os.environ.get("RAY_ADDRESS") or None
+        check_reachable(address)
         try:
             ray.init(address=address, include_dashboard=False, configure_logging=False,
                      log_to_driver=True, ignore_reinit_error=True)

@@ -90,3 +90,26 @@ def test_ray_worker_that_cannot_start_is_not_retried(tmp_path, ray_instance):
 
     with pytest.raises(DDCFError, match="A Ray worker could not start the squares job: no model at /nowhere"):
         get_executor("ray").run(BrokenOpenJob(tmp_path, 3), progress=False)
+
+
+def test_an_unreachable_ray_address_is_refused_in_seconds():
+    """ray.init retries an unreachable head for minutes; a host:port nobody listens on is one clear paragraph."""
+    import socket
+    import time
+
+    from ddcf.executors.ray import check_reachable
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    t0 = time.perf_counter()
+    with pytest.raises(DDCFError, match=rf"--ray_address 127.0.0.1:{port}: nothing answers"):
+        check_reachable(f"127.0.0.1:{port}", timeout=2.0)
+    assert time.perf_counter() - t0 < 5
+    check_reachable("auto")  # names Ray resolves itself are left to it
+    check_reachable(None)
+    with socket.socket() as live:
+        live.bind(("127.0.0.1", 0))
+        live.listen()
+        check_reachable(f"ray://127.0.0.1:{live.getsockname()[1]}")
