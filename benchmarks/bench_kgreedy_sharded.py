@@ -41,8 +41,8 @@ def paper_memory(k: int, shard_counts=(1, 8, 16, 32, 64), n: int = 10_000_000, d
     lines = [f"memory per shard at N = {n:,} x d = {d:,} (k = {k:,}), computed by shard_bytes:"]
     for s in shard_counts:
         f32, f16 = shard_bytes(n, d, s, k, 4), shard_bytes(n, d, s, k, 2)
-        lines.append(f"  S = {s:>3d}: {f32 / 2**30:7.2f} GiB with float32 rows ({f16 / 2**30:6.2f} GiB from a float16 file, "
-                     "process shards; torch shards hold float32)")
+        lines.append(f"  S = {s:>3d}: {f32 / 2**30:7.2f} GiB with float32 rows ({f16 / 2**30:6.2f} GiB from a "
+                     "float16 file, process shards; torch shards hold float32)")
     return lines
 
 
