@@ -190,7 +190,7 @@ def test_dummy_backend_is_deterministic_and_honours_caps():
 
 
 def test_data_parallel_pool_matches_single_replica():
-    from ddcf.runs.backends.pool import DataParallelBackend, gpu_groups
+    from ddcf.runs.backends.data_parallel import DataParallelBackend, gpu_groups
 
     tok = ByteTokenizer()
     prompts = tok.encode([f"Problem:\nQuestion {i} with {i * 7} apples?\n\nSolution:\n" for i in range(7)])

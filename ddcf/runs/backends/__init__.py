@@ -23,7 +23,7 @@ Backends (one module each, imported only when asked for):
 =========  ==========================================================
 
 Backends without native data parallelism (vLLM, hf) are replicated over GPUs
-by :class:`ddcf.runs.backends.pool.DataParallelBackend`.
+by :class:`ddcf.runs.backends.data_parallel.DataParallelBackend`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from ddcf.runs.backends.base import (  # noqa: F401 - the interface, re-exported
     normalise_finish_reason,
     register,
 )
-from ddcf.runs.backends.pool import DataParallelBackend
+from ddcf.runs.backends.data_parallel import DataParallelBackend
 from ddcf.runtime import is_available, require
 
 

@@ -1,6 +1,7 @@
 """The interface every generation backend implements (prompts as token ids in, ``n`` completions out), the
-registry of backends by name, and the GPU count.  :mod:`ddcf.runs.backends` re-exports all of it; the data-parallel
-pool (:mod:`ddcf.runs.backends.pool`) builds on this module alone, so the package has no import cycle.
+registry of backends by name, and the GPU count.  :mod:`ddcf.runs.backends` re-exports all of it; the
+data-parallel replicas (:mod:`ddcf.runs.backends.data_parallel`) build on this module alone, so the package has no
+import cycle.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Throughput notes:
 * **Parallelism.**  ``tensor_parallel_size`` = ``--tensor_parallel_size``.
   vLLM's offline ``LLM`` has no in-process data parallelism, so
   ``--data_parallel_size > 1`` runs one engine per GPU group in worker
-  processes (:mod:`ddcf.runs.backends.pool`).  ``gpu_memory_utilization``
+  processes (:mod:`ddcf.runs.backends.data_parallel`).  ``gpu_memory_utilization``
   = ``--mem_fraction`` when given.
 * **n samples** use vLLM's native ``SamplingParams(n=...)``; each request
   gets its own ``seed`` (derived from ``--seed`` and the question id by the
