@@ -8,6 +8,7 @@ Jaccard labels.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -134,12 +135,17 @@ def sweep_figure(path: Path, sweep: dict, others: pd.DataFrame, colours: dict[st
 def jaccard_figure(path: Path, matrix: np.ndarray, labels: list[str], title: str, colours: dict[str, str]) -> Path:
     plt = _plt()
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(2.2 + 0.9 * n, 1.6 + 0.8 * n))
+    # selection labels run to ~80 characters (model · method · k · folder): wrapped, and the figure grows with
+    # the longest line, so the tick labels fit instead of matplotlib giving up on the layout
+    shown = [textwrap.fill(label, 30) for label in labels]
+    colour_of = {s: colours[label] for s, label in zip(shown, labels)}
+    extra = 0.075 * max((len(line) for s in shown for line in s.split("\n")), default=0)
+    fig, ax = plt.subplots(figsize=(2.2 + 0.9 * n + extra, 1.6 + 0.8 * n + extra))
     im = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
-    ax.set_xticks(range(n), labels, rotation=40, ha="right", fontsize=8)
-    ax.set_yticks(range(n), labels, fontsize=8)
+    ax.set_xticks(range(n), shown, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(n), shown, fontsize=8)
     for tick in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
-        tick.set_color(colours[tick.get_text()])
+        tick.set_color(colour_of[tick.get_text()])
         tick.set_fontweight("bold")
     for i in range(n):
         for j in range(n):

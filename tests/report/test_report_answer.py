@@ -269,3 +269,21 @@ def test_side_files_go_through_the_validating_reader(work, tmp_path, capsys):
     assert ddcf(["report", "--workdir", str(layout.root), "--no_progress", "--output_dir", str(tmp_path / "r"),
                  bad]) == 2
     assert "not UTF-8" in " ".join(capsys.readouterr().err.split())
+
+
+def test_jaccard_figure_fits_long_selection_labels(tmp_path):
+    """Two selections of one method differ only by folder, so their labels are long; the figure wraps them and
+    grows instead of matplotlib warning that the tight layout cannot be applied."""
+    import warnings
+
+    import numpy as np
+
+    from ddcf.report.figures import jaccard_figure
+
+    labels = ["Meta-Llama-3-8B-Instruct · DDCF · k=1000 λ=0.2 · lamda0.2_k1000",
+              "Meta-Llama-3-8B-Instruct · DDCF · k=1000 λ=0.2 · lamda0.2_k1000_consensus32"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = jaccard_figure(tmp_path / "j.png", np.array([[1.0, 0.7], [0.7, 1.0]]), labels, "Jaccard",
+                             {labels[0]: "#1f77b4", labels[1]: "#ff7f0e"})
+    assert out.is_file() and out.stat().st_size > 0
