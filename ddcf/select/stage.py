@@ -38,6 +38,14 @@ from ddcf.select.stability import pool_stability
 SCRIPT = "k_greedy_selection.py"
 
 
+def _label(entry, config) -> str:
+    """The name tables and figures give the selection: the method's, plus the stability rule when one is used
+    (a report comparing the plain and the consensus selection must tell them apart)."""
+    if entry.kgreedy and config.stability != "none":
+        return f"{entry.label} ({config.stability} of {config.consensus_draws})"
+    return entry.label
+
+
 def _stability(pool, rows, result, config, lamda: float, k: int) -> dict | None:
     """report.json's stability block.  For the plain k-greedy, the members'-spread estimate plus one re-selection
     on a retraining draw; for ``--stability consensus`` the re-selection of the *plain* rule would describe
@@ -100,7 +108,7 @@ def run(layout: Layout, config: SelectConfig) -> Report:
     report = dict(
         model=model, lamda=float(lamda), k=int(k), max_score=float(max_score), seed=int(seed),
         method=method, engine=result.method, seconds_selection=round(result.seconds, 3),
-        redundancy=config.redundancy if entry.kgreedy else None, method_label=entry.label,
+        redundancy=config.redundancy if entry.kgreedy else None, method_label=_label(entry, config),
         pool_kind=pool.meta.get("pool_kind", "corpus"),
         selection=set_stats(pool.x, rows, pc, datasets, seed),
         random=set_stats(pool.x, rnd, pc, datasets, seed),

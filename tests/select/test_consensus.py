@@ -150,6 +150,7 @@ def test_stage_option_own_folder_default_unchanged(layout):
     # the stability block describes the consensus, never the plain rule's re-selection
     st = rep["stability"]
     assert st["rule"] == "consensus" and st["draws"] == 5 and "reselect_overlap" not in st
+    assert rep["method_label"] == "DDCF (consensus of 5)"
     assert st["picks_in_every_draw"] == rep["algorithm_stats"]["picks_in_every_draw"]
     plain_rep = json.loads(layout.selection_report(plain_dir).read_text())
     assert "rule" not in plain_rep["stability"] and "reselect_overlap" in plain_rep["stability"]
