@@ -1,5 +1,6 @@
 """ddcf.artifacts.embeddings.unit_rows is the one row normalisation; its two options reproduce the former copies
-(checked bit for bit on the bundled MiniLM vectors when they were merged, see /work/notes/W1-shims.md)."""
+(checked bit for bit when they were merged, on the bundled MiniLM vectors and on 3,000 x 2,560 random rows with a
+zero and a tiny row, against each former copy as it stood at commit 5c755eb)."""
 
 import numpy as np
 
