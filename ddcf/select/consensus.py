@@ -41,7 +41,7 @@ from typing import Callable
 
 import numpy as np
 
-from ddcf.artifacts.difficulty import SE_COLUMN, read_difficulty
+from ddcf.artifacts.difficulty import SE_COLUMN
 from ddcf.artifacts.embeddings import unit_rows
 from ddcf.errors import DDCFError
 from ddcf.select.kgreedy.engine import select as kgreedy
@@ -154,21 +154,19 @@ def consensus_kgreedy(x, p, se, k: int, lamda: float, select: Callable, draws: i
                            stats=stats)
 
 
-def pool_se(layout, config, pool) -> np.ndarray:
-    """The members' standard error of every pool question's p, from the target's difficulty table; a
+def pool_se(pool) -> np.ndarray:
+    """The members' standard error of every pool question's p (read with the pool's difficulty table); a
     :class:`DDCFError` when the table has none (the paper's predictor, a 1-member ensemble, older tables)."""
-    df, _, path = read_difficulty(layout, config.model_name, optional=(SE_COLUMN,))
+    path = pool.meta.get("difficulty_file")
     fix = ("rerun `ddcf difficulty` with the default predictor (--arch factor, --ensemble >= 2), whose table has "
            "the column, or select without --stability consensus.")
-    if SE_COLUMN not in df.columns:
+    if pool.se is None:
         raise DDCFError(f"--stability consensus needs each question's {SE_COLUMN} (the predictor's ensemble "
                         f"members' spread), and the difficulty table {path} has no such column.", fix)
-    by_id = dict(zip(df["question_id"], df[SE_COLUMN].to_numpy(np.float64)))
-    se = np.array([by_id.get(str(q), np.nan) for q in pool.ids], np.float64)
-    if not np.all(np.isfinite(se) & (se >= 0)):
+    if not np.all(np.isfinite(pool.se) & (pool.se >= 0)):
         raise DDCFError(f"The difficulty table {path} has missing, negative or non-finite {SE_COLUMN} values for "
                         "questions of the pool.", fix)
-    return se
+    return pool.se
 
 
 def select(ctx):
@@ -176,7 +174,7 @@ def select(ctx):
     cfg = ctx.config
     pool = ctx.pool
     p = np.asarray(pool.predicted_correctness, np.float64)
-    se = pool_se(ctx.layout, cfg, pool)
+    se = pool_se(pool)
     r = consensus_kgreedy(pool.x, p, se, ctx.k, cfg.lamda, kgreedy, draws=cfg.consensus_draws,
                           noise=cfg.consensus_noise, seed=cfg.seed, device=cfg.device, redundancy=cfg.redundancy,
                           shards=cfg.kgreedy_shards, devices=cfg.kgreedy_devices)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ddcf.artifacts.corpus import iter_corpus, read_corpus
-from ddcf.artifacts.difficulty import COLUMN, read_difficulty
+from ddcf.artifacts.difficulty import COLUMN, SE_COLUMN, read_difficulty
 from ddcf.artifacts.verdicts import read_verdicts
 from ddcf.errors import DDCFError, InputMismatchError
 from ddcf.generate.passrate import load_pass_rates, pass_rates
@@ -45,6 +45,9 @@ class Pool:
     # the corpus pool's texts stay in the corpus file (issue 25: ~10k characters a row at the paper's scale):
     # read for the picked rows only (:meth:`texts`) or streamed for a per-row statistic (:meth:`text_values`)
     corpus: Layout | None = None
+    # the ensemble members' standard error of each row's p (float64), when the difficulty table has it (factor
+    # ensembles): read once here for report.json's stability estimate and for --stability consensus
+    se: np.ndarray | None = None
 
     def take(self, rows, **meta) -> "Pool":
         """A new pool of these rows (in this order), ``meta`` added to its meta; this pool is left as it is."""
@@ -52,7 +55,8 @@ class Pool:
         return Pool(x=np.asarray(self.x[rows]), ids=[self.ids[r] for r in rows],
                     predicted_correctness=self.predicted_correctness[rows],
                     questions=self.questions.iloc[rows].reset_index(drop=True), meta={**self.meta, **meta},
-                    warnings=list(self.warnings), corpus=self.corpus)
+                    warnings=list(self.warnings), corpus=self.corpus,
+                    se=None if self.se is None else self.se[rows])
 
     def texts(self, rows, columns: Sequence[str] = TEXTS) -> pd.DataFrame:
         """question_id + ``columns`` of these pool rows, in this order (from the corpus file: only these rows)."""
@@ -115,7 +119,7 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
 
     The corpus's texts are not kept (issue 25): the pool holds question_id and dataset; :meth:`Pool.texts`
     reads the texts of the rows a stage outputs."""
-    pred, dmeta, dpath = read_difficulty(layout, model)
+    pred, dmeta, dpath = read_difficulty(layout, model, optional=(SE_COLUMN,))
     cq = read_corpus(layout, columns=("question_id", "dataset"))
     arr, emb_ids, manifest = load_embeddings(layout.corpus_embeddings, "corpus embeddings")
     warnings = []
@@ -140,6 +144,10 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
     ids = [emb_ids[r] for r in rows]
     p_by_id = dict(zip(pred["question_id"], pred[COLUMN].to_numpy()))
     predicted = np.array([p_by_id[q] for q in ids], dtype=np.float32).astype(np.float64)
+    se = None
+    if SE_COLUMN in pred.columns:
+        se_by_id = dict(zip(pred["question_id"], pred[SE_COLUMN].to_numpy(np.float64)))
+        se = np.array([se_by_id[q] for q in ids], np.float64)
 
     q_index = cq.set_index("question_id")
     absent = [q for q in ids if q not in q_index.index]
@@ -179,7 +187,7 @@ def load_pool(layout: Layout, model: str, max_score: float = 1.0) -> Pool:
         corpus_annotated=annotated,
     )
     return Pool(x=x, ids=ids, predicted_correctness=predicted, questions=questions, meta=meta, warnings=warnings,
-                corpus=layout)
+                corpus=layout, se=se)
 
 
 def load_seed_pool(layout: Layout, model: str, need_pass_rates: bool) -> Pool:

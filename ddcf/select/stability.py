@@ -27,8 +27,6 @@ from collections import Counter
 
 import numpy as np
 
-SE_COLUMN = "predicted_correctness_se"  # the difficulty table's optional column (factor ensembles)
-
 
 def overlap(a, b) -> dict:
     """Shared picks of two selections: ``shared`` (count), ``shared_frac`` (shared / k, k = the larger size)
@@ -149,21 +147,8 @@ def pool_stability(pool, rows, reselect=None, lamda: float | None = None) -> dic
     :func:`retraining_draw` -- the direct estimate for k-greedy, whose picks at lamda < 1 react to noise far
     below the members' spread (issue 23's notes: noise of sd 1e-3 already changes half of 1,000 picks).  It
     costs one more k-greedy run."""
-    path = (pool.meta or {}).get("difficulty_file")
-    if not path or pool.meta.get("pool_kind", "corpus") != "corpus":
-        return None
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    try:
-        if SE_COLUMN not in pq.read_schema(path).names:
-            return None
-        df = pd.read_parquet(path, columns=["question_id", SE_COLUMN])
-    except (OSError, ValueError):
-        return None
-    se_by_id = dict(zip(df["question_id"].astype(str), df[SE_COLUMN].to_numpy(np.float64)))
-    se = np.array([se_by_id.get(q, np.nan) for q in pool.ids], np.float64)
-    if not np.all(np.isfinite(se)):
+    se = getattr(pool, "se", None)
+    if se is None or pool.meta.get("pool_kind", "corpus") != "corpus" or not np.all(np.isfinite(se)):
         return None
     out = selection_stability(pool.predicted_correctness, se, rows)
     if lamda == 0.0:  # k-greedy at lamda 0 never reads p: every retraining picks the same questions

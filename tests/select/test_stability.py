@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from ddcf.artifacts.difficulty import SE_COLUMN
 from ddcf.predictor.factor.model import FactorPredictor
 from ddcf.select.stability import (
-    SE_COLUMN,
     expected_overlap,
     inclusion_probabilities,
     overlap,
