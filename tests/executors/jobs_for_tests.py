@@ -59,6 +59,14 @@ class BrokenOpenJob(SquareJob):
         raise DDCFError("no model at /nowhere.", "pass a real one.")
 
 
+def _die_once(log: str, index: int, die_on: int) -> None:
+    """The worker process dies (os._exit) on its first try of shard ``die_on``; a flag file marks the try."""
+    flag = Path(log + f".died-{index}")
+    if index == die_on and not flag.exists():
+        flag.touch()
+        os._exit(1)
+
+
 from ddcf.embed.sharded import EmbedJob, shard_key  # noqa: E402 - after the toy job, which needs none of it
 
 
@@ -70,10 +78,7 @@ class DyingEmbedJob(EmbedJob):
     log: str = ""
 
     def run_shard(self, state, shard):
-        flag = Path(self.log + f".died-{shard.index}")
-        if shard.index == self.die_on and not flag.exists():
-            flag.touch()
-            os._exit(1)
+        _die_once(self.log, shard.index, self.die_on)
         super().run_shard(state, shard)
         log_write(Path(self.log), shard_key([h for h, _ in shard.payload]))
 
@@ -89,19 +94,9 @@ class DyingDifficultyJob(DifficultyJob):
     log: str = ""
 
     def run_shard(self, state, shard):
-        flag = Path(self.log + f".died-{shard.index}")
-        if shard.index == self.die_on and not flag.exists():
-            flag.touch()
-            os._exit(1)
+        _die_once(self.log, shard.index, self.die_on)
         super().run_shard(state, shard)
         log_write(Path(self.log), str(shard.index))
-
-
-def _die_once(log: str, index: int, die_on: int) -> None:
-    flag = Path(log + f".died-{index}")
-    if index == die_on and not flag.exists():
-        flag.touch()
-        os._exit(1)
 
 
 from ddcf.executors.jobs.generate import GenerationJob  # noqa: E402
