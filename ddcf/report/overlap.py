@@ -68,3 +68,10 @@ def family_averages(selections, matrix: np.ndarray, mapping: dict[str, str] | No
     return {"intra_family_mean": float(np.mean(intra)) if intra else None, "intra_family_pairs": len(intra),
             "inter_family_mean": float(np.mean(inter)) if inter else None, "inter_family_pairs": len(inter),
             "families": {s.model: family_of(s.model, mapping) for s in selections}}
+
+
+def family_text(fam: dict) -> str:
+    """The family averages of :func:`family_averages` that exist, in words ("" when there are none: a report on one
+    target model has no pairs of one method across targets)."""
+    return "; ".join(f"{kind}-family mean {fam[f'{kind}_family_mean']:.3f} over {fam[f'{kind}_family_pairs']} pair(s)"
+                     for kind in ("intra", "inter") if fam[f"{kind}_family_mean"] is not None)

@@ -24,7 +24,7 @@ from ddcf.report.config import ReportConfig, check_output_dir
 from ddcf.report.flags import duplicate_flags, predictor_flags
 from ddcf.report.html import Section, render_html, render_markdown
 from ddcf.report.metrics import comparison_table
-from ddcf.report.overlap import family_averages, jaccard_matrix, read_family_map
+from ddcf.report.overlap import family_averages, family_text, jaccard_matrix, read_family_map
 from ddcf.report.palette import selection_colours
 from ddcf.report.present import comparison_view
 from ddcf.report.projection import corpus_map
@@ -170,17 +170,17 @@ def run(layout: Layout, config: ReportConfig) -> Report:
         matrix = jaccard_matrix([set(s.ids) for s in selections])
         fam = family_averages(selections, matrix, mapping)
         jac = {"labels": [s.label for s in selections], "matrix": matrix.tolist(), **fam}
-        fmt = (lambda v, c: f"{v:.3f} over {c} pair(s)" if v is not None else "no pairs")
-        title = (f"intra-family mean {fmt(fam['intra_family_mean'], fam['intra_family_pairs'])}; "
-                 f"inter-family mean {fmt(fam['inter_family_mean'], fam['inter_family_pairs'])}")
+        averages = family_text(fam)
+        title = averages or "Jaccard overlap of the selected questions"
         pending.append(("jaccard.png",
                         lambda p, t=title: figures.jaccard_figure(p, matrix, jac["labels"], t, colours)))
         fams = pd.DataFrame({"model": list(fam["families"]), "family": list(fam["families"].values())})
         jac_section = Section(
             "Overlap between selections (Jaccard)", image="jaccard.png",
             caption=f"|A ∩ B| / |A ∪ B| of the selected question ids. Family averages over pairs of the same "
-                    f"method for different target models: {title}. Family = the model name after its org, up to "
-                    "the first '-', '_', '.' or digit, lower-cased" + (", or --family_map" if mapping else "") + ".",
+                    f"method for different target models: {averages or 'none here (no such pairs)'}. Family = the "
+                    "model name after its org, up to the first '-', '_', '.' or digit, lower-cased"
+                    + (", or --family_map" if mapping else "") + ".",
             tables=[fams])
     stable = stability_section(selections)  # retrainings of the predictor among the selections (issue 23)
 

@@ -287,3 +287,16 @@ def test_jaccard_figure_fits_long_selection_labels(tmp_path):
         out = jaccard_figure(tmp_path / "j.png", np.array([[1.0, 0.7], [0.7, 1.0]]), labels, "Jaccard",
                              {labels[0]: "#1f77b4", labels[1]: "#ff7f0e"})
     assert out.is_file() and out.stat().st_size > 0
+
+
+def test_family_text_names_only_the_averages_that_exist():
+    """A one-target report has no pairs of one method across targets: the Jaccard figure's title then says
+    nothing about families instead of 'no pairs' twice."""
+    from ddcf.report.overlap import family_text
+
+    none = {"intra_family_mean": None, "intra_family_pairs": 0, "inter_family_mean": None, "inter_family_pairs": 0}
+    assert family_text(none) == ""
+    one = {**none, "inter_family_mean": 0.25, "inter_family_pairs": 2}
+    assert family_text(one) == "inter-family mean 0.250 over 2 pair(s)"
+    both = {**one, "intra_family_mean": 0.5, "intra_family_pairs": 1}
+    assert family_text(both) == "intra-family mean 0.500 over 1 pair(s); inter-family mean 0.250 over 2 pair(s)"
