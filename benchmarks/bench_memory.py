@@ -80,11 +80,12 @@ def build_workdir(root: Path, n: int, d: int, response_chars: int, seed: int = 0
 
 
 def peak_rss(cmd: list[str], timeout: float, max_rss_gb: float, log: Path, env: dict | None = None,
-             ) -> tuple[str, float, float]:
+             cwd: Path | None = None) -> tuple[str, float, float]:
     """Run ``cmd``; return (status, peak RSS MB from the kernel, seconds).  Killed past the time or memory cap."""
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+                                cwd=cwd)
     status = "ok"
     cap_kb = max_rss_gb * 2**20
     while True:
@@ -130,6 +131,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.dims, args.num_select = "2000,8000", "384", 100
+    baseline = Path(args.baseline).resolve() if args.baseline else None
+    if baseline is not None and not (baseline / "ddcf" / "__init__.py").is_file():
+        ap.error(f"--baseline {args.baseline}: not a checkout of ddcf (no ddcf/__init__.py in it); make one with "
+                 "`git worktree add /tmp/before <commit>`.")
     sizes = [int(v) for v in args.sizes.split(",") if v.strip()]
     dims = [int(v) for v in args.dims.split(",") if v.strip()]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -152,14 +157,16 @@ def main(argv=None) -> int:
                            "--output_dir", str(wd / "out" / m), *args.extra.split()]
                     if m == "ds2":
                         cmd += ["--ratings", str(wd / "ratings.parquet")]
-                    if args.baseline:
+                    if baseline is not None:
+                        # run from inside the checkout: `python -m` puts the working folder first on sys.path,
+                        # before PYTHONPATH, so from this repository's root the baseline would be this code again
                         b = peak_rss(cmd, args.timeout, args.max_rss_gb, wd / f"{m}.baseline.log",
-                                     env={**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())})
+                                     env={**os.environ, "PYTHONPATH": str(baseline)}, cwd=baseline)
                         shutil.rmtree(wd / "out", ignore_errors=True)
                         print(f"{m:>8s} {n:>9,d} {d:>5d} {n * d * 4 / 2**20:10.0f} {b[1]:12.0f} {b[2]:8.1f}  {b[0]}"
                               " (baseline)", flush=True)
                     results[m, n, d] = r = peak_rss(cmd, args.timeout, args.max_rss_gb, wd / f"{m}.log")
-                    ratio = f"  x{r[1] / b[1]:.2f} of the baseline's peak" if args.baseline else ""
+                    ratio = f"  x{r[1] / b[1]:.2f} of the baseline's peak" if baseline is not None else ""
                     print(f"{m:>8s} {n:>9,d} {d:>5d} {n * d * 4 / 2**20:10.0f} {r[1]:12.0f} {r[2]:8.1f}  {r[0]}{ratio}",
                           flush=True)
                     shutil.rmtree(wd / "out", ignore_errors=True)

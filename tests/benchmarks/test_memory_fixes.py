@@ -51,3 +51,23 @@ def test_sharded_benchmark_quick_mode_runs_and_checks_identity():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "2 processes" in out.stdout and "yes (all" in out.stdout and "S =   8:" in out.stdout
+
+
+def test_memory_baseline_must_be_a_checkout_and_runs_from_inside_it(tmp_path, capsys):
+    """`python -m` puts the working folder before PYTHONPATH: the baseline runs from inside its checkout (run from
+    this repository's root it would import this code again), and a folder that is no checkout is refused."""
+    import pytest
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_memory import main, peak_rss
+
+    with pytest.raises(SystemExit):
+        main(["--baseline", str(tmp_path), "--quick"])
+    assert "not a checkout of ddcf" in capsys.readouterr().err
+    fake = tmp_path / "other"
+    (fake / "ddcf").mkdir(parents=True)
+    (fake / "ddcf" / "__init__.py").write_text("")
+    where = [sys.executable, "-c", "import ddcf; print(ddcf.__file__)"]
+    status, _, _ = peak_rss(where, timeout=60, max_rss_gb=8, log=tmp_path / "w.log",
+                            env={"PYTHONPATH": str(fake), "PATH": ""}, cwd=fake)
+    assert status == "ok" and (tmp_path / "w.log").read_text().strip() == str(fake / "ddcf" / "__init__.py")
