@@ -35,14 +35,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import predictor_bench_data as bd
 
 from ddcf.io import write_json
 from ddcf.matrix.split import split_by_question
+from ddcf.predictor.calibration import apply_temperature, logit
 from ddcf.predictor.config import FACTOR_ONLY, PAPER_ONLY, PredictorConfig
-from ddcf.predictor.evaluation import evaluate_all, predictor_label
+from ddcf.predictor.evaluation import evaluate_all, pair_metrics, predictor_label
+from ddcf.predictor.neighbours import NeighbourTable, blend_logits, choose_blend
 from ddcf.predictor.train import train_predictor
 
 METRICS = ("accuracy", "auc", "log_loss", "ece", "mean_model_auc", "mean_model_spearman")
@@ -51,6 +55,7 @@ HEADERS = dict(accuracy="accuracy", auc="AUC", log_loss="log loss", ece="ECE", m
 LOWER_IS_BETTER = {"log_loss", "ece"}
 DEFAULT = predictor_label("factor")
 KNN = "kNN (k on val)"
+BLEND = "predictor (factor) + kNN blend (on val)"
 
 
 def _label(name: str) -> str:
@@ -59,7 +64,7 @@ def _label(name: str) -> str:
 
 
 def run_seed(mat: bd.Matrix, side: dict[str, str], seed: int, skip_paper: bool = False,
-             overrides: dict | None = None) -> dict:
+             overrides: dict | None = None, blend: bool = True) -> dict:
     """Train and evaluate every method on one split; per-seed figures (val, test, seconds, chosen)."""
     data = bd.make_data(mat, side)
     out = {"seed": seed, "val": {}, "test": {}, "seconds": {}, "chosen": {},
@@ -81,7 +86,33 @@ def run_seed(mat: bd.Matrix, side: dict[str, str], seed: int, skip_paper: bool =
         out["seconds"][predictor_label(arch)] = seconds
         out["seconds"].update({_label(k): v for k, v in ev.seconds.items()})
         out["chosen"].update(ev.chosen)
+        if arch == "factor" and blend:
+            _blend_row(data, ev, out)
     return out
+
+
+def _blend_row(data, ev, out: dict) -> None:
+    """The default predictor mixed with the neighbour estimate, the mix chosen on validation
+    (``ddcf.predictor.neighbours``): issue 23's "blending in a neighbour estimate" measured, not the default."""
+    t = time.perf_counter()
+    tr_rows, tr_q = np.unique(data.train.q_row, return_inverse=True)
+    table = NeighbourTable.from_pairs(data.embeddings[tr_rows], tr_q, data.train.model_id, data.train.correct,
+                                      len(data.models))
+    z = {split: logit(ev.predictions[split][DEFAULT]) for split in ("val", "test") if split in ev.predictions}
+
+    def rows(pairs):
+        r, q = np.unique(pairs.q_row, return_inverse=True)
+        return data.embeddings[r], q
+
+    xv, qv = rows(data.val)
+    b = choose_blend(table, xv, qv, data.val.model_id, data.val.correct, z["val"])
+    for split, pairs in (("val", data.val), ("test", data.test)):
+        if split in z:
+            x, q = rows(pairs)
+            p = apply_temperature(blend_logits(table, b, x, q, pairs.model_id, z[split]), 1.0)
+            out[split][BLEND] = pair_metrics(pairs, p)
+    out["seconds"][BLEND] = time.perf_counter() - t
+    out["chosen"][BLEND] = b.describe()
 
 
 def main_splits(mat: bd.Matrix, seeds: int) -> list[tuple[int, dict]]:
@@ -101,11 +132,11 @@ def transfer_splits(mat: bd.Matrix, seeds: int, test_dataset: str) -> list[tuple
 
 
 def run_protocol(mat: bd.Matrix, splits: list[tuple[int, dict]], skip_paper: bool = False,
-                 overrides: dict | None = None, log=print) -> list[dict]:
+                 overrides: dict | None = None, log=print, blend: bool = True) -> list[dict]:
     runs = []
     for s, side in splits:
         t = time.perf_counter()
-        r = run_seed(mat, side, s, skip_paper, overrides)
+        r = run_seed(mat, side, s, skip_paper, overrides, blend)
         runs.append(r)
         d = r["test"].get(DEFAULT, {})
         log(f"  seed {s}: {time.perf_counter() - t:.0f} s; default predictor on test: "
@@ -155,11 +186,11 @@ def verdicts(runs: list[dict], split: str = "test", default: str = DEFAULT) -> t
         ranked = [n for n in methods if not math.isnan(means[n])]
         if not ranked:
             continue
-        best = max(ranked, key=lambda n: sign * means[n])
+        best = max((n for n in ranked if n != BLEND), key=lambda n: sign * means[n])
         worse_than = []
         notes = []
         for n in ranked:
-            if n == default:
+            if n in (default, BLEND):  # the blend is a variant of the default, measured beside it
                 continue
             is_tied, d, sd = bd.tied(per_seed(runs, split, default, k), per_seed(runs, split, n, k))
             if sign * d > 0:
@@ -175,6 +206,14 @@ def verdicts(runs: list[dict], split: str = "test", default: str = DEFAULT) -> t
             worse_than)
         lines.append(f"  {HEADERS[k]:20s} best: {best} ({means[best]:.4f}); default {means[default]:.4f}: {status}"
                      + (f" [{'; '.join(notes)}]" if notes and ok else ""))
+    k = "mean_model_auc"
+    if BLEND in methods and KNN in methods and k in _metrics_present(runs, split):
+        _, d, sd = bd.tied(per_seed(runs, split, BLEND, k), per_seed(runs, split, default, k))
+        _, lead, lead_sd = bd.tied(per_seed(runs, split, default, k), per_seed(runs, split, KNN, k))
+        _, blead, blead_sd = bd.tied(per_seed(runs, split, BLEND, k), per_seed(runs, split, KNN, k))
+        lines.append(f"  kNN blend (not the default; w and k chosen on validation): mean model AUC {d:+.4f} "
+                     f"(sd {sd:.4f}) against the default; lead over kNN: default {lead:+.4f} (sd {lead_sd:.4f}), blend "
+                     f"{blead:+.4f} (sd {blead_sd:.4f})")
     return "\n".join(lines), ok_all
 
 
@@ -216,6 +255,8 @@ def main(argv=None) -> int:
                    "(for quick runs; default: the predictor's own default).")
     p.add_argument("--dataset", default=None, help="Use only this dataset's questions (e.g. math: a "
                    "within-dataset matrix, where the dataset itself says nothing about difficulty).")
+    p.add_argument("--no_blend", action="store_true", help="Leave out the row of the default predictor mixed with "
+                   "the kNN estimate (mix weight and k chosen on validation; ddcf.predictor.neighbours).")
     p.add_argument("--json", default=None, help="Write every per-seed figure to this JSON file.")
     a = p.parse_args(argv)
     if a.seeds < 1:
@@ -238,14 +279,15 @@ def main(argv=None) -> int:
         for test_ds in datasets:
             title = f"transfer: train/val on {', '.join(d for d in datasets if d != test_ds)}, test on {test_ds}"
             print(f"\n{title}")
-            runs = run_protocol(mat, transfer_splits(mat, a.seeds, test_ds), a.skip_paper, overrides)
+            runs = run_protocol(mat, transfer_splits(mat, a.seeds, test_ds), a.skip_paper, overrides,
+                                blend=not a.no_blend)
             results[title] = runs
             text, good = report(runs, title)
             ok &= good
             print(text)
     else:
         print(f"\nmain protocol: val 0.1, test 0.1 by question, stratified by dataset; seeds 0..{a.seeds - 1}")
-        runs = run_protocol(mat, main_splits(mat, a.seeds), a.skip_paper, overrides)
+        runs = run_protocol(mat, main_splits(mat, a.seeds), a.skip_paper, overrides, blend=not a.no_blend)
         results["main"] = runs
         text, ok = report(runs, "main protocol")
         print(text)

@@ -25,10 +25,11 @@ import pandas as pd
 
 from ddcf.artifacts.embeddings import unit_rows
 from ddcf.predictor.metrics import log_loss
+from ddcf.predictor.neighbours import CHUNK as KNN_CHUNK
+from ddcf.predictor.neighbours import K_GRID as KNN_GRID
+from ddcf.predictor.neighbours import NeighbourTable
 
-KNN_GRID = (5, 10, 20, 50, 100)
 LOGISTIC_C_GRID = (0.1, 0.3, 1.0, 3.0)
-KNN_CHUNK = 512  # evaluated questions per similarity block
 
 Tick = Callable[[int], None]
 
@@ -109,37 +110,9 @@ def knn(
     the missing ones count as the model's base rate, so the estimate shrinks
     smoothly toward it.
     """
-    train_q, train_mid = np.asarray(train_q, np.int64), np.asarray(train_mid, np.int64)
+    table = NeighbourTable.from_pairs(train_emb, train_q, train_mid, train_y, num_models)
+    pred_qm = table.estimate(val_emb, k, pool=pool, chunk=chunk, tick=tick)
     val_q, val_mid = np.asarray(val_q, np.int64), np.asarray(val_mid, np.int64)
-    train_y = np.asarray(train_y, np.float64)
-    n_train_q = train_emb.shape[0]
-    rate_model = _model_rates(train_mid, train_y, num_models)
-    # Per (training question, model): mean correctness and whether answered.
-    n_ans = np.zeros((n_train_q, num_models), np.float32)
-    n_cor = np.zeros((n_train_q, num_models), np.float32)
-    np.add.at(n_ans, (train_q, train_mid), 1.0)
-    np.add.at(n_cor, (train_q, train_mid), train_y)
-    answered = n_ans > 0
-    rate_qm = np.where(answered, n_cor / np.maximum(n_ans, 1), 0.0).astype(np.float32)
-
-    tr = unit_rows(train_emb, dtype=np.float32, floor=1e-12)
-    va = unit_rows(val_emb, dtype=np.float32, floor=1e-12)
-    pool = min(n_train_q, pool or max(5 * k, k + 50))
-    pred_qm = np.empty((va.shape[0], num_models), np.float32)
-    for start in range(0, va.shape[0], chunk):
-        sim = va[start : start + chunk] @ tr.T  # (c, n_train_q)
-        if pool < n_train_q:
-            top = np.argpartition(-sim, pool - 1, axis=1)[:, :pool]
-        else:
-            top = np.broadcast_to(np.arange(n_train_q), sim.shape).copy()
-        order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)  # (c, pool), most similar first
-        ans = answered[top]  # (c, pool, M)
-        keep = ans & (np.cumsum(ans, axis=1) <= k)
-        cnt = keep.sum(axis=1)  # (c, M)
-        total = np.where(keep, rate_qm[top], 0.0).sum(axis=1)
-        pred_qm[start : start + chunk] = (total + (k - cnt) * rate_model[None, :]) / k
-        (tick or _no_tick)(1)
     return pred_qm[val_q, val_mid].astype(np.float64)
 
 

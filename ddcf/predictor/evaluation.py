@@ -64,7 +64,8 @@ def _concat(a: Pairs, b: Pairs) -> Pairs:
                  np.concatenate([a.correct, b.correct]), np.concatenate([a.dataset, b.dataset]))
 
 
-def _metrics(pairs: Pairs, p: np.ndarray) -> dict:
+def pair_metrics(pairs: Pairs, p: np.ndarray) -> dict:
+    """Every metric of ``ddcf.predictor.metrics`` for P(correct) ``p`` of the pairs (with pass rates when known)."""
     pr = pairs.pass_rate
     use_rates = pr is not None and len(pr) and not np.isnan(pr).all()
     return evaluate(pairs.correct, p, pairs.model_id, pass_rate=pr if use_rates else None)
@@ -149,8 +150,8 @@ def evaluate_all(data: TrainingData, result: TrainResult, config: PredictorConfi
         preds["val"][name] = p[:n_val]
         if test is not None:
             preds["test"][name] = p[n_val:]
-    val = {name: _metrics(data.val, p) for name, p in preds["val"].items()}
-    tst = {name: _metrics(test, p) for name, p in preds["test"].items()} if test is not None else None
+    val = {name: pair_metrics(data.val, p) for name, p in preds["val"].items()}
+    tst = {name: pair_metrics(test, p) for name, p in preds["test"].items()} if test is not None else None
     chosen[label] = {"temperature": float(temperature), "best_epoch": result.best_epoch}
     return Evaluation(val=val, test=tst, temperature=float(temperature), chosen=chosen, seconds=seconds,
                       predictions=preds)

@@ -26,7 +26,8 @@ smoothly instead of letting one tie decide.  Step 5 exists because two near-dupl
 alternation (one in some draws, the other in the rest) both get a middling count: without the cap the consensus
 kept such pairs (even exact duplicates) and its diversity fell (bundled demo, lamda 0.2, k 1,000, 32 draws: mean
 max-cos 0.478 vs the plain 0.443; with the cap 0.442).  Measured there (benchmarks/bench_selection_stability.py
---consensus 32, seeds 1, 2, 42): two retrainings share 0.837 of the picks (plain: 0.528), mean p 0.0975 (0.0914).
+--consensus 32, seeds 1, 2, 42): two retrainings share 0.828 of the picks (plain: 0.528), mean p 0.0942 (0.0914);
+at k 100 only 0.53 (plain 0.22).
 With ``draws = 1`` the selection is the plain k-greedy, pick for pick (its order, and no pick above its own cap).
 Cost: ``draws`` k-greedy runs.  The table's ``cost`` column keeps eq. 5's meaning: the cost of each pick in the
 final order (lamda p + (1 - lamda) redundancy to the earlier picks).

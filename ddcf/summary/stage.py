@@ -181,9 +181,32 @@ def _selection_lines(layout: Layout, target: str | None, lamda: float | None, k:
     if "dataset" in sel.columns:
         comp = sel["dataset"].value_counts()
         lines.append("              composition: " + ", ".join(f"{ds} {n}" for ds, n in comp.items()))
+    st = rep.get("stability") or {}
+    if st.get("reselect_overlap") is not None:
+        lines.append(f"              stability: a retraining of the predictor with another seed would keep "
+                     f"~{st['reselect_overlap']:.0%} of the picks (report.json 'stability')")
     ds_dir = layout.selection_dataset(out_dir)
     if ds_dir.exists():
         lines.append(f"              SFT dataset (text column, chat template): {ds_dir}")
+    return lines + _variant_lines(layout, out_dir, set(sel["question_id"].astype(str)))
+
+
+def _variant_lines(layout: Layout, out_dir, picks: set[str]) -> list[str]:
+    """The other selections with the same lamda and k beside the shown one (``_signed``, ``_consensus32``, ...),
+    with the share of picks each has in common with it: a user sees at once how much a variant changes."""
+    lines = []
+    for d in sorted(out_dir.parent.glob(out_dir.name + "_*")):
+        if not d.is_dir() or d.name.startswith("."):
+            continue
+        path = layout.selection_table(current_dir(d))
+        try:
+            other = set(read_selection_table(path)["question_id"].astype(str))
+        except Exception:  # noqa: BLE001 - a half-written variant is named, not read
+            lines.append(f"              also: {d.name} (unreadable: rerun it)")
+            continue
+        shared = len(picks & other) / max(len(picks), 1)
+        lines.append(f"              also: {d.name}, {len(other):,} questions, {shared:.0%} of them shared with "
+                     "this one (ddcf report compares them)")
     return lines
 
 

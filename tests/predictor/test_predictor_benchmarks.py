@@ -69,6 +69,12 @@ def test_verdicts_flag_a_worse_default():
             for e in (0.0, 0.01, 0.02)]
     text, ok = Q.verdicts(runs)
     assert not ok and "NOT best: worse than kNN (k on val) by 0.1000" in text and "tied with kNN" in text
+    # the blend row is a variant of the default measured beside it: it never makes the default "not best"
+    runs = [{"test": {Q.DEFAULT: {"auc": 0.70 + e}, Q.BLEND: {"auc": 0.80 + e}, Q.KNN: {"auc": 0.60 + e}}}
+            for e in (0.0, 0.01, 0.02)]
+    text, ok = Q.verdicts(runs)
+    assert ok and "default 0.7100: BEST" in text
+    assert "mean model AUC" not in text  # the blend line needs that metric
 
 
 def test_quality_main_on_synthetic_workdir(synth, tmp_path, capsys):
@@ -76,12 +82,14 @@ def test_quality_main_on_synthetic_workdir(synth, tmp_path, capsys):
     runs = Q.run_protocol(mat, Q.main_splits(mat, 2), overrides=QUICK, log=lambda *_: None)
     assert [r["seed"] for r in runs] == [0, 1]
     methods = set(runs[0]["test"])
-    assert {Q.DEFAULT, "predictor (paper)", "kNN (k on val)", "IRT (2-dim, from embedding)"} <= methods
+    assert {Q.DEFAULT, Q.BLEND, "predictor (paper)", "kNN (k on val)", "IRT (2-dim, from embedding)"} <= methods
+    assert {"k", "weight", "temperature"} <= set(runs[0]["chosen"][Q.BLEND])
     for r in runs:
         for m in r["test"].values():
             assert all(not math.isnan(m[k]) for k in ("accuracy", "auc", "log_loss", "ece", "mean_model_auc"))
     text, _ = Q.report(runs, "synthetic")
     assert "mean ± sd over 2 seed(s)" in text and "predictor (paper)" in text and "median seconds" in text
+    assert "kNN blend (not the default" in text and "lead over kNN: default" in text
     # the command line, transfer tables and the JSON of per-seed figures
     out = tmp_path / "q.json"
     assert Q.main(["--workdir", str(work), "--seeds", "1", "--skip_paper", "--transfer", "--ensemble", "1",

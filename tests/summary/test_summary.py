@@ -177,3 +177,21 @@ def test_a_damaged_side_file_is_named_and_the_rest_still_shows(layout):
     text = render(layout, TARGET, 0.2, 5)
     assert "4 predictor   (unreadable: The predictor metrics file" in text and "not UTF-8" in text
     assert f"scored for {TARGET}" in text
+
+
+def test_variants_beside_the_selection_and_its_stability_are_shown(layout):
+    out = _selection(layout)
+    rep = json.loads(layout.selection_report(out).read_text())
+    rep["stability"] = {"reselect_overlap": 0.507}
+    write_json(rep, layout.selection_report(out))
+    variant = out.parent / (out.name + "_consensus32")
+    sel = pd.read_parquet(layout.selection_table(out))
+    sel["question_id"] = ["q0", "q1", "q2", "x3", "x4"]  # 3 of 5 picks shared with the plain selection
+    write_parquet(sel, layout.selection_table(variant))
+    (out.parent / (out.name + "_signed")).mkdir()  # no table: named, not read
+    (out.parent / "lamda0.2_k50").mkdir()  # another k: not a variant of this one
+    text = render(layout, TARGET, 0.2, 5)
+    assert "stability: a retraining of the predictor with another seed would keep ~51% of the picks" in text
+    assert "also: lamda0.2_k5_consensus32, 5 questions, 60% of them shared with this one" in text
+    assert "also: lamda0.2_k5_signed (unreadable: rerun it)" in text
+    assert "lamda0.2_k50" not in text.split("6 selection")[1]
