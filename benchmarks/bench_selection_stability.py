@@ -26,6 +26,10 @@ same retraining.  It costs M k-greedy runs per retraining, lambda and k.
     python benchmarks/bench_selection_stability.py --workdir /tmp/demo --set ensemble=10 --json out.json
     python benchmarks/bench_selection_stability.py --workdir /tmp/demo --lamdas 0.2 --ks 1000 --consensus 16
 
+``--flips N`` perturbs the data instead of the seed: every retraining uses the first seed, on training labels with
+N answers flipped (a different seeded choice per retraining; issue 15 saw 18 of 88,090 verdicts change between two
+verifications), so the table says how much of a selection a handful of changed verdicts decides.
+
 ``--set NAME=VALUE`` overrides a predictor option (repeatable), e.g. to compare ensemble sizes.  Training is
 sequential, one thread; a k-greedy run of k=1,000 on the bundled corpus takes ~10-20 s on a busy 2-core box.
 """
@@ -33,6 +37,7 @@ sequential, one thread; a k-greedy run of k=1,000 on the bundled corpus takes ~1
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import shlex
 import sys
@@ -64,6 +69,15 @@ def _value(text: str):
         except ValueError:
             pass
     return text
+
+
+def flipped(data, n: int, seed: int):
+    """``data`` with ``n`` training answers flipped (0 <-> 1), chosen with ``seed``: a few changed verdicts."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(data.train), size=min(n, len(data.train)), replace=False)
+    correct = data.train.correct.copy()
+    correct[rows] = 1 - correct[rows]
+    return dataclasses.replace(data, train=dataclasses.replace(data.train, correct=correct))
 
 
 def retrain(layout: Layout, data, arch: str, seed: int, target: str, overrides: dict) -> dict:
@@ -182,11 +196,16 @@ def main(argv=None) -> int:
                     help="also --stability consensus with M draws (factor predictor; 0: skip)")
     ap.add_argument("--consensus_noise", type=float, default=DEFAULT_NOISE,
                     help="--consensus_noise of those runs (units of the members' standard error)")
+    ap.add_argument("--flips", type=int, default=0, metavar="N",
+                    help="retrain with the first seed on training labels with N answers flipped, a different "
+                         "seeded choice per retraining (R = the number of --seeds), instead of varying the seed")
     ap.add_argument("--json", help="write every figure (and the picks) here")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     if len(seeds) < 2:
         ap.error("--seeds needs at least two seeds")
+    if args.flips < 0:
+        ap.error("--flips must be >= 0")
     lamdas = [float(v) for v in args.lamdas.split(",")]
     ks = [int(v) for v in args.ks.split(",")]
     overrides = dict((kv.split("=", 1)[0], _value(kv.split("=", 1)[1])) for kv in args.set)
@@ -197,9 +216,11 @@ def main(argv=None) -> int:
     out = {"command": " ".join(map(shlex.quote, sys.argv)), "archs": {}}
     for arch in ("factor", "paper") if args.paper else ("factor",):
         runs = []
-        for s in seeds:
-            runs.append(retrain(layout, data, arch, s, args.target, overrides if arch == "factor" else {}))
-            print(f"[{arch}] seed {s}: trained in {runs[-1]['seconds']:.0f} s, test mean model AUC "
+        for i, s in enumerate(seeds):
+            run_data, run_seed = (flipped(data, args.flips, s), seeds[0]) if args.flips else (data, s)
+            runs.append(retrain(layout, run_data, arch, run_seed, args.target, overrides if arch == "factor" else {}))
+            what = f"{args.flips} labels flipped (choice {s})" if args.flips else f"seed {s}"
+            print(f"[{arch}] {what}: trained in {runs[-1]['seconds']:.0f} s, test mean model AUC "
                   f"{runs[-1]['test_auc']:.4f}", file=sys.stderr, flush=True)
         t = time.perf_counter()
         rows = measure(x, runs, lamdas, ks, args.consensus if arch == "factor" else 0, args.consensus_noise)
@@ -209,6 +230,7 @@ def main(argv=None) -> int:
                                   noise_floor=floor,
                                   test_auc=[r["test_auc"] for r in runs], val_auc=[r["val_auc"] for r in runs],
                                   train_seconds=[r["seconds"] for r in runs])
+    out["flips"] = args.flips
     print(format_table(out, seeds, args.target, overrides))
     if args.json:
         write_json(out, Path(args.json))
@@ -216,7 +238,9 @@ def main(argv=None) -> int:
 
 
 def format_table(out: dict, seeds, target: str, overrides: dict) -> str:
-    lines = [f"Selection stability over predictor seeds {', '.join(map(str, seeds))} (R={len(seeds)}), target "
+    over = (f"{out['flips']} flipped training labels (choices {', '.join(map(str, seeds))}; predictor seed "
+            f"{seeds[0]})" if out.get("flips") else f"predictor seeds {', '.join(map(str, seeds))}")
+    lines = [f"Selection stability over {over} (R={len(seeds)}), target "
              f"{target}" + (f", factor options {overrides}" if overrides else ""),
              f"{'arch':<7}{'rule':<13}{'lambda':>7}{'k':>6}{'shared/k mean':>15}{'min':>7}{'Jaccard':>9}"
              f"{'near-dup':>10}{'est':>7}{'est lowest-k':>14}{'mean p(sel)':>13}{'max-cos':>9}{'vs plain':>10}"

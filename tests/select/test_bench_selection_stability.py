@@ -33,3 +33,21 @@ def test_benchmark_smoke(tmp_path, capsys):
         if r["lamda"] == 0:  # k-greedy at lambda 0 never reads p: every seed picks the same
             assert r["shared_mean"] == 1.0 and r["est"] == 1.0
     assert len(res["test_auc"]) == 2 and res["spread"]["se_mean"] > 0
+
+
+def test_flips_change_exactly_n_training_labels_and_nothing_else(tmp_path, capsys):
+    import numpy as np
+
+    from ddcf.predictor.data import load_training_data
+
+    work = tmp_path / "work"
+    synth = S.build(Layout(work), n_models=4, n_questions=120, corpus_n=60, test_frac=0.2, seed=2)
+    data = load_training_data(Layout(work))
+    a, b = B.flipped(data, 7, 1), B.flipped(data, 7, 2)
+    assert int((a.train.correct != data.train.correct).sum()) == 7
+    assert not np.array_equal(a.train.correct, b.train.correct)  # another choice per retraining
+    np.testing.assert_array_equal(B.flipped(data, 7, 1).train.correct, a.train.correct)  # seeded
+    assert a.val is data.val and a.test is data.test and np.array_equal(a.train.q_row, data.train.q_row)
+    assert B.main(["--workdir", str(work), "--target", synth.models[1], "--seeds", "1,2", "--lamdas", "0.5",
+                   "--ks", "5", "--set", "ensemble=2", "--set", "max_epochs=5", "--noise", "", "--flips", "7"]) == 0
+    assert "over 7 flipped training labels (choices 1, 2; predictor seed 1)" in capsys.readouterr().out
