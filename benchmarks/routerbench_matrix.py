@@ -82,6 +82,9 @@ def main(argv=None) -> int:
     p.add_argument("out", help="the correctness table to write (.parquet or .csv)")
     a = p.parse_args(argv)
     src = Path(a.src)
+    if not src.exists():
+        raise SystemExit(f"{src} does not exist: give the folder datasets/routerbench_zs of a RouterDC checkout "
+                         "(see this script's docstring for the git command) or one of its CSV files.")
     files = sorted(src.glob("*.csv")) if src.is_dir() else [src]
     table = convert(files)
     out = Path(a.out)

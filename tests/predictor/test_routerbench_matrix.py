@@ -56,3 +56,10 @@ def test_scores_that_are_not_0_or_1_are_refused(tmp_path):
         R.convert([bad])
     with pytest.raises(SystemExit, match="not a RouterBench CSV"):
         R.convert([_csv(tmp_path / "c.csv", [{"id": 1}])])
+
+
+def test_a_missing_source_is_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="does not exist: give the folder datasets/routerbench_zs"):
+        R.main([str(tmp_path / "nope"), str(tmp_path / "m.parquet")])
+    with pytest.raises(SystemExit, match="no CSV files"):
+        R.main([str(tmp_path), str(tmp_path / "m.parquet")])
