@@ -144,15 +144,17 @@ def choose_blend(table: NeighbourTable, x_val: np.ndarray, val_q, val_mid, val_y
     y = np.asarray(val_y)
     zf = np.asarray(z_val, np.float64)
     alone = mean_model_auc(y, zf, val_mid)
-    best_auc, best_w, best_k = alone, 0.0, min(ks)
+    best_auc, best_w, best_k, best_zn = alone, 0.0, min(ks), None
     for k in sorted(set(ks)):
         zn = neighbour_logit(table.estimate(x_val, k)[val_q, val_mid], k)
         for w in weights:
-            auc = mean_model_auc(y, mix(zf, zn, w, 1.0), val_mid) if w else alone
-            if w and np.isfinite(auc) and auc > best_auc + 1e-12:
-                best_auc, best_w, best_k = auc, w, k
+            if not w:  # the predictor alone: ``alone`` above
+                continue
+            auc = mean_model_auc(y, mix(zf, zn, w, 1.0), val_mid)
+            if np.isfinite(auc) and auc > best_auc + 1e-12:
+                best_auc, best_w, best_k, best_zn = auc, w, k, zn
     blend = Blend(k=int(best_k), weight=float(best_w), temperature=1.0, val_mean_model_auc=float(best_auc),
                   val_mean_model_auc_alone=float(alone))
-    if calibrate and best_w:
-        blend.temperature = fit_temperature(blend_logits(table, blend, x_val, val_q, val_mid, zf), y)
+    if calibrate and best_w:  # the chosen mix's logits are at hand: no second neighbour search
+        blend.temperature = fit_temperature(mix(zf, best_zn, best_w, 1.0), y)
     return blend
